@@ -1,0 +1,101 @@
+# bounceguide -- Exim bounce enrichment and per-domain suppression.
+#
+#   make            build build/bounceguide.so (for Exim) and build/bounceguide (CLI)
+#   make deps       install the Debian packages the build and the tests need
+#   make test       unit tests plain and under ASan+UBSan, corpus score, Exim end-to-end
+#   make demo       show the product on sample bounces
+#   make bench      throughput and memory figures
+#
+# Layout: plugin/bg_*.c is the pure-C core (no Exim), except plugin/bg_exim*.c
+# (the Exim adapter, only in the .so) and plugin/bg_cli*.c (the command).
+
+CC       ?= gcc
+O        ?= build
+SAN      ?=
+OPT      ?= -O2
+CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -Iinclude -I$(O)/gen -D_GNU_SOURCE -DBG_TOP=\"$(CURDIR)\"
+CFLAGS   ?=
+ALLCFLAGS = -std=gnu11 $(OPT) -g $(CFLAGS_W) -fPIC -fvisibility=hidden $(CFLAGS)
+ifeq ($(SAN),1)
+ALLCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANLD     = -fsanitize=address,undefined
+endif
+LDLIBS    = -lsqlite3 -lspf2 -lopendmarc -lresolv -lm
+
+EXIM_SRC  = $(wildcard plugin/bg_exim*.c)
+CLI_SRC   = $(wildcard plugin/bg_cli*.c)
+CORE_SRC  = $(filter-out $(EXIM_SRC) $(CLI_SRC),$(wildcard plugin/bg_*.c))
+EMBED     = $(sort $(wildcard conf/rules.conf conf/guidance/*.conf))
+GEN_SRC   = $(O)/gen/bg_embedded.c
+
+CORE_OBJ  = $(patsubst plugin/%.c,$(O)/obj/%.o,$(CORE_SRC)) $(O)/obj/bg_embedded.o
+EXIM_OBJ  = $(patsubst plugin/%.c,$(O)/obj/%.o,$(EXIM_SRC))
+CLI_OBJ   = $(patsubst plugin/%.c,$(O)/obj/%.o,$(CLI_SRC))
+TEST_SRC  = $(wildcard tests/unit/test_*.c)
+TEST_BIN  = $(patsubst tests/unit/%.c,$(O)/tests/%,$(TEST_SRC))
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+
+SO  = $(O)/bounceguide.so
+CLI = $(O)/bounceguide
+LIB = $(O)/libbgcore.a
+
+.PHONY: all deps test unit unit-asan corpus e2e demo bench fuzz clean check-exports
+all: $(SO) $(CLI)
+
+$(O)/obj/%.o: plugin/%.c $(wildcard include/*.h) | $(O)/obj $(O)/gen/bg_embedded.h
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -c -o $@ $<
+
+$(O)/obj/bg_embedded.o: $(GEN_SRC) | $(O)/obj
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+$(GEN_SRC) $(O)/gen/bg_embedded.h: $(EMBED) tools/embed.sh | $(O)/gen
+	sh tools/embed.sh $(O)/gen $(EMBED)
+
+$(LIB): $(CORE_OBJ)
+	rm -f $@; ar rcs $@ $^
+
+# The Exim object: only the entry points in plugin/bounceguide.map are exported.
+$(SO): $(EXIM_OBJ) $(LIB) plugin/bounceguide.map
+	$(CC) -shared $(SANLD) -Wl,--version-script=plugin/bounceguide.map -o $@ $(EXIM_OBJ) $(LIB) $(LDLIBS)
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) $(SANLD) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | $(O)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -Wno-unused-parameter -o $@ $< $(LIB) $(SANLD) -lcmocka $(LDLIBS)
+
+$(O)/obj $(O)/gen $(O)/tests:
+	mkdir -p $@
+
+deps:
+	sh tools/deps.sh
+
+unit: $(TEST_BIN) $(CLI)
+	sh tests/run-unit.sh $(O) $(TEST_BIN)
+
+unit-asan:
+	$(MAKE) O=build-asan SAN=1 OPT=-O1 unit
+
+corpus: $(CLI)
+	sh tests/corpus/run.sh $(CLI)
+
+e2e: all
+	sh tests/e2e/run.sh
+
+test: all
+	sh tests/run-all.sh
+
+demo: all
+	sh tools/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+check-exports: $(SO)
+	sh tools/check-exports.sh $(SO)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(wildcard $(O)/obj/*.d)

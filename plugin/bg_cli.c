@@ -1,0 +1,93 @@
+/* bg_cli: the bounceguide command: dispatch to the subcommands.
+ * It uses only the core's public headers, like the Exim adapter. */
+#include "bg_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bg_buf.h"
+#include "bg_log.h"
+
+static void bg_cli_log(bg_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    if (level == BG_LOG_DEBUG && !getenv("BG_DEBUG"))
+        return;
+    fprintf(stderr, "bounceguide: %s: %s\n", names[level], msg);
+}
+
+char *bg_cli_read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "bounceguide: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    bg_buf b;
+    bg_buf_init(&b);
+    b.limit = max;
+    char chunk[65536];
+    size_t n;
+    int over = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (bg_buf_add(&b, chunk, n) < 0) {
+            over = 1;
+            break;
+        }
+    }
+    int rerr = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (rerr) {
+        fprintf(stderr, "bounceguide: %s: read error: %s\n", path, strerror(errno));
+        bg_buf_free(&b);
+        return NULL;
+    }
+    if (over) {
+        fprintf(stderr, "bounceguide: %s: larger than the %zu MiB limit; not read\n", path,
+                max >> 20);
+        bg_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return bg_buf_take(&b);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} bg_cli_commands[] = {
+    {"classify", bg_cli_classify, "classify [--json] [--rules FILE] [FILE...]  classify bounces"},
+    {"rules", bg_cli_rules, "rules [check FILE | dump]  check or show the classification rules"},
+    {"render", bg_cli_render, "render [--config FILE] [FILE]  print the enriched bounce"},
+    {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats"},
+    {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
+    {NULL, NULL, NULL},
+};
+
+static int bg_cli_usage(FILE *out)
+{
+    fprintf(out, "usage: bounceguide COMMAND [ARGS]\n\ncommands:\n");
+    for (int i = 0; bg_cli_commands[i].name; i++)
+        fprintf(out, "  %s\n", bg_cli_commands[i].help);
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    bg_log_set(bg_cli_log, NULL);
+    if (argc < 2)
+        return bg_cli_usage(stderr);
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0)
+        return bg_cli_usage(stdout);
+    for (int i = 0; bg_cli_commands[i].name; i++)
+        if (strcmp(argv[1], bg_cli_commands[i].name) == 0)
+            return bg_cli_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "bounceguide: unknown command '%s'\n", argv[1]);
+    return bg_cli_usage(stderr);
+}

@@ -1,0 +1,24 @@
+/* bg_cli: shared pieces of the bounceguide command (a thin client of the
+ * core). Each subcommand lives in plugin/bg_cli_<name>.c. */
+#ifndef BG_CLI_H
+#define BG_CLI_H
+
+#include <stddef.h>
+
+/* Read a whole file ("-" = stdin) into a malloc'd buffer (NUL-terminated).
+ * max is the size limit; on failure returns NULL and prints a clear
+ * "bounceguide: FILE: reason" line on stderr. */
+char *bg_cli_read_file(const char *path, size_t max, size_t *len);
+
+/* The --rules FILE / --config FILE options shared by subcommands are parsed
+ * by each subcommand; these are the defaults. */
+#define BG_CLI_DEFAULT_CONFIG "/etc/exim4/bounceguide.conf"
+
+/* Subcommands: argc/argv start at the subcommand name. Return the exit code. */
+int bg_cli_classify(int argc, char **argv);
+int bg_cli_rules(int argc, char **argv);
+int bg_cli_render(int argc, char **argv);
+int bg_cli_suppress(int argc, char **argv);
+int bg_cli_diagnose(int argc, char **argv);
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# make test: every suite in turn; a summary line per suite and one at the end.
+# Suites: unit tests plain, unit tests under ASan+UBSan, the corpus score
+# floors, the Exim end-to-end cases. Set BG_SKIP="e2e asan" to skip some
+# while developing (CI never sets it).
+set -u
+pass=0; fail=0; failed=""
+run() {
+  name=$1; shift
+  case " ${BG_SKIP:-} " in *" $name "*) echo "== $name: skipped (BG_SKIP)"; return;; esac
+  echo "== $name"
+  if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); failed="$failed $name"; fi
+}
+MAKE=${MAKE:-make}
+run unit      $MAKE --no-print-directory unit
+run asan      $MAKE --no-print-directory unit-asan
+run corpus    $MAKE --no-print-directory corpus
+run e2e       $MAKE --no-print-directory e2e
+echo "suites: $pass passed, $fail failed${failed:+ --$failed}"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,132 @@
+/* Unit tests: bg_config (sections, lookups, numbers) and bg_status. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "bg_config.h"
+#include "bg_status.h"
+
+static const char cfg_text[] =
+    "# global\n"
+    "language = en\n"
+    "organisation = \"Example  Group\"\n"
+    "soft_window = 7d\n"
+    "max_size = 20M\n"
+    "[domain example.com]\n"
+    "organisation = Example Ltd\n"
+    "[domain .corp.example]\n"
+    "helpdesk = https://help.corp.example/\n"
+    "diagnose = no\n";
+
+static void config_lookup(void **state)
+{
+    (void)state;
+    char err[200] = "";
+    bg_config *c = bg_config_parse(cfg_text, strlen(cfg_text), "t", err, sizeof err);
+    assert_non_null(c);
+    assert_string_equal(bg_config_get(c, NULL, "organisation", "x"), "Example  Group");
+    assert_string_equal(bg_config_get(c, "example.com", "organisation", "x"), "Example Ltd");
+    assert_string_equal(bg_config_get(c, "EXAMPLE.COM", "organisation", "x"), "Example Ltd");
+    assert_string_equal(bg_config_get(c, "sub.example.com", "organisation", "x"),
+                        "Example  Group");
+    assert_string_equal(bg_config_get(c, "a.corp.example", "helpdesk", "x"),
+                        "https://help.corp.example/");
+    assert_string_equal(bg_config_get(c, "corp.example", "helpdesk", "x"),
+                        "https://help.corp.example/");
+    assert_string_equal(bg_config_get(c, "other.example", "helpdesk", "none"), "none");
+    assert_int_equal(bg_config_get_num(c, NULL, "soft_window", 0), 7 * 86400);
+    assert_int_equal(bg_config_get_num(c, NULL, "max_size", 0), 20 * 1024 * 1024);
+    assert_int_equal(bg_config_get_bool(c, "x.corp.example", "diagnose", 1), 0);
+    assert_int_equal(bg_config_get_bool(c, "example.com", "diagnose", 1), 1);
+    assert_int_equal(bg_config_domains(c, NULL, NULL), 2);
+    bg_config_free(c);
+}
+
+static void config_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"a = 1\nnonsense\n", "t:2: expected 'key = value'"},
+        {"[domain example.com\n", "t:1: unterminated section header"},
+        {"[host x]\n", "t:1: section must be [domain NAME] or [global]"},
+        {"k = \"open\n", "t:1: unterminated quoted value"},
+        {" = v\n", "t:1: empty key"},
+        {NULL, NULL},
+    };
+    for (int i = 0; cases[i].text; i++) {
+        char err[200] = "";
+        bg_config *c = bg_config_parse(cases[i].text, strlen(cases[i].text), "t", err, sizeof err);
+        assert_null(c);
+        assert_string_equal(err, cases[i].err);
+    }
+    char err[200];
+    assert_null(bg_config_load("/nonexistent/bounceguide.conf", err, sizeof err));
+    assert_non_null(strstr(err, "cannot open"));
+}
+
+static void config_numbers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        long long v;
+        int ok;
+    } cases[] = {
+        {"12", 12, 0},      {"2s", 2, 0},          {"30min", 1800, 0}, {"3h", 10800, 0},
+        {"7d", 604800, 0},  {"1w", 604800, 0},     {"64K", 65536, 0},  {"10MB", 10485760, 0},
+        {"x", 0, -1},       {"12q", 0, -1},        {"", 0, -1},        {"-3", 0, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long long v = -99;
+        assert_int_equal(bg_config_parse_num(cases[i].s, &v), cases[i].ok);
+        if (cases[i].ok == 0)
+            assert_int_equal(v, cases[i].v);
+    }
+}
+
+static void status_find(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *status;
+        int reply;
+    } cases[] = {
+        {"550 5.1.1 <bob@example.net>: Recipient address rejected", "5.1.1", 550},
+        {"smtp; 550 5.7.26 Unauthenticated email", "5.7.26", 550},
+        {"host mx.example.net [192.0.2.5] said: 452 4.2.2 Mailbox full", "4.2.2", 452},
+        {"Connection to 10.5.1.1 refused", "", 0},
+        {"Exim 4.96 version 2.1.5.3 ok", "", 0},
+        {"550-5.7.509 Access denied", "5.7.509", 550},
+        {"SMTP error from remote mail server after RCPT TO:<a@b>: 554 5.4.14 loop", "5.4.14", 554},
+        {NULL, NULL, 0},
+    };
+    for (int i = 0; cases[i].text; i++) {
+        char st[BG_STATUS_MAX];
+        bg_status_find(cases[i].text, st);
+        assert_string_equal(st, cases[i].status);
+        assert_int_equal(bg_reply_find(cases[i].text), cases[i].reply);
+    }
+    assert_true(bg_status_generic("5.0.0"));
+    assert_true(bg_status_generic("4.0.0"));
+    assert_false(bg_status_generic("5.1.0"));
+    assert_int_equal(bg_status_class("4.7.1"), '4');
+    assert_int_equal(bg_status_valid("5.1234.1"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(config_lookup),
+        cmocka_unit_test(config_errors),
+        cmocka_unit_test(config_numbers),
+        cmocka_unit_test(status_find),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
