@@ -36,7 +36,7 @@ size_t bg_status_find(const char *text, char out[BG_STATUS_MAX])
         if (*p != '2' && *p != '4' && *p != '5')
             continue;
         /* a whole token: not preceded by a digit, dot or letter */
-        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.' || p[-1] == '-' ||
+        if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
                          p[-1] == ':' || p[-1] == '/'))
             continue;
         size_t n = bg_status_valid(p);
