@@ -99,3 +99,5 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(wildcard $(O)/obj/*.d)
+# Each area may add its own targets in mk/AREA.mk (fuzz, bench, deb, ...).
+-include $(wildcard mk/*.mk)

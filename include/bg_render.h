@@ -1,0 +1,83 @@
+/* bg_render: the enriched bounce.
+ *
+ * Takes the input message, what bg_bounce_read found and the verdicts, and
+ * produces a new body plus header changes: the human-readable first part
+ * becomes multipart/alternative (text/plain and text/html) with per-recipient
+ * guidance for the sender and a technical section for the administrator;
+ * the message/delivery-status part is kept, except that a generic X.0.0
+ * Status gets the real code (and X-Bounce-Category per recipient); the
+ * returned original message part is copied byte for byte. The top-level
+ * Content-Type and boundary stay. Remote text is escaped for HTML and never
+ * reaches a header unsanitised.
+ */
+#ifndef BG_RENDER_H
+#define BG_RENDER_H
+
+#include <stddef.h>
+#include "bg_bounce.h"
+#include "bg_buf.h"
+#include "bg_classify.h"
+#include "bg_config.h"
+
+typedef struct bg_catalog bg_catalog; /* guidance texts of one language */
+
+/* Load the catalogue for lang ("en"): the built-in text (conf/guidance/LANG.conf
+ * compiled in), then entries from override_path when not NULL/"" (a missing or
+ * broken override logs one line and is ignored). Unknown lang falls back to
+ * "en" with a log line. NULL only when memory runs out. */
+bg_catalog *bg_catalog_load(const char *lang, const char *override_path);
+void bg_catalog_free(bg_catalog *c);
+
+/* Extra facts for the administrator section of one recipient (from the
+ * authentication diagnosis, bg_auth). NULL or "" = none. Plain text, may
+ * span lines; the renderer escapes it. */
+typedef struct bg_render_extra {
+    const char *admin_text;  /* findings and advice for the admin */
+    const char *sender_text; /* optional one-line plain advice for the sender */
+} bg_render_extra;
+
+typedef struct bg_render_input {
+    const char *msg;            /* the whole input message */
+    size_t len;
+    const bg_bounce *bounce;    /* bg_bounce_read(msg, len) */
+    const bg_verdict *verdicts; /* one per bounce->rcpts entry */
+    const bg_render_extra *extra; /* one per recipient, or NULL */
+    const bg_catalog *catalog;
+    const bg_config *config;    /* branding: organisation, helpdesk (per sender domain) */
+    const char *sender_domain;  /* domain of the bounced message's sender, for branding; may be "" */
+} bg_render_input;
+
+/* A header change: remove every header called name (when remove), then add
+ * "name: value" (when value != NULL). Values are single-line, RFC 2047
+ * encoded where not ASCII. */
+typedef struct bg_header_edit {
+    char name[64];
+    int remove;
+    char *value; /* malloc'd or NULL */
+} bg_header_edit;
+
+typedef struct bg_render_output {
+    bg_buf body;             /* the new body (after the blank line), same line ends as the input */
+    bg_header_edit *edits;   /* in order */
+    size_t nedits;
+} bg_render_output;
+
+typedef enum {
+    BG_RENDER_OK = 0,
+    BG_RENDER_NOT_APPLICABLE, /* not a failure or delay report we rewrite: pass through */
+    BG_RENDER_ERROR           /* internal problem (memory, structure); pass through, log */
+} bg_render_status;
+
+/* Render. On anything but BG_RENDER_OK, out is empty and the caller leaves
+ * the message as it was. err (when given) says why in one line. */
+bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, char *err,
+                           size_t errlen);
+void bg_render_output_free(bg_render_output *out);
+
+/* Apply out's header edits and body to the original message and write the
+ * whole new message into dst (for the CLI and tests; Exim applies the edits
+ * with header_add/header_remove). */
+int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
+                    const bg_render_output *out, bg_buf *dst);
+
+#endif
