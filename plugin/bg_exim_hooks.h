@@ -15,4 +15,15 @@
 void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
                           size_t n, int inbound, const char *message_id);
 
+#include "bg_render.h"
+
+/* For recipients whose failure is about authentication, find what the
+ * sender's domain publishes (SPF, DMARC, PTR) within the configured DNS
+ * budget and fill extra[i] (n entries, zeroed by the caller). Returns a
+ * handle owning the texts, freed with bg_exim_auth_free (NULL is fine).
+ * Never fails: a timeout or error leaves extra empty and logs one line. */
+void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
+                         size_t n, bg_render_extra *extra);
+void bg_exim_auth_free(void *handle);
+
 #endif
