@@ -83,10 +83,16 @@ corpus: $(CLI)
 e2e: all
 	sh tests/e2e/run.sh
 
-test: all
+# test and demo install what they need first (tools/deps.sh is a no-op when
+# everything is present), so they work on a fresh Debian 12 machine.
+test:
+	sh tools/deps.sh
+	$(MAKE) --no-print-directory all
 	sh tests/run-all.sh
 
-demo: all
+demo:
+	sh tools/deps.sh
+	$(MAKE) --no-print-directory all
 	sh tools/demo.sh
 
 bench: all
