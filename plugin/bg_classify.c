@@ -1,0 +1,173 @@
+/* bg_classify: from what a server said to a category and a decision.
+ *
+ * The message kind decides first (a feedback report is a complaint, an
+ * auto-reply is an auto-reply, a delivered recipient is delivered, a message
+ * that is no report is "not-a-bounce"). For a failed or delayed recipient
+ * the real enhanced status and the reply code are found, the rules
+ * (bg_rules) pick a category, and the taxonomy's rules turn the category
+ * into a suppression decision: a 4xx or a delay never suppresses at once,
+ * and only the categories that are address problems suppress at all.
+ * This module reads nothing and writes nothing; it fills a bg_verdict.
+ */
+#include "bg_classify.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bg_rules_int.h"
+#include "bg_status.h"
+
+/* What the finder and the rules work from. */
+typedef struct bg_evidence {
+    const char *texts[2]; /* diagnostic, and a fallback text */
+    char status[BG_STATUS_MAX];
+    int reply;
+    const char *parser;
+    int temporary; /* a 4xx reply, a 4.x.x status or a delay */
+} bg_evidence;
+
+static void bg_verdict_init(bg_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    out->category = bg_category_unknown();
+    out->suppress = BG_SUP_NONE;
+    snprintf(out->rule, sizeof out->rule, "default:unknown");
+}
+
+/* A verdict that the message structure alone decides. */
+static void bg_verdict_fixed(bg_verdict *out, const char *cat, const char *rule)
+{
+    const bg_category *c = bg_category_find(cat);
+    out->category = c ? c : bg_category_unknown();
+    out->suppress = out->category->suppress;
+    out->permanent = 0;
+    snprintf(out->rule, sizeof out->rule, "builtin:%s", rule);
+}
+
+/* Run the rules and apply the taxonomy's decision rules. */
+static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
+{
+    snprintf(out->status, sizeof out->status, "%s", ev->status);
+    out->reply_code = ev->reply;
+    bg_match_input in = {{ev->texts[0], ev->texts[1]}, ev->status, ev->reply,
+                         ev->parser ? ev->parser : ""};
+    const bg_rule *ru = bg_rules_match(r, &in);
+    bg_suppress sup;
+    if (ru) {
+        out->category = ru->cat;
+        sup = ru->suppress >= 0 ? (bg_suppress)ru->suppress : ru->cat->suppress;
+        /* names are at most 48 bytes (bg_rules), so this never truncates */
+        const char *origin = ru->admin ? "admin:" : "builtin:";
+        size_t ol = strlen(origin), nl = strnlen(ru->name, sizeof out->rule - 1 - ol);
+        memcpy(out->rule, origin, ol);
+        memcpy(out->rule + ol, ru->name, nl);
+        out->rule[ol + nl] = '\0';
+    } else {
+        out->category = bg_category_unknown();
+        sup = out->category->suppress;
+        snprintf(out->rule, sizeof out->rule, "default:unknown");
+    }
+    /* a temporary refusal or a delay: at most a soft event */
+    if (ev->temporary && (sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN))
+        sup = BG_SUP_COUNT;
+    out->suppress = sup;
+    out->permanent = out->category->failure && !out->category->transient && !ev->temporary;
+}
+
+/* 1 for the actions that say the message got through. */
+static int bg_action_success(const char *a)
+{
+    return strcasecmp(a, "delivered") == 0 || strcasecmp(a, "relayed") == 0 ||
+           strcasecmp(a, "expanded") == 0;
+}
+
+/* The real enhanced status: Status unless generic or absent, then the first
+ * code in the diagnostic, else Status as written. */
+static void bg_real_status(const bg_rcpt *rc, char out[BG_STATUS_MAX])
+{
+    if (bg_status_valid(rc->status) && !bg_status_generic(rc->status)) {
+        snprintf(out, BG_STATUS_MAX, "%s", rc->status);
+        return;
+    }
+    if (bg_status_find(rc->diagnostic, out))
+        return;
+    snprintf(out, BG_STATUS_MAX, "%s", bg_status_valid(rc->status) ? rc->status : "");
+}
+
+static int bg_temporary(const char *status, int reply)
+{
+    return bg_status_class(status) == '4' || (reply >= 400 && reply < 500);
+}
+
+void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
+                      bg_verdict *out)
+{
+    bg_verdict_init(out);
+    if (!b)
+        return;
+    if (rc) {
+        bg_real_status(rc, out->status);
+        out->reply_code = bg_reply_find(rc->diagnostic);
+    }
+    switch (b->kind) {
+    case BG_MSG_FEEDBACK:
+        bg_verdict_fixed(out, "complaint", "feedback-report");
+        return;
+    case BG_MSG_AUTOREPLY:
+        bg_verdict_fixed(out, "auto-reply", "auto-reply");
+        return;
+    case BG_MSG_NOT_BOUNCE:
+        if (!rc) {
+            bg_verdict_fixed(out, "not-a-bounce", "not-a-bounce");
+            return;
+        }
+        break;
+    case BG_MSG_SUCCESS:
+        if (!rc || !rc->action[0] || bg_action_success(rc->action)) {
+            bg_verdict_fixed(out, "delivered", "action-delivered");
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (rc && bg_action_success(rc->action)) {
+        bg_verdict_fixed(out, "delivered", "action-delivered");
+        return;
+    }
+    bg_evidence ev;
+    memset(&ev, 0, sizeof ev);
+    ev.parser = b->parser;
+    if (rc) {
+        snprintf(ev.status, sizeof ev.status, "%s", out->status);
+        ev.reply = out->reply_code;
+        ev.texts[0] = rc->diagnostic;
+        /* no reply text of its own: the report's text speaks for it, but
+         * only when it cannot be about another recipient */
+        if (!rc->diagnostic[0] && b->nrcpt == 1 && b->human_text)
+            ev.texts[1] = b->human_text;
+        ev.temporary = strcasecmp(rc->action, "delayed") == 0;
+    } else {
+        /* a report without recipients: its text is all there is */
+        ev.texts[0] = b->human_text ? b->human_text : "";
+        bg_status_find(ev.texts[0], ev.status);
+        ev.reply = bg_reply_find(ev.texts[0]);
+    }
+    if (b->kind == BG_MSG_DELAY || bg_temporary(ev.status, ev.reply))
+        ev.temporary = 1;
+    bg_decide(r, &ev, out);
+}
+
+void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verdict *out)
+{
+    bg_verdict_init(out);
+    bg_evidence ev;
+    memset(&ev, 0, sizeof ev);
+    ev.texts[0] = text ? text : "";
+    bg_status_find(ev.texts[0], ev.status);
+    ev.reply = bg_reply_find(ev.texts[0]);
+    ev.parser = "";
+    ev.temporary = deferred || bg_temporary(ev.status, ev.reply);
+    bg_decide(r, &ev, out);
+}

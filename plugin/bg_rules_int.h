@@ -1,0 +1,59 @@
+/* bg_rules_int: the inside of a rule set, shared by bg_rules.c (parser,
+ * compiler, matcher) and bg_classify.c / bg_cli_rules.c. Not a public
+ * header: other modules use bg_classify.h.
+ */
+#ifndef BG_RULES_INT_H
+#define BG_RULES_INT_H
+
+#include <stddef.h>
+#include "bg_classify.h"
+
+#define BG_RULE_STATUS_N 12 /* status patterns per rule */
+#define BG_RULE_REPLY_N 12  /* reply-code patterns per rule */
+#define BG_RULE_PARSER_N 8  /* parser names per rule */
+#define BG_RULE_PARSER_LEN 32
+
+/* One rule as written. A rule matches when every condition it has holds:
+ * one of its phrases occurs (as words), the real enhanced status matches
+ * one of its status patterns, the reply code one of its reply patterns, the
+ * parser is one of its parsers. */
+typedef struct bg_rule {
+    char name[BG_RULE_NAME_MAX];
+    int admin;                  /* 1 = from the admin file */
+    unsigned line;              /* line of "rule" in its file */
+    unsigned order;             /* position among the rules of its origin */
+    const bg_category *cat;
+    int priority;               /* higher is tried first */
+    int suppress;               /* -1 = the category's default, else a bg_suppress */
+    size_t nstatus;
+    char status[BG_RULE_STATUS_N][BG_STATUS_MAX]; /* "5.1.1", "5.7.*", "5.*.*" */
+    size_t nreply;
+    char reply[BG_RULE_REPLY_N][4];               /* "550", "55x", "5xx" */
+    size_t nparser;
+    char parser[BG_RULE_PARSER_N][BG_RULE_PARSER_LEN];
+    char **phrase;              /* as written, lower case, single spaces; '*' ends allowed */
+    size_t nphrase, capphrase;
+} bg_rule;
+
+/* The rules in precedence order (index 0 is tried first). */
+const bg_rule *bg_rules_at(const bg_rules *r, size_t i);
+
+/* What classify hands the matcher. texts are scanned for phrases (NULL or
+ * "" entries are skipped); status is the real enhanced code or ""; reply
+ * 0 when none; parser "" when unknown. */
+typedef struct bg_match_input {
+    const char *texts[2];
+    const char *status;
+    int reply;
+    const char *parser;
+} bg_match_input;
+
+/* The first rule (in precedence order) that matches, or NULL. */
+const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in);
+
+/* 1 when a status pattern ("5.7.*", "5.1.1", "4.*.*") accepts status. */
+int bg_rule_status_match(const char *pattern, const char *status);
+/* 1 when a reply pattern ("550", "55x", "4xx") accepts the code. */
+int bg_rule_reply_match(const char *pattern, int code);
+
+#endif

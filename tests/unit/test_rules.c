@@ -1,0 +1,251 @@
+/* Unit tests: bg_ac (the multi-pattern matcher) and bg_rules (the rules
+ * syntax, admin overrides, errors with line numbers, precedence). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bg_ac.h"
+#include "bg_classify.h"
+#include "bg_log.h"
+#include "../../plugin/bg_rules_int.h"
+
+/* ---- bg_ac ---- */
+
+typedef struct hits {
+    char seen[64];
+    size_t n;
+} hits;
+
+static int collect(unsigned id, size_t start, size_t end, void *ctx)
+{
+    hits *h = ctx;
+    if (h->n + 4 < sizeof h->seen)
+        h->n += (size_t)snprintf(h->seen + h->n, sizeof h->seen - h->n, "%u@%zu-%zu ", id,
+                                 start, end);
+    return 0;
+}
+
+static void ac_finds_all(void **state)
+{
+    (void)state;
+    bg_ac *a = bg_ac_new();
+    assert_non_null(a);
+    assert_int_equal(bg_ac_add(a, "he", 2, 0), 0);
+    assert_int_equal(bg_ac_add(a, "SHE", 3, 1), 0);
+    assert_int_equal(bg_ac_add(a, "his", 3, 2), 0);
+    assert_int_equal(bg_ac_add(a, "hers", 4, 3), 0);
+    assert_int_equal(bg_ac_add(a, "he", 2, 4), 0); /* same text, other id */
+    assert_int_equal(bg_ac_add(a, "", 0, 5), -1);
+    assert_int_equal(bg_ac_build(a), 0);
+    assert_int_equal(bg_ac_add(a, "x", 1, 6), -1); /* built: immutable */
+    hits h = {{0}, 0};
+    assert_int_equal(bg_ac_scan(a, "uSHErs", 6, collect, &h), 4);
+    /* she@1-4, he@2-4 (twice), hers@2-6 */
+    assert_non_null(strstr(h.seen, "1@1-4"));
+    assert_non_null(strstr(h.seen, "0@2-4"));
+    assert_non_null(strstr(h.seen, "4@2-4"));
+    assert_non_null(strstr(h.seen, "3@2-6"));
+    assert_null(strstr(h.seen, "2@"));
+    assert_int_equal(bg_ac_scan(a, "xyz", 3, collect, &h), 0);
+    assert_int_equal(bg_ac_patterns(a), 5);
+    bg_ac_free(a);
+    bg_ac_free(NULL);
+}
+
+/* ---- bg_rules ---- */
+
+static const char admin_ok[] =
+    "# an admin file\n"
+    "rule my-corp-filter\n"
+    "  category content-rejected\n"
+    "  priority 95\n"
+    "  phrase rejected by corpfilter\n"
+    "\n"
+    "rule unknown-user-words\n"
+    "  category unknown-user\n"
+    "  priority 60\n"
+    "  phrase benutzer unbekannt\n"
+    "disable greylisting\n";
+
+static void rules_builtin_loads(void **state)
+{
+    (void)state;
+    char err[300];
+    const char *t = bg_rules_builtin_text();
+    assert_true(strlen(t) > 1000);
+    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "builtin", err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    assert_true(bg_rules_count(r) >= 50);
+    /* precedence order: priorities never rise */
+    for (size_t i = 1; i < bg_rules_count(r); i++)
+        assert_true(bg_rules_at(r, i - 1)->priority >= bg_rules_at(r, i)->priority);
+    bg_rules_free(r);
+    bg_rules_free(NULL);
+}
+
+static void rules_admin_overrides(void **state)
+{
+    (void)state;
+    char err[300];
+    bg_rules *base = bg_rules_load(NULL);
+    assert_non_null(base);
+    bg_rules *r = bg_rules_parse(base, admin_ok, strlen(admin_ok), "admin.conf", err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    /* one added, one replaced, one disabled */
+    assert_int_equal(bg_rules_count(r), bg_rules_count(base));
+    bg_verdict v;
+    bg_classify_text(r, "550 5.7.1 message rejected by CorpFilter (spam score)", 0, &v);
+    assert_string_equal(v.rule, "admin:my-corp-filter");
+    bg_classify_text(r, "550 Benutzer   unbekannt", 0, &v);
+    assert_string_equal(v.rule, "admin:unknown-user-words");
+    assert_string_equal(v.category->id, "unknown-user");
+    /* the replaced rule lost its built-in phrases */
+    bg_classify_text(r, "550 no such user here", 0, &v);
+    assert_string_not_equal(v.rule, "admin:unknown-user-words");
+    /* the disabled rule is gone from the admin set, not from the base */
+    bg_classify_text(r, "451 4.7.1 Greylisted, please try again", 1, &v);
+    assert_string_not_equal(v.category->id, "greylisted");
+    bg_classify_text(base, "451 4.7.1 Greylisted, please try again", 1, &v);
+    assert_string_equal(v.category->id, "greylisted");
+    bg_rules_free(r);
+    bg_rules_free(base);
+}
+
+static void rules_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"category unknown-user\n", "t:1: 'category' outside a rule"},
+        {"rule a\ncategory nope\n", "t:2: unknown category 'nope'"},
+        {"rule a\ncategory not-a-bounce\nreply 550\n", "t:2: unknown category"},
+        {"rule a\ncategory unknown-user\n", "t:1: rule 'a' needs a phrase, status or reply"},
+        {"rule a\nphrase x\n\nrule b\n", "t:1: rule 'a' has no category"},
+        {"rule a\ncategory unknown-user\nstatus 5.1\n", "t:3: bad status pattern '5.1'"},
+        {"rule a\ncategory unknown-user\nstatus 6.1.1\n", "t:3: bad status pattern"},
+        {"rule a\ncategory unknown-user\nreply 55\n", "t:3: bad reply pattern '55'"},
+        {"rule a\ncategory unknown-user\npriority 1000\nreply 550\n", "t:3: priority must be"},
+        {"rule a\ncategory unknown-user\nreply 550\nrule a\n", "t:4: rule 'a' defined twice"},
+        {"rule a b\n", "t:1: bad rule name 'a b'"},
+        {"rule a\ncategory unknown-user\nfrobnicate 1\n", "t:3: unknown keyword 'frobnicate'"},
+        {"disable nothing-like-this\n", "t:1: disable: no rule named 'nothing-like-this'"},
+        {"rule a\ncategory unknown-user\nphrase x | | y\n", "t:3: empty, too long or bad"},
+        {"rule a\ncategory unknown-user\nsuppress often\nreply 550\n", "t:3: suppress must be"},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].text; i++) {
+        char err[300] = "";
+        bg_rules *r = bg_rules_parse(NULL, cases[i].text, strlen(cases[i].text), "t", err,
+                                     sizeof err);
+        if (r)
+            fail_msg("case %zu parsed: %s", i, cases[i].text);
+        if (strncmp(err, cases[i].err, strlen(cases[i].err)) != 0)
+            fail_msg("case %zu: got '%s' want '%s'", i, err, cases[i].err);
+    }
+}
+
+static void rules_patterns(void **state)
+{
+    (void)state;
+    assert_true(bg_rule_status_match("5.1.1", "5.1.1"));
+    assert_false(bg_rule_status_match("5.1.1", "5.1.10"));
+    assert_true(bg_rule_status_match("5.7.*", "5.7.26"));
+    assert_false(bg_rule_status_match("5.7.*", "4.7.26"));
+    assert_true(bg_rule_status_match("*.7.*", "4.7.26"));
+    assert_true(bg_rule_status_match("5.*.*", "5.0.0"));
+    assert_false(bg_rule_status_match("5.*.*", ""));
+    assert_true(bg_rule_reply_match("55x", 554));
+    assert_false(bg_rule_reply_match("55x", 450));
+    assert_true(bg_rule_reply_match("4xx", 421));
+    assert_false(bg_rule_reply_match("4xx", 0));
+    /* shorthand forms normalise: "5.7." and "4.x.x" */
+    const char *t = "rule a\ncategory policy-rejected\nstatus 5.7. 4.x.x\n";
+    char err[200];
+    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "t", err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    assert_string_equal(bg_rules_at(r, 0)->status[0], "5.7.*");
+    assert_string_equal(bg_rules_at(r, 0)->status[1], "4.*.*");
+    bg_rules_free(r);
+}
+
+/* Words must match as whole words unless '*' says otherwise. */
+static void rules_word_boundaries(void **state)
+{
+    (void)state;
+    const char *t = "rule w\ncategory content-rejected\nphrase spam\n"
+                    "rule s\ncategory sender-blocklisted\nphrase *blacklist*\n";
+    char err[200];
+    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "t", err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    bg_verdict v;
+    bg_classify_text(r, "550 looks like SPAM.", 0, &v);
+    assert_string_equal(v.rule, "builtin:w");
+    bg_classify_text(r, "550 antispam gateway said no", 0, &v);
+    assert_string_equal(v.rule, "default:unknown");
+    bg_classify_text(r, "550 listed in our ipblacklists", 0, &v);
+    assert_string_equal(v.rule, "builtin:s");
+    bg_rules_free(r);
+}
+
+static char logged[1100];
+static void log_sink(bg_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level >= BG_LOG_WARN)
+        snprintf(logged, sizeof logged, "%s", msg);
+}
+
+/* A broken admin file: one warning naming file:line, built-in rules stay. */
+static void rules_load_falls_back(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bg-test-rules-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *bad = "rule x\ncategory unknown-user\nphrase fine\nbogus line\n";
+    assert_int_equal(write(fd, bad, strlen(bad)), (int)strlen(bad));
+    close(fd);
+    bg_log_set(log_sink, NULL);
+    logged[0] = '\0';
+    bg_rules *r = bg_rules_load(path);
+    assert_non_null(r);
+    assert_non_null(strstr(logged, ":4: unknown keyword 'bogus'"));
+    assert_non_null(strstr(logged, path));
+    bg_rules *b = bg_rules_load(NULL);
+    assert_int_equal(bg_rules_count(r), bg_rules_count(b));
+    logged[0] = '\0';
+    bg_rules *m = bg_rules_load("/nonexistent/bg-rules.conf");
+    assert_non_null(m);
+    assert_non_null(strstr(logged, "/nonexistent/bg-rules.conf"));
+    bg_log_set(NULL, NULL);
+    unlink(path);
+    bg_rules_free(r);
+    bg_rules_free(b);
+    bg_rules_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ac_finds_all),
+        cmocka_unit_test(rules_builtin_loads),
+        cmocka_unit_test(rules_admin_overrides),
+        cmocka_unit_test(rules_errors),
+        cmocka_unit_test(rules_patterns),
+        cmocka_unit_test(rules_word_boundaries),
+        cmocka_unit_test(rules_load_falls_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
