@@ -116,6 +116,8 @@ typedef struct bg_bounce {
     bg_span part_status;           /* message/(global-)delivery-status part (headers + body) */
     bg_span part_original;         /* message/rfc822, message/global or text/rfc822-headers part */
     int crlf;                      /* 1 when the input uses CRLF line ends */
+
+    size_t rcpt_max;               /* bg_bounce_add_rcpt stops here; 0 = 1000 */
 } bg_bounce;
 
 /* Error detail for a message that cannot be read at all. */

@@ -1,0 +1,498 @@
+/* bg_bounce: bg_bounce_read, the reader's entry point (see bg_bounce.h).
+ *
+ * Dispatch by structure: index the top-level headers, walk the MIME parts,
+ * read delivery-status / feedback-report parts (bg_dsn), the returned
+ * original, the human text; when no report part names a recipient, hand
+ * the text to the scraper (bg_scrape) and failing that look for an
+ * auto-reply. It does not classify (bg_classify) or rewrite (bg_render).
+ */
+#include "bg_bounce.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bg_buf.h"
+#include "bg_dsn.h"
+#include "bg_header.h"
+#include "bg_mime.h"
+#include "bg_scrape.h"
+
+#define BG_HUMAN_MAX (64u << 10)  /* human_text bound */
+#define BG_SCRAPE_MAX (256u << 10) /* text handed to the scraper */
+#define BG_HLOOKUP_SLOTS 16
+
+bg_rcpt *bg_bounce_add_rcpt(bg_bounce *b)
+{
+    size_t max = b->rcpt_max ? b->rcpt_max : 1000;
+    if (b->nrcpt >= max)
+        return NULL;
+    if (b->nrcpt == b->rcpt_cap) {
+        size_t cap = b->rcpt_cap ? b->rcpt_cap * 2 : 4;
+        if (cap > max)
+            cap = max;
+        bg_rcpt *r = realloc(b->rcpts, cap * sizeof *r);
+        if (!r)
+            return NULL;
+        b->rcpts = r;
+        b->rcpt_cap = cap;
+    }
+    bg_rcpt *rc = &b->rcpts[b->nrcpt++];
+    memset(rc, 0, sizeof *rc);
+    return rc;
+}
+
+void bg_bounce_free(bg_bounce *b)
+{
+    if (!b)
+        return;
+    free(b->rcpts);
+    free(b->human_text);
+    free(b);
+}
+
+static const char *const bg_read_texts[] = {
+    [BG_READ_OK] = "ok",
+    [BG_READ_EMPTY] = "empty message",
+    [BG_READ_TOO_LARGE] = "message too large",
+    [BG_READ_BINARY] = "not a mail message (binary data or no header block)",
+    [BG_READ_NOMEM] = "out of memory",
+};
+
+const char *bg_read_status_text(bg_read_status s)
+{
+    if ((unsigned)s < sizeof bg_read_texts / sizeof bg_read_texts[0] && bg_read_texts[s])
+        return bg_read_texts[s];
+    return "unknown error";
+}
+
+static const char *const bg_kind_names[] = {
+    [BG_MSG_NOT_BOUNCE] = "not-a-bounce", [BG_MSG_FAILURE] = "failure",
+    [BG_MSG_DELAY] = "delay",             [BG_MSG_SUCCESS] = "success",
+    [BG_MSG_FEEDBACK] = "feedback",       [BG_MSG_AUTOREPLY] = "autoreply",
+};
+
+const char *bg_msg_kind_name(bg_msg_kind k)
+{
+    if ((unsigned)k < sizeof bg_kind_names / sizeof bg_kind_names[0] && bg_kind_names[k])
+        return bg_kind_names[k];
+    return "unknown";
+}
+
+/* Header lookups for the scraper: decoded values that stay valid until
+ * the lookup context is released. */
+typedef struct bg_hlookup {
+    const bg_hdrs *h;
+    char *vals[BG_HLOOKUP_SLOTS];
+    int n;
+} bg_hlookup;
+
+static const char *bg_hlookup_get(const void *ctx, const char *name)
+{
+    bg_hlookup *l = (bg_hlookup *)(uintptr_t)ctx;
+    long i = bg_hdrs_find(l->h, name, 0);
+    if (i < 0)
+        return "";
+    bg_buf o;
+    bg_buf_init(&o);
+    char v[8192];
+    /* several X-Failed-Recipients (or similar) fields: join them */
+    for (; i >= 0; i = bg_hdrs_find(l->h, name, (size_t)i + 1)) {
+        size_t n = bg_hdrs_decoded(l->h, (size_t)i, v, sizeof v);
+        if (o.len)
+            bg_buf_adds(&o, ", ");
+        bg_buf_add(&o, v, n);
+        if (o.len > sizeof v)
+            break;
+    }
+    char *s = bg_buf_take(&o);
+    if (!s)
+        return "";
+    int slot = l->n < BG_HLOOKUP_SLOTS ? l->n++ : BG_HLOOKUP_SLOTS - 1;
+    if (slot == BG_HLOOKUP_SLOTS - 1 && l->vals[slot])
+        free(l->vals[slot]);
+    l->vals[slot] = s;
+    return s;
+}
+
+static void bg_hlookup_free(bg_hlookup *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->vals[i]);
+    l->n = 0;
+}
+
+/* Subjects of auto-replies, matched anywhere, case-insensitive. */
+static const char *const bg_autoreply_subjects[] = {
+    "automatic reply", "auto reply", "auto-reply", "autoreply", "autorespon",
+    "auto response", "out of office", "out of the office", "vacation",
+    "abwesenheit", "absence du bureau", "réponse automatique", "respuesta automática",
+    "risposta automatica", NULL,
+};
+
+/* 2 = certainly an auto-reply (its own headers or subject), 1 = only
+ * Auto-Submitted: auto-replied (which bounces carry too), 0 = no. */
+static int bg_autoreply_level(const bg_hdrs *h, const char *subject)
+{
+    char v[BG_FIELD_MAX];
+    if (bg_hdrs_find(h, "X-Autoreply", 0) >= 0 || bg_hdrs_find(h, "X-Autorespond", 0) >= 0 ||
+        bg_hdrs_find(h, "X-Autoresponder", 0) >= 0 || bg_hdrs_find(h, "X-Vacation", 0) >= 0)
+        return 2;
+    if (bg_hdrs_get(h, "Precedence", v, sizeof v) && !strncasecmp(v, "auto_reply", 10))
+        return 2;
+    if (!strncasecmp(subject, "auto:", 5))
+        return 2;
+    size_t sl = strlen(subject);
+    for (int i = 0; bg_autoreply_subjects[i]; i++)
+        if (bg_memcasemem(subject, sl, bg_autoreply_subjects[i]))
+            return 2;
+    if (bg_hdrs_get(h, "Auto-Submitted", v, sizeof v) && !strncasecmp(v, "auto-replied", 12))
+        return 1;
+    return 0;
+}
+
+/* Senders that write bounces, not auto-replies. */
+static int bg_from_daemon(const char *from)
+{
+    size_t l = strlen(from);
+    return bg_memcasemem(from, l, "mailer-daemon") || bg_memcasemem(from, l, "postmaster") ||
+           bg_memcasemem(from, l, "mail delivery") || bg_memcasemem(from, l, "mailer_daemon");
+}
+
+/* The body of a part as it is, or decoded when it has a transfer encoding.
+ * Sets p, off and end to the bytes to read; tmp holds decoded bytes. */
+static void bg_part_bytes(const char *msg, const bg_mime_part *pt, bg_buf *tmp, const char **p,
+                          size_t *off, size_t *end)
+{
+    if (pt->enc == BG_ENC_IDENTITY) {
+        *p = msg;
+        *off = pt->body_off;
+        *end = pt->end;
+        return;
+    }
+    bg_buf_reset(tmp);
+    bg_mime_decode(msg + pt->body_off, pt->end - pt->body_off, pt->enc, tmp, 4u << 20);
+    *p = bg_buf_str(tmp);
+    *off = 0;
+    *end = tmp->len;
+}
+
+/* The kind from the recipients' actions (Status class when no Action). */
+static bg_msg_kind bg_kind_from_actions(bg_bounce *b)
+{
+    int failed = 0, delayed = 0, ok = 0;
+    for (size_t i = 0; i < b->nrcpt; i++) {
+        bg_rcpt *rc = &b->rcpts[i];
+        if (!rc->action[0] && rc->status[0]) {
+            int c = bg_status_class(rc->status);
+            if (c == '5')
+                strcpy(rc->action, "failed");
+            else if (c == '4')
+                strcpy(rc->action, "delayed");
+            else if (c == '2')
+                strcpy(rc->action, "delivered");
+        }
+        if (!strcmp(rc->action, "delayed"))
+            delayed++;
+        else if (!strcmp(rc->action, "delivered") || !strcmp(rc->action, "relayed") ||
+                 !strcmp(rc->action, "expanded"))
+            ok++;
+        else
+            failed++; /* failed, or no action at all */
+    }
+    if (failed)
+        return BG_MSG_FAILURE;
+    if (delayed)
+        return BG_MSG_DELAY;
+    return ok ? BG_MSG_SUCCESS : BG_MSG_FAILURE;
+}
+
+/* Diagnostics still empty after the text pass: ask the scraper and take
+ * what it says about the same address. */
+static void bg_fill_from_scrape(bg_bounce *b, const bg_scrape_input *in)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < b->nrcpt; i++)
+        need += !b->rcpts[i].diagnostic[0];
+    if (!need || !in->len)
+        return;
+    bg_bounce *t = calloc(1, sizeof *t);
+    if (!t)
+        return;
+    t->rcpt_max = b->rcpt_max;
+    bg_scrape(t, in);
+    for (size_t i = 0; i < b->nrcpt; i++) {
+        bg_rcpt *rc = &b->rcpts[i];
+        if (rc->diagnostic[0])
+            continue;
+        for (size_t k = 0; k < t->nrcpt; k++)
+            if (t->rcpts[k].diagnostic[0] && !strcasecmp(t->rcpts[k].recipient, rc->recipient)) {
+                memcpy(rc->diagnostic, t->rcpts[k].diagnostic, sizeof rc->diagnostic);
+                if (!rc->remote_mta[0])
+                    memcpy(rc->remote_mta, t->rcpts[k].remote_mta, sizeof rc->remote_mta);
+                break;
+            }
+    }
+    bg_bounce_free(t);
+}
+
+/* Strip tags from an HTML part for the text fallback (crude but bounded). */
+static void bg_html_to_text(bg_buf *out, size_t start)
+{
+    size_t w = start;
+    int in_tag = 0;
+    for (size_t r = start; r < out->len; r++) {
+        char c = out->p[r];
+        if (c == '<') {
+            in_tag = 1;
+            /* block tags end a line */
+            if (r + 3 < out->len && (!strncasecmp(out->p + r + 1, "br", 2) ||
+                                     !strncasecmp(out->p + r + 1, "p", 1) ||
+                                     !strncasecmp(out->p + r + 1, "/p", 2) ||
+                                     !strncasecmp(out->p + r + 1, "div", 3) ||
+                                     !strncasecmp(out->p + r + 1, "/div", 4) ||
+                                     !strncasecmp(out->p + r + 1, "tr", 2)))
+                out->p[w++] = '\n';
+            continue;
+        }
+        if (c == '>' && in_tag) {
+            in_tag = 0;
+            continue;
+        }
+        if (!in_tag)
+            out->p[w++] = c;
+    }
+    out->len = w;
+    if (out->p)
+        out->p[w] = '\0';
+}
+
+static int bg_type_is(const char *t, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(t, list[i]))
+            return 1;
+    return 0;
+}
+
+static const char *const bg_status_types[] = {
+    "message/delivery-status", "message/global-delivery-status", NULL};
+static const char *const bg_original_types[] = {
+    "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
+    "message/global-headers", "text/rfc822", NULL};
+
+bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
+                          bg_read_status *status)
+{
+    bg_read_status dummy;
+    if (!status)
+        status = &dummy;
+    bg_limits lim = {32u << 20, 16, 1000, 1000};
+    if (limits) {
+        if (limits->max_size)
+            lim.max_size = limits->max_size;
+        if (limits->max_depth)
+            lim.max_depth = limits->max_depth;
+        if (limits->max_parts)
+            lim.max_parts = limits->max_parts;
+        if (limits->max_rcpts)
+            lim.max_rcpts = limits->max_rcpts;
+    }
+    if (!msg || len == 0) {
+        *status = BG_READ_EMPTY;
+        return NULL;
+    }
+    if (len > lim.max_size) {
+        *status = BG_READ_TOO_LARGE;
+        return NULL;
+    }
+    size_t ws = 0;
+    while (ws < len && (msg[ws] == ' ' || msg[ws] == '\t' || msg[ws] == '\r' ||
+                        msg[ws] == '\n' || msg[ws] == '\f' || msg[ws] == '\v'))
+        ws++;
+    if (ws == len) {
+        *status = BG_READ_EMPTY;
+        return NULL;
+    }
+    char eol = bg_eol_detect(msg, len);
+    size_t off = 0;
+    if (len > 5 && !memcmp(msg, "From ", 5)) { /* mbox separator */
+        bg_line_end(msg, 0, len, eol, &off);
+    }
+    bg_hdrs top;
+    if (bg_hdrs_parse(&top, msg, off, len, eol) == 0 ||
+        memchr(msg + off, '\0', top.block_end - off)) {
+        bg_hdrs_free(&top);
+        *status = BG_READ_BINARY;
+        return NULL;
+    }
+    bg_bounce *b = calloc(1, sizeof *b);
+    bg_mime m;
+    memset(&m, 0, sizeof m);
+    bg_buf text, tmp;
+    bg_buf_init(&text);
+    bg_buf_init(&tmp);
+    bg_hlookup hl = {&top, {0}, 0};
+    if (!b)
+        goto nomem;
+    b->rcpt_max = lim.max_rcpts;
+    {
+        const char *nl = memchr(msg, '\n', len);
+        b->crlf = nl && nl > msg && nl[-1] == '\r';
+    }
+    b->headers.off = off;
+    b->headers.len = top.block_end - off;
+    b->body.off = top.body_off;
+    b->body.len = len - top.body_off;
+    bg_hdrs_get_decoded(&top, "Subject", b->subject, sizeof b->subject);
+    bg_hdrs_get_decoded(&top, "From", b->from, sizeof b->from);
+    bg_hdrs_get(&top, "Message-ID", b->message_id, sizeof b->message_id);
+    bg_hdrs_get(&top, "Auto-Submitted", b->auto_submitted, sizeof b->auto_submitted);
+
+    if (bg_mime_walk(&m, msg, off, len, eol, lim.max_depth, lim.max_parts) == 0)
+        goto nomem;
+    const bg_mime_part *root = &m.parts[0];
+    if (root->boundary[0] && root->nchild > 0)
+        memcpy(b->boundary, root->boundary, sizeof b->boundary);
+
+    /* the report container: its first child is the human-readable part */
+    long report = -1;
+    int feedback = 0;
+    for (size_t i = 0; i < m.n; i++)
+        if (!strcmp(m.parts[i].type, "multipart/report")) {
+            report = (long)i;
+            feedback = !strcmp(m.parts[i].report_type, "feedback-report");
+            break;
+        }
+    if (report >= 0 && (size_t)report + 1 < m.n && m.parts[report + 1].parent == report) {
+        b->part_human.off = m.parts[report + 1].off;
+        b->part_human.len = m.parts[report + 1].end - m.parts[report + 1].off;
+    }
+
+    size_t dsn_rcpts = 0, arf_rcpts = 0, human_end = 0;
+    int have_text = 0, have_status = 0;
+    long html = -1;
+    char ftype[BG_FIELD_MAX] = "";
+    for (size_t i = 0; i < m.n; i++) {
+        const bg_mime_part *pt = &m.parts[i];
+        const char *p;
+        size_t po, pe;
+        if (bg_type_is(pt->type, bg_status_types)) {
+            if (!b->part_status.len) {
+                b->part_status.off = pt->off;
+                b->part_status.len = pt->end - pt->off;
+            }
+            have_status = 1;
+            bg_part_bytes(msg, pt, &tmp, &p, &po, &pe);
+            dsn_rcpts += bg_dsn_parse(b, p, po, pe, p == msg ? eol : bg_eol_detect(p, pe),
+                                      p == msg);
+        } else if (!strcmp(pt->type, "message/feedback-report")) {
+            feedback = 1;
+            bg_part_bytes(msg, pt, &tmp, &p, &po, &pe);
+            arf_rcpts += bg_dsn_arf(b, p, po, pe, p == msg ? eol : bg_eol_detect(p, pe), ftype,
+                                    sizeof ftype);
+        } else if (bg_type_is(pt->type, bg_original_types) && i > 0) {
+            if (!b->part_original.len) {
+                b->part_original.off = pt->off;
+                b->part_original.len = pt->end - pt->off;
+                bg_part_bytes(msg, pt, &tmp, &p, &po, &pe);
+                bg_dsn_original(&b->orig, p, po, pe, p == msg ? eol : bg_eol_detect(p, pe));
+            }
+        } else if (!strcmp(pt->type, "text/plain") &&
+                   (strncmp(root->type, "multipart/", 10) != 0 || i > 0)) {
+            if (text.len)
+                bg_buf_addc(&text, '\n');
+            bg_mime_text(msg, pt, &text, BG_SCRAPE_MAX);
+            if (!have_text)
+                human_end = text.len;
+            have_text = 1;
+        } else if (!strcmp(pt->type, "text/html") && html < 0)
+            html = (long)i;
+    }
+    if (!have_text && html >= 0) {
+        bg_mime_text(msg, &m.parts[html], &text, BG_SCRAPE_MAX);
+        bg_html_to_text(&text, 0);
+        human_end = text.len;
+    } else if (!have_text && !have_status && !feedback) {
+        /* a multipart without usable parts, or another leaf type */
+        bg_text_lines(msg + root->body_off, root->end - root->body_off, &text, BG_SCRAPE_MAX);
+        human_end = text.len;
+    }
+    if (bg_buf_failed(&text) || bg_buf_failed(&tmp))
+        goto nomem;
+    {
+        size_t hl_len = human_end < BG_HUMAN_MAX ? human_end : BG_HUMAN_MAX - 1;
+        while (hl_len > 0 && hl_len < text.len && ((unsigned char)text.p[hl_len] & 0xc0) == 0x80)
+            hl_len--; /* cut at a UTF-8 boundary */
+        b->human_text = malloc(hl_len + 1);
+        if (!b->human_text)
+            goto nomem;
+        bg_text_clean(b->human_text, hl_len + 1, bg_buf_str(&text), hl_len, BG_CLEAN_LINES);
+    }
+    if (!b->orig.present && text.len)
+        bg_dsn_inline_original(&b->orig, bg_buf_str(&text), text.len);
+
+    bg_scrape_input in = {bg_buf_str(&text), text.len, bg_hlookup_get, &hl};
+    char v[BG_ADDR_MAX * 2];
+    if (feedback) {
+        b->kind = BG_MSG_FEEDBACK;
+        b->format = BG_FMT_ARF;
+        strcpy(b->parser, "arf");
+        if (arf_rcpts == 0 && b->orig.to[0]) {
+            bg_rcpt *rc = bg_bounce_add_rcpt(b);
+            if (rc) {
+                bg_addr_extract(b->orig.to, strlen(b->orig.to), rc->recipient,
+                                sizeof rc->recipient);
+                bg_text_clean(rc->diagnostic, sizeof rc->diagnostic, ftype, strlen(ftype), 0);
+                if (!rc->recipient[0])
+                    b->nrcpt--;
+            }
+        }
+    } else if (dsn_rcpts > 0) {
+        b->format = BG_FMT_DSN;
+        strcpy(b->parser, "dsn");
+        bg_dsn_text_diag(b, in.text, in.len);
+        bg_fill_from_scrape(b, &in);
+        b->kind = bg_kind_from_actions(b);
+    } else {
+        int auto_level = bg_autoreply_level(&top, b->subject);
+        int daemon = bg_from_daemon(b->from);
+        if (auto_level == 2 && !daemon) {
+            b->kind = BG_MSG_AUTOREPLY;
+        } else if (bg_scrape(b, &in) > 0 && b->nrcpt > 0) {
+            b->format = BG_FMT_TEXT;
+            if (!b->parser[0])
+                strcpy(b->parser, "text");
+            b->kind = bg_kind_from_actions(b);
+        } else if (auto_level >= 1 && !daemon) {
+            b->kind = BG_MSG_AUTOREPLY;
+        }
+        if (b->kind == BG_MSG_AUTOREPLY) {
+            b->nrcpt = 0;
+            b->format = BG_FMT_HEADERS;
+            strcpy(b->parser, "autoreply");
+            bg_hdrs_get(&top, "From", v, sizeof v);
+            bg_rcpt *rc = bg_bounce_add_rcpt(b);
+            if (rc)
+                bg_addr_extract(v, strlen(v), rc->recipient, sizeof rc->recipient);
+        }
+    }
+    bg_hlookup_free(&hl);
+    bg_hdrs_free(&top);
+    bg_mime_free(&m);
+    bg_buf_free(&text);
+    bg_buf_free(&tmp);
+    *status = BG_READ_OK;
+    return b;
+
+nomem:
+    bg_hlookup_free(&hl);
+    bg_hdrs_free(&top);
+    bg_mime_free(&m);
+    bg_buf_free(&text);
+    bg_buf_free(&tmp);
+    bg_bounce_free(b);
+    *status = BG_READ_NOMEM;
+    return NULL;
+}
