@@ -24,6 +24,8 @@ typedef struct bg_evidence {
     char status[BG_STATUS_MAX];
     int reply;
     const char *parser;
+    const char *remote_mta;
+    const char *diag_type;
     int temporary; /* a 4xx reply, a 4.x.x status or a delay */
 } bg_evidence;
 
@@ -51,7 +53,8 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     snprintf(out->status, sizeof out->status, "%s", ev->status);
     out->reply_code = ev->reply;
     bg_match_input in = {{ev->texts[0], ev->texts[1]}, ev->status, ev->reply,
-                         ev->parser ? ev->parser : ""};
+                         ev->parser ? ev->parser : "", ev->remote_mta ? ev->remote_mta : "",
+                         ev->diag_type ? ev->diag_type : ""};
     const bg_rule *ru = bg_rules_match(r, &in);
     bg_suppress sup;
     if (ru) {
@@ -143,6 +146,8 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
         snprintf(ev.status, sizeof ev.status, "%s", out->status);
         ev.reply = out->reply_code;
         ev.texts[0] = rc->diagnostic;
+        ev.remote_mta = rc->remote_mta;
+        ev.diag_type = rc->diag_type;
         /* no reply text of its own: the report's text speaks for it, but
          * only when it cannot be about another recipient */
         if (!rc->diagnostic[0] && b->nrcpt == 1 && b->human_text)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bg_ac.h"
 #include "bg_embedded.h"
@@ -304,8 +305,8 @@ static int bg_parse_finish(bg_parse *ps)
     ps->cur = (size_t)-1;
     if (!ru->cat)
         return bg_parse_fail(ps, "rule '%s' has no category", ru->name);
-    if (!ru->nphrase && !ru->nstatus && !ru->nreply)
-        return bg_parse_fail(ps, "rule '%s' needs a phrase, status or reply condition",
+    if (!ru->nphrase && !ru->nstatus && !ru->nreply && !ru->ntype)
+        return bg_parse_fail(ps, "rule '%s' needs a phrase, status, reply or type condition",
                              ru->name);
     ps->line = save;
     return 0;
@@ -383,6 +384,28 @@ static int bg_parse_parser(bg_parse *ps, bg_rule *ru, const char *w)
     if (strlen(w) >= BG_RULE_PARSER_LEN || !bg_parse_name_ok(w))
         return bg_parse_fail(ps, "bad parser name '%s'", w);
     snprintf(ru->parser[ru->nparser++], BG_RULE_PARSER_LEN, "%s", w);
+    return 0;
+}
+
+static int bg_parse_mta(bg_parse *ps, bg_rule *ru, const char *w)
+{
+    if (ru->nmta == BG_RULE_MTA_N)
+        return bg_parse_fail(ps, "too many mta domains", NULL);
+    if (strlen(w) >= BG_RULE_MTA_LEN || !bg_parse_name_ok(w))
+        return bg_parse_fail(ps, "bad mta domain '%s'", w);
+    char *d = ru->mta[ru->nmta++];
+    for (size_t i = 0; w[i]; i++)
+        d[i] = (char)tolower((unsigned char)w[i]), d[i + 1] = '\0';
+    return 0;
+}
+
+static int bg_parse_type(bg_parse *ps, bg_rule *ru, const char *w)
+{
+    if (ru->ntype == BG_RULE_TYPE_N)
+        return bg_parse_fail(ps, "too many diagnostic types", NULL);
+    if (strlen(w) >= BG_RULE_PARSER_LEN || !bg_parse_name_ok(w))
+        return bg_parse_fail(ps, "bad diagnostic type '%s'", w);
+    snprintf(ru->type[ru->ntype++], BG_RULE_PARSER_LEN, "%s", w);
     return 0;
 }
 
@@ -513,6 +536,10 @@ static int bg_parse_line(bg_parse *ps, char *line)
         return bg_parse_words(ps, rest, bg_parse_reply);
     if (strcmp(kw, "parser") == 0)
         return bg_parse_words(ps, rest, bg_parse_parser);
+    if (strcmp(kw, "mta") == 0)
+        return bg_parse_words(ps, rest, bg_parse_mta);
+    if (strcmp(kw, "type") == 0)
+        return bg_parse_words(ps, rest, bg_parse_type);
     return bg_parse_fail(ps, "unknown keyword '%s'", kw);
 }
 
@@ -742,6 +769,20 @@ static size_t bg_scan_norm(const char *in, char *out, size_t outlen)
     return n;
 }
 
+/* 1 when host is domain or a name under it (case ignored; a trailing
+ * dot, brackets or a port after the name do not matter). */
+static int bg_domain_under(const char *host, const char *domain)
+{
+    size_t hl = 0, dl = strlen(domain);
+    while (host[hl] && host[hl] != ' ' && host[hl] != ']' && host[hl] != ':' && host[hl] != ';')
+        hl++;
+    if (hl && host[hl - 1] == '.')
+        hl--;
+    if (hl < dl || strncasecmp(host + hl - dl, domain, dl) != 0)
+        return 0;
+    return hl == dl || host[hl - dl - 1] == '.';
+}
+
 /* A rule's non-phrase conditions. */
 static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
 {
@@ -765,6 +806,22 @@ static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
         while (i < ru->nparser && strcmp(ru->parser[i], p) != 0)
             i++;
         if (i == ru->nparser)
+            return 0;
+    }
+    if (ru->nmta) {
+        size_t i = 0;
+        const char *m = in->remote_mta ? in->remote_mta : "";
+        while (i < ru->nmta && !bg_domain_under(m, ru->mta[i]))
+            i++;
+        if (i == ru->nmta)
+            return 0;
+    }
+    if (ru->ntype) {
+        size_t i = 0;
+        const char *t = in->diag_type ? in->diag_type : "";
+        while (i < ru->ntype && strcasecmp(ru->type[i], t) != 0)
+            i++;
+        if (i == ru->ntype)
             return 0;
     }
     return 1;

@@ -12,11 +12,15 @@
 #define BG_RULE_REPLY_N 12  /* reply-code patterns per rule */
 #define BG_RULE_PARSER_N 8  /* parser names per rule */
 #define BG_RULE_PARSER_LEN 32
+#define BG_RULE_MTA_N 8     /* remote MTA domains per rule */
+#define BG_RULE_MTA_LEN 64
+#define BG_RULE_TYPE_N 4    /* diagnostic types per rule */
 
 /* One rule as written. A rule matches when every condition it has holds:
  * one of its phrases occurs (as words), the real enhanced status matches
  * one of its status patterns, the reply code one of its reply patterns, the
- * parser is one of its parsers. */
+ * parser is one of its parsers, the remote MTA is (under) one of its
+ * domains, the diagnostic type is one of its types. */
 typedef struct bg_rule {
     char name[BG_RULE_NAME_MAX];
     int admin;                  /* 1 = from the admin file */
@@ -31,6 +35,10 @@ typedef struct bg_rule {
     char reply[BG_RULE_REPLY_N][4];               /* "550", "55x", "5xx" */
     size_t nparser;
     char parser[BG_RULE_PARSER_N][BG_RULE_PARSER_LEN];
+    size_t nmta;
+    char mta[BG_RULE_MTA_N][BG_RULE_MTA_LEN];     /* "docomo.ne.jp": that host or under it */
+    size_t ntype;
+    char type[BG_RULE_TYPE_N][BG_RULE_PARSER_LEN]; /* Diagnostic-Code type: "x-unix" */
     char **phrase;              /* as written, lower case, single spaces; '*' ends allowed */
     size_t nphrase, capphrase;
 } bg_rule;
@@ -46,6 +54,8 @@ typedef struct bg_match_input {
     const char *status;
     int reply;
     const char *parser;
+    const char *remote_mta; /* "" when unknown */
+    const char *diag_type;  /* "" when unknown */
 } bg_match_input;
 
 /* The first rule (in precedence order) that matches, or NULL. */
