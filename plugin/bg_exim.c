@@ -1,0 +1,507 @@
+/* bg_exim: the local_scan() side of the Exim adapter.
+ *
+ * Exim calls local_scan() for every message it receives. This file decides
+ * from the headers alone whether the message may be a delivery report (a
+ * non-report costs a header walk and nothing else), and for a report reads
+ * it (header_list + the -D spool file), classifies every recipient, hands
+ * the verdicts to the suppression store, renders the enriched bounce and
+ * puts it in place: the body in the spool file, the headers through
+ * header_remove/header_add. It never rejects: every problem leaves the
+ * message exactly as Exim made it and writes one line to Exim's main log.
+ *
+ * The plugin's config file is $BOUNCEGUIDE_CONFIG when set (Exim's main
+ * option add_environment = BOUNCEGUIDE_CONFIG=/path), else BG_CONFIG_PATH
+ * (compiled in, /etc/exim4/bounceguide.conf by default). Debian's dlopen
+ * patch does not support local_scan_options, hence the environment.
+ */
+#define LOCAL_SCAN
+#include <exim4/local_scan.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bg_bounce.h"
+#include "bg_buf.h"
+#include "bg_classify.h"
+#include "bg_config.h"
+#include "bg_exim_hooks.h"
+#include "bg_exim_spool.h"
+#include "bg_log.h"
+#include "bg_render.h"
+
+#ifndef BG_CONFIG_PATH
+#define BG_CONFIG_PATH "/etc/exim4/bounceguide.conf"
+#endif
+#define BG_CONFIG_ENV "BOUNCEGUIDE_CONFIG"
+#define BG_EXIM_MAX_SIZE_DEFAULT (4LL * 1024 * 1024)
+#define BG_EXIM_HDR_VALUE_MAX 2000
+
+#define BG_EXPORT __attribute__((visibility("default")))
+
+BG_EXPORT int local_scan_version_major(void);
+BG_EXPORT int local_scan_version_minor(void);
+
+/* The ABI this object was built for; Debian's loader refuses a mismatch. */
+int local_scan_version_major(void)
+{
+    return LOCAL_SCAN_ABI_VERSION_MAJOR;
+}
+
+int local_scan_version_minor(void)
+{
+    return LOCAL_SCAN_ABI_VERSION_MINOR;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+/* The core's messages go to Exim's main log (never the panic log: a plugin
+ * problem is not an Exim problem); debug lines only with -d+local_scan. */
+static void bg_exim_log_sink(bg_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level == BG_LOG_DEBUG) {
+        if (debug_selector & D_local_scan)
+            debug_printf("bounceguide: %s\n", msg);
+        return;
+    }
+    log_write(0, LOG_MAIN, "bounceguide: %s", msg);
+}
+
+/* ---- the header look ---------------------------------------------------- */
+
+/* Value of a header line "Name: value\n" when its name is name (length
+ * nlen), else NULL. Deleted headers (type '*') never match. */
+static const char *bg_exim_hdr_value(const header_line *h, const char *name, size_t nlen)
+{
+    if (h->type == '*' || h->slen <= (int)nlen)
+        return NULL;
+    const char *t = (const char *)h->text;
+    if (strncasecmp(t, name, nlen) != 0)
+        return NULL;
+    t += nlen;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    if (*t != ':')
+        return NULL;
+    t++;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    return t;
+}
+
+/* 1 when s (up to a line end) contains needle, case-insensitively. */
+static int bg_exim_contains(const char *s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *s && *s != '\n'; s++)
+        if (strncasecmp(s, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* May this message be a delivery report? Headers and envelope only:
+ * a null sender, a multipart/report, X-Failed-Recipients, or a From of
+ * MAILER-DAEMON/postmaster. Everything else is left alone at this cost. */
+static int bg_exim_is_candidate(void)
+{
+    if (sender_address == NULL || sender_address[0] == '\0')
+        return 1;
+    for (const header_line *h = header_list; h != NULL; h = h->next) {
+        const char *v;
+        switch (h->text[0] | 0x20) {
+        case 'c':
+            if ((v = bg_exim_hdr_value(h, "Content-Type", 12)) != NULL &&
+                bg_exim_contains(v, "multipart/report"))
+                return 1;
+            break;
+        case 'x':
+            if (bg_exim_hdr_value(h, "X-Failed-Recipients", 19) != NULL)
+                return 1;
+            break;
+        case 'f':
+            if ((v = bg_exim_hdr_value(h, "From", 4)) != NULL &&
+                (bg_exim_contains(v, "mailer-daemon") || bg_exim_contains(v, "postmaster@")))
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- configuration (cached per process, re-read when the file changes) --- */
+
+typedef struct bg_exim_state {
+    char path[1024];
+    int loaded;         /* 1 once a load was attempted for (path, stat) */
+    int broken;         /* 1 when the config file exists but cannot be used */
+    char broken_why[300];
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    bg_config *cfg;
+    bg_rules *rules;
+    bg_catalog *catalog;
+} bg_exim_state;
+
+static bg_exim_state bg_exim_st;
+
+/* Drop what was loaded. */
+static void bg_exim_state_clear(bg_exim_state *s)
+{
+    bg_catalog_free(s->catalog);
+    bg_rules_free(s->rules);
+    bg_config_free(s->cfg);
+    s->catalog = NULL;
+    s->rules = NULL;
+    s->cfg = NULL;
+    s->loaded = 0;
+    s->broken = 0;
+    s->broken_why[0] = '\0';
+}
+
+/* Make sure config, rules and catalogue are loaded for the current file.
+ * Returns 0 when usable, -1 when the bounce must pass unchanged (the reason
+ * is logged once per message by the caller from broken_why). */
+static int bg_exim_state_load(bg_exim_state *s)
+{
+    const char *env = getenv(BG_CONFIG_ENV);
+    const char *path = env && *env ? env : BG_CONFIG_PATH;
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    int missing_ok = !(env && *env) && !exists && errno == ENOENT;
+
+    if (s->loaded && strcmp(s->path, path) == 0 &&
+        ((!exists && s->ino == 0) ||
+         (exists && st.st_ino == s->ino && st.st_dev == s->dev && st.st_size == s->size &&
+          st.st_mtim.tv_sec == s->mtime.tv_sec && st.st_mtim.tv_nsec == s->mtime.tv_nsec)))
+        return s->broken ? -1 : 0;
+
+    bg_exim_state_clear(s);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->loaded = 1;
+    s->ino = exists ? st.st_ino : 0;
+    s->dev = exists ? st.st_dev : 0;
+    s->size = exists ? st.st_size : 0;
+    if (exists)
+        s->mtime = st.st_mtim;
+
+    char err[256] = "";
+    if (missing_ok) {
+        s->cfg = bg_config_new(); /* no config file installed: the defaults */
+    } else if (!exists) {
+        snprintf(s->broken_why, sizeof s->broken_why, "config %s: %s", path, strerror(errno));
+    } else if ((s->cfg = bg_config_load(path, err, sizeof err)) == NULL) {
+        snprintf(s->broken_why, sizeof s->broken_why, "config broken: %s", err);
+    }
+    if (s->cfg == NULL) {
+        s->broken = 1;
+        if (!s->broken_why[0])
+            snprintf(s->broken_why, sizeof s->broken_why, "config %s: out of memory", path);
+        return -1;
+    }
+    s->rules = bg_rules_load(bg_config_get(s->cfg, NULL, "rules_file", ""));
+    s->catalog = bg_catalog_load(bg_config_get(s->cfg, NULL, "language", "en"),
+                                 bg_config_get(s->cfg, NULL, "guidance_file", ""));
+    if (s->rules == NULL || s->catalog == NULL) {
+        s->broken = 1;
+        snprintf(s->broken_why, sizeof s->broken_why, "out of memory loading rules/catalogue");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- reading the message ------------------------------------------------ */
+
+/* Domain part of an address ("" when none). */
+static const char *bg_exim_domain_of(const char *addr)
+{
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    return at ? at + 1 : "";
+}
+
+/* Size of the header block as Exim holds it (live headers only). */
+static size_t bg_exim_headers_size(void)
+{
+    size_t n = 0;
+    for (const header_line *h = header_list; h != NULL; h = h->next)
+        if (h->type != '*' && h->slen > 0)
+            n += (size_t)h->slen;
+    return n;
+}
+
+/* Read exactly len bytes at off. 0 or -1. */
+static int bg_exim_pread_all(int fd, char *buf, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, buf, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* The whole message (headers, blank line, body) into msg; the body starts
+ * at *body_off. Returns NULL on success, else why not. */
+static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, size_t *body_off)
+{
+    static char why[160];
+    char first[SPOOL_DATA_START_OFFSET];
+    size_t idlen = message_id ? strlen((const char *)message_id) : 0;
+
+    /* The -D file starts with "<id>-D\n": check it, so that a different
+     * spool layout (another Exim version) is never overwritten blindly. */
+    if (idlen + 3 != SPOOL_DATA_START_OFFSET ||
+        bg_exim_pread_all(fd, first, sizeof first, 0) != 0 ||
+        memcmp(first, message_id, idlen) != 0 || memcmp(first + idlen, "-D\n", 3) != 0)
+        return "spool data file layout not recognised";
+
+    for (const header_line *h = header_list; h != NULL; h = h->next)
+        if (h->type != '*' && h->slen > 0)
+            bg_buf_add(msg, h->text, (size_t)h->slen);
+    bg_buf_addc(msg, '\n');
+    *body_off = msg->len;
+    if (bg_buf_failed(msg))
+        return "out of memory";
+    if (body_size > 0) {
+        char *tmp = malloc(body_size);
+        if (tmp == NULL)
+            return "out of memory";
+        if (bg_exim_pread_all(fd, tmp, body_size, SPOOL_DATA_START_OFFSET) != 0) {
+            snprintf(why, sizeof why, "cannot read the spool data file: %s",
+                     errno ? strerror(errno) : "short read");
+            free(tmp);
+            return why;
+        }
+        bg_buf_add(msg, tmp, body_size);
+        free(tmp);
+        if (bg_buf_failed(msg))
+            return "out of memory";
+    }
+    return NULL;
+}
+
+/* Copy a header value for header_add: no control characters, bounded. */
+static void bg_exim_clean_value(const char *v, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (; *v && j + 1 < outlen; v++) {
+        unsigned char c = (unsigned char)*v;
+        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    out[j] = '\0';
+}
+
+/* 1 when name is a plain header field name (RFC 5322 ftext, non-empty). */
+static int bg_exim_valid_name(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 || *p == ':')
+            return 0;
+    return 1;
+}
+
+/* ---- the work for one report -------------------------------------------- */
+
+typedef struct bg_exim_job {
+    bg_buf msg;
+    size_t body_off;
+    bg_bounce *bounce;
+    bg_verdict *verdicts;
+    bg_render_extra *extra;
+    void *auth;
+    bg_render_output out;
+    int have_out;
+} bg_exim_job;
+
+/* Release everything a job holds. */
+static void bg_exim_job_free(bg_exim_job *j)
+{
+    if (j->have_out)
+        bg_render_output_free(&j->out);
+    bg_exim_auth_free(j->auth);
+    free(j->extra);
+    free(j->verdicts);
+    bg_bounce_free(j->bounce);
+    bg_buf_free(&j->msg);
+}
+
+/* One line naming what was done, for the administrator. */
+static void bg_exim_log_done(const bg_bounce *b, const bg_verdict *v, size_t n, size_t oldlen,
+                             size_t newlen)
+{
+    bg_buf l;
+    bg_buf_init(&l);
+    bg_buf_printf(&l, "%s report rewritten (%zu -> %zu bytes):",
+                  bg_msg_kind_name(b->kind), oldlen, newlen);
+    for (size_t i = 0; i < n && i < 5; i++)
+        bg_buf_printf(&l, " %s=%s%s%s", b->rcpts[i].recipient[0] ? b->rcpts[i].recipient : "?",
+                      v[i].category ? v[i].category->id : "unknown", v[i].status[0] ? "/" : "",
+                      v[i].status);
+    if (n > 5)
+        bg_buf_printf(&l, " (+%zu more)", n - 5);
+    bg_logf(BG_LOG_INFO, "%s", bg_buf_str(&l));
+    bg_buf_free(&l);
+}
+
+/* Classify, store, render and rewrite one candidate message. Every exit
+ * leaves the message either fully rewritten or untouched. */
+static void bg_exim_process(int fd)
+{
+    bg_exim_state *s = &bg_exim_st;
+    bg_exim_job j;
+    struct stat st;
+    char err[300] = "";
+    const char *why;
+
+    if (bg_exim_state_load(s) != 0) {
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", s->broken_why);
+        return;
+    }
+    const bg_config *cfg = s->cfg;
+    const char *rcpt_dom = recipients_count > 0 && recipients_list != NULL
+                               ? bg_exim_domain_of((const char *)recipients_list[0].address)
+                               : "";
+    if (!bg_config_get_bool(cfg, rcpt_dom, "enabled", 1))
+        return;
+
+    if (fstat(fd, &st) != 0 || st.st_size < SPOOL_DATA_START_OFFSET) {
+        bg_logf(BG_LOG_WARN, "cannot stat the spool data file; message passed unchanged");
+        return;
+    }
+    size_t body_size = (size_t)(st.st_size - SPOOL_DATA_START_OFFSET);
+    size_t total = bg_exim_headers_size() + 1 + body_size;
+    long long max = bg_config_get_num(cfg, NULL, "max_size", BG_EXIM_MAX_SIZE_DEFAULT);
+    if (max > 0 && (long long)total > max) {
+        bg_logf(BG_LOG_WARN, "message of %zu bytes is over max_size (%lld); passed unchanged",
+                total, max);
+        return;
+    }
+    if (body_linecount <= 0) {
+        /* spool_wireformat keeps the body as it came off the wire and
+         * body_linecount at 0: leave such a message alone */
+        bg_logf(BG_LOG_WARN, "empty body or wire-format spool; message passed unchanged");
+        return;
+    }
+
+    memset(&j, 0, sizeof j);
+    bg_buf_init(&j.msg);
+    if ((why = bg_exim_read_message(fd, body_size, &j.msg, &j.body_off)) != NULL) {
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", why);
+        goto done;
+    }
+
+    bg_limits lim = {.max_size = (size_t)total + 1};
+    bg_read_status rs = BG_READ_OK;
+    j.bounce = bg_bounce_read(j.msg.p, j.msg.len, &lim, &rs);
+    if (j.bounce == NULL) {
+        bg_logf(BG_LOG_WARN, "cannot read the message (%s); passed unchanged",
+                bg_read_status_text(rs));
+        goto done;
+    }
+    const bg_bounce *b = j.bounce;
+    if ((b->kind != BG_MSG_FAILURE && b->kind != BG_MSG_DELAY) || b->nrcpt == 0)
+        goto done; /* success DSN, auto-reply, not a report: untouched */
+
+    size_t n = b->nrcpt;
+    j.verdicts = calloc(n, sizeof *j.verdicts);
+    j.extra = calloc(n, sizeof *j.extra);
+    if (j.verdicts == NULL || j.extra == NULL) {
+        bg_logf(BG_LOG_WARN, "out of memory; message passed unchanged");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        bg_classify_rcpt(s->rules, b, &b->rcpts[i], &j.verdicts[i]);
+
+    int inbound = sender_host_address != NULL ||
+                  (received_protocol != NULL && strcmp((const char *)received_protocol, "local") != 0);
+    bg_exim_store_bounce(cfg, b, j.verdicts, n, inbound, message_id ? (const char *)message_id : "");
+
+    if (!bg_config_get_bool(cfg, rcpt_dom, "rewrite", 1) ||
+        (inbound && !bg_config_get_bool(cfg, rcpt_dom, "rewrite_inbound", 1)))
+        goto done;
+
+    j.auth = bg_exim_auth_extra(cfg, b, j.verdicts, n, j.extra);
+
+    bg_render_input in = {
+        .msg = j.msg.p,
+        .len = j.msg.len,
+        .bounce = b,
+        .verdicts = j.verdicts,
+        .extra = j.extra,
+        .catalog = s->catalog,
+        .config = cfg,
+        .sender_domain = rcpt_dom,
+    };
+    bg_render_status rst = bg_render(&in, &j.out, err, sizeof err);
+    j.have_out = 1;
+    if (rst == BG_RENDER_NOT_APPLICABLE)
+        goto done;
+    if (rst != BG_RENDER_OK || bg_buf_failed(&j.out.body) || j.out.body.len == 0) {
+        bg_logf(BG_LOG_WARN, "cannot render (%s); message passed unchanged",
+                err[0] ? err : "no output");
+        goto done;
+    }
+    for (size_t i = 0; i < j.out.nedits; i++) {
+        if (!bg_exim_valid_name(j.out.edits[i].name)) {
+            bg_logf(BG_LOG_WARN, "renderer gave a bad header name; message passed unchanged");
+            goto done;
+        }
+    }
+
+    /* The body first: if the spool cannot take it, nothing has changed. */
+    const char *oldbody = j.msg.p + j.body_off;
+    int rc = bg_exim_spool_replace(fd, SPOOL_DATA_START_OFFSET, oldbody, body_size,
+                                   j.out.body.p, j.out.body.len, err, sizeof err);
+    if (rc != 0) {
+        bg_logf(BG_LOG_ERROR, "%s; message passed unchanged%s", err,
+                rc == -2 ? " (SPOOL FILE MAY BE DAMAGED)" : "");
+        goto done;
+    }
+    body_linecount = bg_exim_spool_linecount(j.out.body.p, j.out.body.len);
+
+    for (size_t i = 0; i < j.out.nedits; i++) {
+        const bg_header_edit *e = &j.out.edits[i];
+        if (e->remove)
+            header_remove(0, (const uschar *)e->name);
+        if (e->value != NULL) {
+            char v[BG_EXIM_HDR_VALUE_MAX];
+            bg_exim_clean_value(e->value, v, sizeof v);
+            header_add(' ', "%s: %s\n", e->name, v);
+        }
+    }
+    if (bg_config_get_bool(cfg, NULL, "log_rewrites", 1))
+        bg_exim_log_done(b, j.verdicts, n, body_size, j.out.body.len);
+
+done:
+    bg_exim_job_free(&j);
+}
+
+/* ---- the entry point ---------------------------------------------------- */
+
+/* Exim's hook. Always accepts: a bounce must never be rejected. */
+int local_scan(int fd, uschar **return_text)
+{
+    (void)return_text;
+    if (!bg_exim_is_candidate())
+        return LOCAL_SCAN_ACCEPT;
+    bg_log_set(bg_exim_log_sink, NULL);
+    bg_exim_process(fd);
+    bg_log_set(NULL, NULL);
+    return LOCAL_SCAN_ACCEPT;
+}

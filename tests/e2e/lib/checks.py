@@ -1,0 +1,110 @@
+"""Assertions shared by the end-to-end cases: what an enriched bounce and an
+untouched one look like, and that the returned original is byte-identical.
+"""
+
+import re
+
+import mail
+
+
+def fail(msg, data=None):
+    if data is not None:
+        msg += "\n----- message -----\n" + data.decode("utf-8", "replace")[:4000]
+    raise AssertionError(msg)
+
+
+def no_defects(data):
+    """The message parses as MIME without defects; returns the parsed form."""
+    m = mail.parse(data)
+    d = mail.defects(m)
+    if d:
+        fail("MIME defects: %s" % d, data)
+    return m
+
+
+def enriched(data, category, status=None, guidance=()):
+    """An enriched report: valid MIME, multipart/report kept, a
+    multipart/alternative first part with text and HTML, X-Bounce-Category
+    holding category (all categories when several), the DSN Status of the
+    recipients corrected when status is given, guidance phrases present in
+    the text part. Returns the parsed message."""
+    m = no_defects(data)
+    if m.get_content_type() != "multipart/report":
+        fail("top level is %s, not multipart/report" % m.get_content_type(), data)
+    parts = list(m.iter_parts())
+    if len(parts) < 2 or parts[0].get_content_type() != "multipart/alternative":
+        fail("first part is not multipart/alternative: %s" %
+             [p.get_content_type() for p in parts], data)
+    alt = [p.get_content_type() for p in parts[0].iter_parts()]
+    if "text/plain" not in alt or "text/html" not in alt:
+        fail("alternative parts are %s" % alt, data)
+    cats = mail.header_values(data, "X-Bounce-Category")
+    if len(cats) != 1:
+        fail("expected one X-Bounce-Category header, got %s" % cats, data)
+    want = [category] if isinstance(category, str) else list(category)
+    for c in want:
+        if c not in re.split(r"[\s,;]+", cats[0]):
+            fail("X-Bounce-Category %r does not name %r" % (cats[0], c), data)
+    if not mail.header_values(data, "X-Bounce-Severity"):
+        fail("no X-Bounce-Severity header", data)
+    if status is not None:
+        sts = [b.get("status", "") for b in mail.recipient_blocks(m)]
+        want_st = [status] if isinstance(status, str) else list(status)
+        if sorted(sts) != sorted(want_st):
+            fail("DSN Status fields %s, expected %s" % (sts, want_st), data)
+    text = mail.text_of(m, "text/plain")
+    html = mail.text_of(m, "text/html")
+    for g in guidance:
+        if g.lower() not in text.lower():
+            fail("guidance %r not in the text part" % g, data)
+    if not html.strip():
+        fail("empty HTML part", data)
+    return m
+
+
+def unchanged_exim_bounce(data):
+    """A bounce exactly as Exim makes it: no category header, Exim's own
+    text/plain first part, Status still generic for failures."""
+    m = no_defects(data)
+    if mail.header_values(data, "X-Bounce-Category"):
+        fail("X-Bounce-Category present on a message that should be untouched", data)
+    parts = list(m.iter_parts()) if m.is_multipart() else []
+    if parts and parts[0].get_content_type() != "text/plain":
+        fail("first part is %s, not Exim's text/plain" % parts[0].get_content_type(), data)
+    if "created automatically by mail delivery software" not in mail.text_of(m):
+        fail("Exim's own explanation is missing", data)
+    return m
+
+
+def original_identical(data, sent):
+    """The returned message part ends with the exact message we submitted
+    (Exim only prepends its trace headers): headers as sent, body byte for
+    byte."""
+    raw = mail.raw_original(data)
+    if raw is None:
+        fail("no returned-message part", data)
+    inner = mail.part_body(raw)
+    sent = sent if isinstance(sent, bytes) else sent.encode()
+    sent = sent.replace(b"\r\n", b"\n")
+    inner_lf = inner.replace(b"\r\n", b"\n")
+    if not inner_lf.endswith(sent) and not inner_lf.rstrip(b"\n").endswith(sent.rstrip(b"\n")):
+        fail("returned original differs from the submitted message", data)
+    return inner
+
+
+def same_original_part(a, b):
+    """Two reports return byte-identical original parts (part body)."""
+    ra, rb = mail.raw_original(a), mail.raw_original(b)
+    if ra is None or rb is None or mail.part_body(ra) != mail.part_body(rb):
+        fail("returned original parts differ")
+
+
+def panic_clean(sb):
+    lines = sb.panic_lines()
+    if lines:
+        fail("panic log: %s" % lines[:5])
+
+
+def plugin_lines(text):
+    """Main-log lines written by the plugin."""
+    return [l for l in text.splitlines() if "bounceguide:" in l]
