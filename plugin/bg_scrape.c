@@ -1,9 +1,761 @@
-/* bg_scrape: placeholder until the scraper lands (owned by the scraper work). */
-#include "bg_scrape.h"
+/* bg_scrape: recipients and replies from bounces that are not RFC 3464.
+ *
+ * The dispatcher picks a format from the table in bg_scrape_fmt.c (cheap
+ * markers: phrases near the start of the text found in one Aho-Corasick
+ * pass, From/Subject hints) and runs its extractor; most formats use the
+ * generic line scraper here, which reads the failure section (up to the
+ * returned message) line by line:
+ *   - a recipient line starts with an address ("  user@dom", "<user@dom>:",
+ *     "user@dom (expanded from ...): reason", "* user@dom"), or names it
+ *     after a short label ("Unknown user: user@dom", "Recipient address:
+ *     user@dom"), or after a delivery phrase ("... delivering your mail to
+ *     <user@dom>.");
+ *   - the reason is the rest of that line plus the lines that follow, up
+ *     to a blank line, a rule line or the next recipient line at the same
+ *     or a smaller indentation.
+ * Then X-Failed-Recipients (Exim) fixes the list, DSN-like fields written
+ * into the text ("Final-Recipient:", "Diagnostic-Code:") are read, and the
+ * status, action and remote MTA are filled from the reasons.
+ * It does not judge the reason (bg_classify does) and does not read MIME
+ * (bg_bounce_read hands over decoded text).
+ */
+#include "bg_scrape_int.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <string.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "bg_ac.h"
+#include "bg_log.h"
+
+#define BG_SLINE_MAX 4096u /* a longer line is looked at only this far */
+
+int bg_sline_next(const char **pos, const char *end, bg_sline *l)
+{
+    const char *p = *pos;
+    if (p >= end)
+        return 0;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    *pos = nl ? nl + 1 : end;
+    size_t len = (size_t)(e - p);
+    if (len && p[len - 1] == '\r')
+        len--;
+    l->p = p;
+    l->len = len;
+    size_t i = 0;
+    while (i < len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    l->indent = i;
+    return 1;
+}
+
+const char *bg_sfind(const char *p, const char *end, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0 || p >= end || (size_t)(end - p) < n)
+        return NULL;
+    int c0 = tolower((unsigned char)needle[0]);
+    for (const char *q = p; q + n <= end; q++) {
+        if (tolower((unsigned char)*q) == c0 && strncasecmp(q, needle, n) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/* Characters of an unquoted local part (RFC 5322 atext plus dot). */
+static int bg_slocal_ch(int c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
+}
+
+static int bg_sdomain_ch(int c)
+{
+    return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX])
+{
+    size_t i = 0, n = (size_t)(end - p);
+    while (i < n && i <= 64 && bg_slocal_ch((unsigned char)p[i]))
+        i++;
+    if (i == 0 || i > 64 || i >= n || p[i] != '@' || p[0] == '.')
+        return 0;
+    size_t at = i++;
+    size_t d0 = i;
+    while (i < n && i - d0 <= 255 && bg_sdomain_ch((unsigned char)p[i]))
+        i++;
+    while (i > d0 && (p[i - 1] == '.' || p[i - 1] == '-'))
+        i--; /* sentence punctuation */
+    size_t dl = i - d0;
+    if (dl < 3 || dl > 255 || memchr(p + d0, '.', dl) == NULL || p[d0] == '.' || p[d0] == '-')
+        return 0;
+    memcpy(out, p, at + 1);
+    for (size_t k = 0; k < dl; k++)
+        out[at + 1 + k] = (char)tolower((unsigned char)p[d0 + k]);
+    out[at + 1 + dl] = '\0';
+    return i;
+}
+
+size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at)
+{
+    const char *q = p;
+    while (q < end) {
+        const char *a = memchr(q, '@', (size_t)(end - q));
+        if (!a)
+            break;
+        const char *s = a;
+        while (s > p && a - s < 65 && bg_slocal_ch((unsigned char)s[-1]))
+            s--;
+        while (s < a && *s == '.')
+            s++;
+        size_t n = s < a ? bg_saddr_at(s, end, out) : 0;
+        if (n) {
+            *at = s;
+            return n;
+        }
+        q = a + 1;
+    }
+    out[0] = '\0';
+    return 0;
+}
+
+void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len)
+{
+    for (size_t i = 0; i < len && d->len + 1 < sizeof d->s; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7f)
+            c = ' ';
+        if (c == ' ' && (d->len == 0 || d->s[d->len - 1] == ' '))
+            continue;
+        d->s[d->len++] = (char)c;
+    }
+    d->s[d->len] = '\0';
+}
+
+/* Drop trailing blanks. */
+static void bg_sdiag_trim(bg_sdiag *d)
+{
+    while (d->len && d->s[d->len - 1] == ' ')
+        d->len--;
+    d->s[d->len] = '\0';
+}
+
+/* Copy a string into a fixed field, dropping control characters. */
+static void bg_scopy(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    while (o && dst[o - 1] == ' ')
+        o--;
+    dst[o] = '\0';
+}
+
+bg_rcpt *bg_sadd(bg_bounce *b, const char *addr, const char *diag)
+{
+    for (size_t i = 0; i < b->nrcpt; i++) {
+        bg_rcpt *r = &b->rcpts[i];
+        if (strcasecmp(r->recipient, addr) == 0) {
+            if (diag && strlen(diag) > strlen(r->diagnostic) && r->diagnostic[0] == '\0')
+                bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+            return NULL;
+        }
+    }
+    bg_rcpt *r = bg_bounce_add_rcpt(b);
+    if (!r)
+        return NULL;
+    bg_scopy(r->recipient, sizeof r->recipient, addr, strlen(addr));
+    if (diag)
+        bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+    return r;
+}
+
+/* ---- the generic line scraper ---- */
+
+/* Labels that name an address but not a failed recipient (header fields
+ * of the returned message quoted in the text). */
+static const char *const bg_snot_rcpt_labels[] = {
+    "to", "from", "cc", "bcc", "sender", "reply-to", "return-path", "delivered-to",
+    "envelope-from", "errors-to", "message-id", "subject", "original sender", "sent by",
+    "mail from", "rcpt to", "x-", "for", "by", "save to the following address book",
+    NULL};
+
+/* Words of a label that is itself the reason ("Unknown user: x@y"). */
+static const char *const bg_sreason_words[] = {
+    "unknown", "full", "fail", "invalid", "not ", "no such", "reject", "error", "undeliverable",
+    "denied", "expired", "blocked", "disabled", NULL};
+
+/* Delivery phrases after which, on the same line, the recipient follows. */
+static const char *const bg_sto_phrases[] = {
+    "delivering your mail to", "delivered to:", "deliver message to:", "deliver mail to:",
+    "delivery to:", "the following recipient(s):", "returned permanent errors:",
+    "could not be delivered to", "delivery failed for", "failed recipient:",
+    "following address failed:", "rejected recipient", "undeliverable to", "address: <",
+    "message-id in", NULL};
+
+/* Lines that end the failure section: the returned message follows. */
+static int bg_sline_ends(const bg_sline *l)
+{
+    const char *p = l->p;
+    size_t n = l->len;
+    if (l->indent == 0 && n >= 9 &&
+        (strncasecmp(p, "Received:", 9) == 0 || (n >= 12 && strncasecmp(p, "Return-Path:", 12) == 0)))
+        return 1;
+    return 0;
+}
+
+/* A rule line ("-----", "=====", "*****") or one like "--- text ---". */
+static int bg_sline_rule(const bg_sline *l)
+{
+    const char *p = l->p + l->indent;
+    size_t n = l->len - l->indent;
+    return n >= 3 && (p[0] == '-' || p[0] == '=' || p[0] == '*' || p[0] == '_') && p[1] == p[0] &&
+           p[2] == p[0];
+}
+
+static int bg_sline_blank(const bg_sline *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (!isspace((unsigned char)l->p[i]))
+            return 0;
+    return 1;
+}
+
+/* Whether the label [p, p+n) (before a ':') is in the list. */
+static int bg_slabel_in(const char *p, size_t n, const char *const *list)
+{
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    for (int i = 0; list[i]; i++) {
+        size_t ln = strlen(list[i]);
+        if (list[i][ln - 1] == '-' ? (n >= ln && strncasecmp(p, list[i], ln) == 0)
+                                   : (n == ln && strncasecmp(p, list[i], ln) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Kinds of recipient lines. */
+enum { BG_SL_NONE, BG_SL_LEAD, BG_SL_LABEL, BG_SL_PHRASE };
+
+/* Is l a recipient line? Fills addr, *rest (text after the address) and
+ * *label_reason (1 when the label before the address is the reason). */
+static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char **rest,
+                         int *label_reason)
+{
+    const char *p = l->p + l->indent, *e = l->p + (l->len < BG_SLINE_MAX ? l->len : BG_SLINE_MAX);
+    *label_reason = 0;
+    /* bullets and quoting */
+    while (p < e && (*p == '>' || *p == ' ' || *p == '\t'))
+        p++; /* ">>> user@dom" and quoted ("> ") bounces */
+    if (e - p >= 2 && (p[0] == '*' || p[0] == '-' || p[0] == '#') && p[1] == ' ')
+        p += 2;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    const char *q = p;
+    while (q < e && (*q == '<' || *q == '"' || *q == '\''))
+        q++;
+    size_t n = bg_saddr_at(q, e, addr);
+    if (n) {
+        q += n;
+        while (q < e && (*q == '>' || *q == '"' || *q == '\''))
+            q++;
+        /* "user@dom@other" or "user@dom.tld/..." is not an address line */
+        if (q < e && (*q == '@' || *q == '/' || *q == '='))
+            return BG_SL_NONE;
+        *rest = q;
+        return BG_SL_LEAD;
+    }
+    /* "Label: user@dom" */
+    const char *colon = memchr(p, ':', (size_t)(e - p));
+    if (colon && colon > p && colon - p <= 48) {
+        int ok = 1;
+        if (!isalpha((unsigned char)*p))
+            ok = 0;
+        for (const char *s = p; s < colon; s++)
+            if (!(isalnum((unsigned char)*s) || *s == ' ' || *s == '-' || *s == '(' ||
+                  *s == ')' || *s == '\''))
+                ok = 0;
+        if (ok && !bg_slabel_in(p, (size_t)(colon - p), bg_snot_rcpt_labels)) {
+            q = colon + 1;
+            while (q < e && (*q == ' ' || *q == '\t'))
+                q++;
+            while (q < e && (*q == '<' || *q == '"'))
+                q++;
+            n = bg_saddr_at(q, e, addr);
+            if (n) {
+                q += n;
+                while (q < e && (*q == '>' || *q == '"'))
+                    q++;
+                *rest = q;
+                for (int i = 0; bg_sreason_words[i] && !*label_reason; i++)
+                    if (bg_sfind(p, colon, bg_sreason_words[i]))
+                        *label_reason = 1;
+                return BG_SL_LABEL;
+            }
+        }
+    }
+    /* "... delivering your mail to <user@dom>." */
+    for (int i = 0; bg_sto_phrases[i]; i++) {
+        const char *ph = bg_sfind(p, e, bg_sto_phrases[i]);
+        if (!ph)
+            continue;
+        q = ph + strlen(bg_sto_phrases[i]);
+        while (q < e && (*q == ' ' || *q == '\t' || *q == '<' || *q == '"'))
+            q++;
+        n = bg_saddr_at(q, e, addr);
+        if (n) {
+            q += n;
+            while (q < e && (*q == '>' || *q == '"' || *q == '.' || *q == ','))
+                q++;
+            *rest = q;
+            return BG_SL_PHRASE;
+        }
+    }
+    return BG_SL_NONE;
+}
+
+/* Text after an address on its line, without the separators. */
+static void bg_srest(bg_sdiag *d, const char *q, const char *e)
+{
+    while (q < e && (*q == ':' || *q == ' ' || *q == '\t' || *q == '.' || *q == ','))
+        q++;
+    bg_sdiag_add(d, q, (size_t)(e - q));
+}
+
+size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    size_t before = b->nrcpt;
+    const char *pos = c->text;
+    bg_sline l;
+    char addr[BG_ADDR_MAX];
+    static const bg_sdiag zero;
+    bg_sdiag d;
+    int open = 0;        /* a recipient's reason is being collected */
+    int need_para = 0;   /* reason still empty: take the next paragraph */
+    size_t rindent = 0;
+    char cur[BG_ADDR_MAX] = "";
+
+    while (bg_sline_next(&pos, c->end, &l)) {
+        if (bg_sline_ends(&l))
+            break;
+        const char *rest = NULL;
+        int label_reason = 0;
+        int kind = bg_sline_rcpt(&l, addr, &rest, &label_reason);
+        if (kind != BG_SL_NONE && open && (l.indent > rindent || strcasecmp(addr, cur) == 0))
+            kind = BG_SL_NONE; /* an address inside the reason */
+        if (kind != BG_SL_NONE) {
+            if (open) {
+                bg_sdiag_trim(&d);
+                bg_sadd(b, cur, d.s);
+            }
+            d = zero;
+            memcpy(cur, addr, sizeof cur);
+            const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
+            if (label_reason) {
+                bg_sdiag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
+            } else {
+                bg_srest(&d, rest, e);
+            }
+            open = 1;
+            need_para = d.len == 0;
+            rindent = l.indent;
+            continue;
+        }
+        if (!open)
+            continue;
+        if (bg_sline_blank(&l) || bg_sline_rule(&l)) {
+            if (need_para && d.len == 0 && !bg_sline_rule(&l))
+                continue; /* skip blank lines up to the reason */
+            if (need_para && d.len && d.s[d.len - 1] == ':') {
+                bg_sdiag_add(&d, " ", 1); /* "because:" -- the reason is below */
+                continue;
+            }
+            bg_sdiag_trim(&d);
+            bg_sadd(b, cur, d.s);
+            open = 0;
+            continue;
+        }
+        bg_sdiag_add(&d, " ", 1);
+        bg_sdiag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
+    }
+    if (open) {
+        bg_sdiag_trim(&d);
+        bg_sadd(b, cur, d.s);
+    }
+    return b->nrcpt - before;
+}
+
+/* ---- DSN fields written into the text ---- */
+
+/* Value of "Name: value" when l starts with name (case-insensitive). */
+static const char *bg_sfield(const bg_sline *l, const char *name, size_t *vlen)
+{
+    const char *p = l->p + l->indent;
+    size_t n = strlen(name), len = l->len - l->indent;
+    if (len <= n || strncasecmp(p, name, n) != 0 || p[n] != ':')
+        return NULL;
+    const char *v = p + n + 1;
+    while (v < l->p + l->len && (*v == ' ' || *v == '\t'))
+        v++;
+    *vlen = (size_t)(l->p + l->len - v);
+    return v;
+}
+
+/* Skip an address type "rfc822;" / "dns;" / "smtp;". */
+static const char *bg_sskip_type(const char *v, size_t *n)
+{
+    const char *semi = memchr(v, ';', *n);
+    if (semi && semi - v < 16) {
+        const char *w = semi + 1;
+        while (w < v + *n && *w == ' ')
+            w++;
+        *n -= (size_t)(w - v);
+        return w;
+    }
+    return v;
+}
+
+/* Recipients from "Final-Recipient:" groups in the text. */
+static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
+{
+    size_t before = b->nrcpt;
+    const char *pos = c->text;
+    bg_sline l;
+    bg_rcpt *r = NULL;
+    char *folding = NULL; /* field that continuation lines extend */
+    char pending[BG_ADDR_MAX] = ""; /* Original-Recipient before its Final-Recipient */
+    size_t fcap = 0;
+    while (bg_sline_next(&pos, c->end, &l)) {
+        size_t vn = 0;
+        const char *v;
+        if (r && folding && l.indent > 0 && !bg_sline_blank(&l)) {
+            size_t have = strlen(folding);
+            bg_sdiag d;
+            memcpy(d.s, folding, have + 1);
+            d.len = have;
+            bg_sdiag_add(&d, " ", 1);
+            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+            bg_scopy(folding, fcap, d.s, d.len);
+            continue;
+        }
+        folding = NULL;
+        if ((v = bg_sfield(&l, "Final-Recipient", &vn)) != NULL) {
+            char addr[BG_ADDR_MAX];
+            const char *at;
+            v = bg_sskip_type(v, &vn);
+            if (bg_saddr_find(v, v + vn, addr, &at)) {
+                r = bg_sadd(b, addr, "");
+            } else {
+                r = NULL;
+            }
+            if (r && pending[0]) {
+                memcpy(r->original_recipient, pending, sizeof pending);
+                pending[0] = '\0';
+            }
+        } else if ((v = bg_sfield(&l, "Original-Recipient", &vn)) != NULL) {
+            const char *at;
+            if (!bg_saddr_find(v, v + vn, pending, &at))
+                pending[0] = '\0';
+        } else if (bg_sline_blank(&l)) {
+            if (r && pending[0] && !r->original_recipient[0])
+                memcpy(r->original_recipient, pending, sizeof pending);
+            pending[0] = '\0';
+        } else if (!r) {
+            continue;
+        } else if ((v = bg_sfield(&l, "Action", &vn)) != NULL) {
+            bg_scopy(r->action, sizeof r->action, v, vn);
+        } else if ((v = bg_sfield(&l, "Status", &vn)) != NULL) {
+            char st[BG_STATUS_MAX];
+            bg_sdiag d = {.len = 0};
+            bg_sdiag_add(&d, v, vn);
+            if (bg_status_find(d.s, st))
+                memcpy(r->status, st, sizeof st);
+        } else if ((v = bg_sfield(&l, "Diagnostic-Code", &vn)) != NULL) {
+            v = bg_sskip_type(v, &vn);
+            bg_scopy(r->diagnostic, sizeof r->diagnostic, v, vn);
+            folding = r->diagnostic;
+            fcap = sizeof r->diagnostic;
+        } else if ((v = bg_sfield(&l, "Remote-MTA", &vn)) != NULL) {
+            v = bg_sskip_type(v, &vn);
+            bg_scopy(r->remote_mta, sizeof r->remote_mta, v, vn);
+        }
+    }
+    return b->nrcpt - before;
+}
+
+/* ---- X-Failed-Recipients ---- */
+
+/* Reorder/extend the scraped list to the addresses of X-Failed-Recipients:
+ * Exim names exactly the failed ones there. */
+static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
+{
+    const char *h = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
+    if (!h || !*h)
+        return;
+    const char *p = h, *e = h + strnlen(h, 65536);
+    char addr[BG_ADDR_MAX];
+    const char *at;
+    size_t n;
+    /* the first diagnostic found serves addresses the text does not explain */
+    const char *fallback = from < b->nrcpt ? b->rcpts[from].diagnostic : "";
+    char fb[BG_DIAG_MAX];
+    bg_scopy(fb, sizeof fb, fallback, strlen(fallback));
+    size_t have = b->nrcpt;
+    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
+        p = at + n;
+        int found = 0;
+        for (size_t i = from; i < have; i++)
+            if (strcasecmp(b->rcpts[i].recipient, addr) == 0)
+                found = 1;
+        if (!found) {
+            bg_rcpt *r = bg_sadd(b, addr, fb);
+            (void)r;
+        }
+    }
+}
+
+/* ---- status, action, remote MTA ---- */
+
+/* Host name after "host " or before " [ip]" in a diagnostic. */
+static void bg_sremote(bg_rcpt *r)
+{
+    const char *d = r->diagnostic, *e = d + strlen(d);
+    static const char *const leads[] = {"host ", "while talking to ", "server ", "mx ", NULL};
+    for (int i = 0; leads[i]; i++) {
+        const char *p = bg_sfind(d, e, leads[i]);
+        while (p) {
+            const char *s = p + strlen(leads[i]);
+            const char *t = s;
+            while (t < e && (isalnum((unsigned char)*t) || *t == '.' || *t == '-' || *t == '_'))
+                t++;
+            size_t n = (size_t)(t - s);
+            if (n >= 3 && memchr(s, '.', n) && (size_t)(t - s) < sizeof r->remote_mta) {
+                while (n && s[n - 1] == '.')
+                    n--;
+                bg_scopy(r->remote_mta, sizeof r->remote_mta, s, n);
+                return;
+            }
+            p = bg_sfind(p + 1, e, leads[i]);
+        }
+    }
+}
+
+void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
+{
+    /* a delay warning says so near its start */
+    static const char *const delayed[] = {"delivery has been delayed", "not yet been delivered",
+                                          "will continue to try", "still trying",
+                                          "will keep trying", "delayed", NULL};
+    int delay = 0;
+    size_t head = (size_t)(c->end - c->text) < 2048 ? (size_t)(c->end - c->text) : 2048;
+    for (int i = 0; delayed[i] && !delay; i++)
+        if (bg_sfind(c->subject, c->subject + strlen(c->subject), delayed[i]) ||
+            (i < 5 && bg_sfind(c->text, c->text + head, delayed[i])))
+            delay = 1;
+    for (size_t i = from; i < b->nrcpt; i++) {
+        bg_rcpt *r = &b->rcpts[i];
+        if (!r->status[0]) {
+            char st[BG_STATUS_MAX];
+            if (bg_status_find(r->diagnostic, st))
+                memcpy(r->status, st, sizeof st);
+        }
+        if (!r->action[0])
+            snprintf(r->action, sizeof r->action, "%s", delay ? "delayed" : "failed");
+        if (!r->remote_mta[0])
+            bg_sremote(r);
+        if (!r->diag_type[0] && bg_reply_find(r->diagnostic))
+            snprintf(r->diag_type, sizeof r->diag_type, "smtp");
+    }
+}
+
+static int bg_shint(const char *value, const char *const *list, size_t max);
+
+/* ---- the last resort: the returned message's To ---- */
+
+/* 1 when From looks like a mail system, not a person. */
+static int bg_sdaemon(const char *from)
+{
+    static const char *const names[] = {"mailer-daemon", "postmaster", "mail delivery",
+                                        "mail system", "post_master", NULL};
+    return bg_shint(from, names, 8);
+}
+
+/* The failure section's reply lines (a code at the start), else all of
+ * its text but rules and blank lines. */
+static void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
+{
+    for (int pass = 0; pass < 2 && d->len == 0; pass++) {
+        const char *pos = c->text;
+        bg_sline l;
+        while (bg_sline_next(&pos, c->end, &l) && d->len < 1024) {
+            if (bg_sline_blank(&l) || bg_sline_rule(&l) || bg_sline_ends(&l))
+                continue;
+            const char *p = l.p + l.indent;
+            if (pass == 0 && !(l.len - l.indent > 4 && (p[0] == '4' || p[0] == '5') &&
+                               isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+                               (p[3] == ' ' || p[3] == '-')))
+                continue;
+            if (d->len)
+                bg_sdiag_add(d, " ", 1);
+            bg_sdiag_add(d, p, l.len - l.indent);
+        }
+    }
+    bg_sdiag_trim(d);
+}
+
+/* A bounce that names no recipient in its text: the To of the returned
+ * message that follows the failure section. */
+static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
+{
+    const char *pos = c->end, *end = c->in->text + len;
+    bg_sline l;
+    while (bg_sline_next(&pos, end, &l)) {
+        if (l.len > 3 && strncasecmp(l.p, "To:", 3) == 0) {
+            char addr[BG_ADDR_MAX];
+            const char *at;
+            if (bg_saddr_find(l.p + 3, l.p + l.len, addr, &at)) {
+                bg_sdiag d = {.len = 0};
+                bg_sdigest(c, &d);
+                bg_sadd(b, addr, d.s);
+            }
+            return;
+        }
+    }
+}
+
+/* ---- the dispatcher ---- */
+
+enum { BG_SM_FORMAT = 0, BG_SM_END = 100000 };
+
+/* Phrases that start the returned message (the failure section ends). */
+static const char *const bg_send_markers[] = {
+    "this is a copy of the message", "below this line is a copy of the message",
+    "----- original message -----", "original message follows", "unsent message follows",
+    "message headers follow", "below is a copy of the original message",
+    "------- returned message --------", "-------original message",
+    "header of the original message is following", "included is a copy of the message header",
+    "original message header:", "original message:\n", "------ original message",
+    "--- original message", "the original message headers", "----- message header follows",
+    "this is the message header", "----- returned message -----", NULL};
+
+static pthread_once_t bg_sac_once = PTHREAD_ONCE_INIT;
+static bg_ac *bg_sac;
+
+/* Build the marker automaton once (formats' text markers and end markers). */
+static void bg_sac_init(void)
+{
+    bg_ac *a = bg_ac_new();
+    if (!a)
+        return;
+    int bad = 0;
+    for (unsigned i = 0; bg_scrape_formats[i].name; i++)
+        for (unsigned k = 0; k < 6 && bg_scrape_formats[i].text[k]; k++)
+            if (bg_scrape_formats[i].text[k][0])
+                bad |= bg_ac_add(a, bg_scrape_formats[i].text[k], strlen(bg_scrape_formats[i].text[k]),
+                             BG_SM_FORMAT + i);
+    for (unsigned i = 0; bg_send_markers[i]; i++)
+        bad |= bg_ac_add(a, bg_send_markers[i], strlen(bg_send_markers[i]), BG_SM_END + i);
+    if (bad || bg_ac_build(a) != 0) {
+        bg_logf(BG_LOG_WARN, "bg_scrape: marker table could not be built");
+        bg_ac_free(a);
+        return;
+    }
+    bg_sac = a;
+}
+
+typedef struct bg_shits {
+    size_t fmt;     /* first format (table index) whose marker was seen */
+    size_t fmt_off; /* where */
+    size_t end_off; /* first end marker (line start), or SIZE_MAX */
+    const char *text;
+} bg_shits;
+
+static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
+{
+    (void)end;
+    bg_shits *h = ctx;
+    if (id >= BG_SM_END) {
+        if (start < h->end_off) {
+            /* back up to the start of the line */
+            size_t s = start;
+            while (s > 0 && h->text[s - 1] != '\n')
+                s--;
+            h->end_off = s;
+        }
+    } else if (id < h->fmt) {
+        h->fmt = id; /* table order decides between formats */
+        h->fmt_off = start;
+    }
+    return 0;
+}
+
+/* Header hint match: any of list in value. */
+static int bg_shint(const char *value, const char *const *list, size_t max)
+{
+    const char *e = value + strlen(value);
+    for (size_t i = 0; i < max && list[i]; i++)
+        if (bg_sfind(value, e, list[i]))
+            return 1;
+    return 0;
+}
+
+static const char *bg_shdr(const bg_scrape_input *in, const char *name)
+{
+    const char *v = in->header ? in->header(in->ctx, name) : NULL;
+    return v ? v : "";
+}
 
 size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
 {
-    (void)b;
-    (void)in;
-    return 0;
+    if (!b || !in || !in->text)
+        return 0;
+    size_t len = in->len < BG_SCRAPE_TEXT_MAX ? in->len : BG_SCRAPE_TEXT_MAX;
+    pthread_once(&bg_sac_once, bg_sac_init);
+
+    char from[BG_HDR_MAX], subject[BG_HDR_MAX];
+    const char *hv = bg_shdr(in, "From");
+    bg_scopy(from, sizeof from, hv, strnlen(hv, sizeof from - 1));
+    hv = bg_shdr(in, "Subject");
+    bg_scopy(subject, sizeof subject, hv, strnlen(hv, sizeof subject - 1));
+
+    bg_shits h = {.fmt = (size_t)-1, .fmt_off = 0, .end_off = (size_t)-1, .text = in->text};
+    if (bg_sac)
+        bg_ac_scan(bg_sac, in->text, len, bg_shit, &h);
+
+    const bg_sfmt *f = NULL;
+    if (h.fmt != (size_t)-1)
+        f = &bg_scrape_formats[h.fmt];
+    for (size_t i = 0; !f && bg_scrape_formats[i].name; i++) {
+        const bg_sfmt *t = &bg_scrape_formats[i];
+        if (t->from[0] && t->from[0][0] && bg_shint(from, t->from, 4) &&
+            (!t->subject[0] || bg_shint(subject, t->subject, 4)))
+            f = t;
+    }
+
+    bg_sctx c = {.in = in, .text = in->text, .end = in->text + len, .from = from, .subject = subject};
+    if (h.end_off != (size_t)-1 && h.end_off > 0)
+        c.end = in->text + h.end_off;
+
+    size_t before = b->nrcpt;
+    size_t n = bg_scrape_fields(b, &c);
+    if (n == 0 && f && f->extract)
+        n = f->extract(b, &c, f);
+    if (n == 0)
+        n = bg_scrape_generic(b, &c, f);
+    if (n == 0 && b->nrcpt == before && (f || bg_sdaemon(from)))
+        bg_sreturned_to(b, &c, len);
+    bg_sfailed_header(b, before, &c);
+    n = b->nrcpt - before;
+    if (n) {
+        bg_sfinish(b, before, &c);
+        snprintf(b->parser, sizeof b->parser, "%s", f ? f->name : "text");
+    }
+    return n;
 }

@@ -1,0 +1,384 @@
+/* bg_scrape_fmt: the table of non-RFC 3464 bounce formats, and the
+ * extractors of formats the generic line scraper cannot read.
+ *
+ * A row names the format (b->parser), the phrases that recognise it in the
+ * text, From/Subject hints, and its extractor (NULL = the generic scraper).
+ * Rows are checked in table order: put the more specific first.
+ */
+#include "bg_scrape_int.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <stdio.h>
+#include <strings.h>
+
+/* Exim: after "The following address(es) failed:" each block is a line
+ * indented by up to two blanks (the address, or "pipe to |...", "save to
+ * ...") and the more indented lines under it (the reason). A block whose
+ * head is not an address takes the address X-Failed-Recipients gives in
+ * the same position. */
+static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    const char *p = c->text;
+    const char *s = NULL;
+    static const char *const starts[] = {"address(es) failed:", "address failed:",
+                                         "incorrectly constructed:", "following address(es)",
+                                         NULL};
+    for (int i = 0; starts[i] && !s; i++)
+        s = bg_sfind(p, c->end, starts[i]);
+    if (!s)
+        return 0;
+    const char *pos = memchr(s, '\n', (size_t)(c->end - s));
+    if (!pos)
+        return 0;
+    pos++;
+    const char *xf = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
+    const char *xp = xf ? xf : "", *xe = xp + strnlen(xp, 65536);
+    size_t before = b->nrcpt, nblock = 0;
+    bg_sline l;
+    bg_sdiag d = {.len = 0};
+    char addr[BG_ADDR_MAX] = "";
+    int open = 0, seen = 0;
+    size_t hindent = 0;
+    while (bg_sline_next(&pos, c->end, &l)) {
+        int blank = 1;
+        for (size_t i = 0; i < l.len; i++)
+            if (l.p[i] != ' ' && l.p[i] != '\t')
+                blank = 0;
+        if (open && !blank && l.indent > hindent) {
+            bg_sdiag_add(&d, " ", 1);
+            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+            continue;
+        }
+        if (open) {
+            while (d.len && d.s[d.len - 1] == ' ')
+                d.s[--d.len] = '\0';
+            bg_sadd(b, addr, d.s);
+            open = 0;
+        }
+        if (blank)
+            continue;
+        if (seen && l.indent < hindent)
+            break;
+        if (l.indent > 2 || (seen && l.indent != hindent))
+            break;
+        /* a block head */
+        const char *q = l.p + l.indent, *e = l.p + l.len;
+        while (q < e && (*q == '<' || *q == '"'))
+            q++;
+        size_t n = bg_saddr_at(q, e, addr);
+        const char *at;
+        char xaddr[BG_ADDR_MAX];
+        const char *xq = xp;
+        size_t xn = 0;
+        for (size_t k = 0; k <= nblock; k++) {
+            xn = bg_saddr_find(xq, xe, xaddr, &at);
+            if (!xn)
+                break;
+            xq = at + xn;
+        }
+        d.len = 0;
+        d.s[0] = '\0';
+        if (n) {
+            q += n;
+            while (q < e && (*q == '>' || *q == '"' || *q == ':' || *q == ' '))
+                q++;
+            bg_sdiag_add(&d, q, (size_t)(e - q));
+        } else if (xn) {
+            memcpy(addr, xaddr, sizeof addr);
+            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+        } else if (bg_saddr_find(l.p, e, addr, &at)) {
+            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+        } else {
+            break;
+        }
+        open = 1;
+        seen = 1;
+        hindent = l.indent;
+        nblock++;
+    }
+    if (open) {
+        while (d.len && d.s[d.len - 1] == ' ')
+            d.s[--d.len] = '\0';
+        bg_sadd(b, addr, d.s);
+    }
+    return b->nrcpt - before;
+}
+
+
+/* Sendmail's "Transcript of session follows": lines "554 <user@dom>...
+ * reason" name a recipient; the remote reply ("<<< 550 ...") that came
+ * just before, in the same "while talking to host" conversation, is the
+ * real reason. The "following addresses had permanent fatal errors" list
+ * is read first by the generic scraper (its order wins). */
+static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    size_t before = b->nrcpt;
+    bg_scrape_generic(b, c, f);
+    const char *t = bg_sfind(c->text, c->end, "Transcript of session follows");
+    if (!t)
+        return b->nrcpt - before;
+    const char *pos = memchr(t, '\n', (size_t)(c->end - t));
+    bg_sline l;
+    bg_sdiag reply = {.len = 0};
+    char host[BG_FIELD_MAX] = "";
+    while (pos && bg_sline_next(&pos, c->end, &l)) {
+        const char *p = l.p + l.indent, *e = l.p + l.len;
+        while (p < e && *p == '>' && l.indent == 0 && e - p > 1 && p[1] == ' ')
+            p += 2; /* a quoted bounce */
+        const char *w = bg_sfind(p, e, "while talking to ");
+        if (w) {
+            w += strlen("while talking to ");
+            size_t n = 0;
+            while (w + n < e && w[n] != ':' && w[n] != ' ' && n + 1 < sizeof host)
+                n++;
+            while (n && w[n - 1] == '.')
+                n--;
+            memcpy(host, w, n);
+            host[n] = '\0';
+            reply.len = 0;
+            reply.s[0] = '\0';
+            continue;
+        }
+        if (e - p >= 4 && memcmp(p, "<<< ", 4) == 0) {
+            if (reply.len)
+                bg_sdiag_add(&reply, " ", 1);
+            bg_sdiag_add(&reply, p + 4, (size_t)(e - p - 4));
+            continue;
+        }
+        if (e - p >= 4 && memcmp(p, ">>> ", 4) == 0)
+            continue;
+        /* "NNN <user@dom>... reason" */
+        if (e - p < 6 || !isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
+            !isdigit((unsigned char)p[2]) || p[3] != ' ')
+            continue;
+        const char *q = p + 4;
+        if (q < e && *q == '<')
+            q++;
+        char addr[BG_ADDR_MAX];
+        size_t n = bg_saddr_at(q, e, addr);
+        if (!n)
+            continue;
+        bg_sdiag d = {.len = 0};
+        if (reply.len) {
+            bg_sdiag_add(&d, reply.s, reply.len);
+            bg_sdiag_add(&d, " ", 1);
+        }
+        bg_sdiag_add(&d, p, (size_t)(e - p));
+        reply.len = 0;
+        reply.s[0] = '\0';
+        bg_rcpt *r = bg_sadd(b, addr, d.s);
+        if (r && host[0])
+            snprintf(r->remote_mta, sizeof r->remote_mta, "%s", host);
+    }
+    return b->nrcpt - before;
+}
+
+/* A JSON string value after "key": in [p, e), unescaped into out; the
+ * position after it, or NULL. Handles the escaped form (\"key\") of a
+ * notification inside an SNS envelope. */
+static const char *bg_sjson_str(const char *p, const char *e, const char *key, char *out,
+                                size_t cap)
+{
+    char pat[64];
+    out[0] = '\0';
+    for (int esc = 0; esc < 2; esc++) {
+        snprintf(pat, sizeof pat, esc ? "\\\"%s\\\"" : "\"%s\"", key);
+        const char *k = bg_sfind(p, e, pat);
+        if (!k)
+            continue;
+        const char *q = k + strlen(pat);
+        while (q < e && (*q == ' ' || *q == ':'))
+            q++;
+        if (esc && q < e && *q == '\\')
+            q++;
+        if (q >= e || *q != '"')
+            continue;
+        q++;
+        size_t o = 0;
+        while (q < e && o + 1 < cap) {
+            if (*q == '\\' && q + 1 < e) {
+                if (q[1] == '"') { /* end of an escaped string, or an escaped quote */
+                    if (esc)
+                        break;
+                    out[o++] = '"';
+                    q += 2;
+                    continue;
+                }
+                q += 2;
+                continue;
+            }
+            if (*q == '"' || *q == '\n')
+                break;
+            out[o++] = *q++;
+        }
+        out[o] = '\0';
+        return q;
+    }
+    return NULL;
+}
+
+/* Amazon SES notifications (JSON, possibly inside an SNS envelope):
+ * bouncedRecipients, complainedRecipients, delivery.recipients. */
+static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    size_t before = b->nrcpt;
+    const char *p = c->text, *e = c->in->text + (c->in->len < BG_SCRAPE_TEXT_MAX ? c->in->len : BG_SCRAPE_TEXT_MAX);
+    char type[32], v[BG_DIAG_MAX];
+    if (!bg_sjson_str(p, e, "notificationType", type, sizeof type))
+        return 0;
+    const char *list = NULL;
+    if (strcasecmp(type, "Bounce") == 0)
+        list = bg_sfind(p, e, "bouncedRecipients");
+    else if (strcasecmp(type, "Complaint") == 0)
+        list = bg_sfind(p, e, "complainedRecipients");
+    if (list) {
+        /* one object per recipient: up to the closing ']' */
+        const char *le = memchr(list, ']', (size_t)(e - list));
+        if (!le)
+            le = e;
+        const char *q = list;
+        const char *next;
+        while ((next = bg_sjson_str(q, le, "emailAddress", v, sizeof v)) != NULL) {
+            char addr[BG_ADDR_MAX];
+            const char *at;
+            const char *oe = memchr(next, '}', (size_t)(le - next));
+            if (!oe)
+                oe = le;
+            if (bg_saddr_find(v, v + strlen(v), addr, &at)) {
+                bg_rcpt *r = bg_sadd(b, addr, "");
+                if (r) {
+                    char st[BG_STATUS_MAX];
+                    if (bg_sjson_str(next, oe, "action", v, sizeof v))
+                        snprintf(r->action, sizeof r->action, "%.31s", v);
+                    if (bg_sjson_str(next, oe, "status", v, sizeof v) && bg_status_find(v, st))
+                        memcpy(r->status, st, sizeof st);
+                    if (bg_sjson_str(next, oe, "diagnosticCode", v, sizeof v)) {
+                        const char *d = v;
+                        if (strncasecmp(d, "smtp;", 5) == 0)
+                            d += 5;
+                        while (*d == ' ')
+                            d++;
+                        bg_sdiag dd = {.len = 0};
+                        bg_sdiag_add(&dd, d, strlen(d));
+                        memcpy(r->diagnostic, dd.s, dd.len + 1);
+                    }
+                    if (strcasecmp(type, "Complaint") == 0) {
+                        char ft[64] = "";
+                        bg_sjson_str(c->text, e, "complaintFeedbackType", ft, sizeof ft);
+                        snprintf(r->diagnostic, sizeof r->diagnostic,
+                                 "complaint: feedback report%s%s", ft[0] ? " " : "", ft);
+                        b->kind = BG_MSG_FEEDBACK;
+                    }
+                }
+            }
+            q = oe;
+        }
+    } else if (strcasecmp(type, "Delivery") == 0) {
+        const char *d = bg_sfind(p, e, "\"delivery\"");
+        if (!d)
+            d = bg_sfind(p, e, "\\\"delivery\\\"");
+        const char *rl = d ? bg_sfind(d, e, "recipients") : NULL;
+        const char *le = rl ? memchr(rl, ']', (size_t)(e - rl)) : NULL;
+        char resp[BG_DIAG_MAX] = "";
+        if (d)
+            bg_sjson_str(d, e, "smtpResponse", resp, sizeof resp);
+        const char *q = rl;
+        char addr[BG_ADDR_MAX];
+        const char *at;
+        size_t n;
+        while (q && le && (n = bg_saddr_find(q, le, addr, &at)) != 0) {
+            bg_rcpt *r = bg_sadd(b, addr, resp);
+            if (r)
+                snprintf(r->action, sizeof r->action, "delivered");
+            q = at + n;
+        }
+        if (b->nrcpt > before)
+            b->kind = BG_MSG_SUCCESS;
+    }
+    return b->nrcpt - before;
+}
+
+/* Verizon / Apache James: "Error: ...", "Error message below:" and the
+ * reply, then "Message details:" with "RCPT TO: user@dom". */
+static size_t bg_scrape_details(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    const char *det = bg_sfind(c->text, c->end, "Message details:");
+    const char *rt = det ? bg_sfind(det, c->end, "RCPT TO:") : NULL;
+    if (!rt)
+        return 0;
+    char addr[BG_ADDR_MAX];
+    const char *at;
+    const char *le = memchr(rt, '\n', (size_t)(c->end - rt));
+    if (!bg_saddr_find(rt, le ? le : c->end, addr, &at))
+        return 0;
+    const char *s = bg_sfind(c->text, det, "Error");
+    if (!s)
+        s = c->text;
+    bg_sdiag d = {.len = 0};
+    bg_sdiag_add(&d, s, (size_t)(det - s));
+    while (d.len && d.s[d.len - 1] == ' ')
+        d.s[--d.len] = '\0';
+    return bg_sadd(b, addr, d.s) ? 1 : 0;
+}
+
+/* Postfix "errors from" reports (to the postmaster): the SMTP session is
+ * quoted; " In:  RCPT TO:<user@dom>" and the " Out: NNN ..." reply after it. */
+static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    size_t before = b->nrcpt;
+    const char *pos = c->text;
+    bg_sline l;
+    char addr[BG_ADDR_MAX] = "";
+    while (bg_sline_next(&pos, c->end, &l)) {
+        const char *p = l.p + l.indent, *e = l.p + l.len;
+        if (e - p > 13 && strncasecmp(p, "In:", 3) == 0) {
+            const char *r = bg_sfind(p, e, "RCPT TO:");
+            const char *at;
+            if (r && !bg_saddr_find(r, e, addr, &at))
+                addr[0] = '\0';
+        } else if (addr[0] && e - p > 8 && strncasecmp(p, "Out:", 4) == 0) {
+            const char *q = p + 4;
+            while (q < e && *q == ' ')
+                q++;
+            if (e - q >= 3 && (q[0] == '4' || q[0] == '5')) {
+                bg_sdiag d = {.len = 0};
+                bg_sdiag_add(&d, q, (size_t)(e - q));
+                bg_sadd(b, addr, d.s);
+                addr[0] = '\0';
+            }
+        }
+    }
+    if (b->nrcpt == before)
+        return bg_scrape_generic(b, c, f);
+    return b->nrcpt - before;
+}
+
+const bg_sfmt bg_scrape_formats[] = {
+    {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session},
+    {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details},
+    {"mailru", {"Mail.Ru"}, {"mail.ru"}, {0}, NULL},
+    {"exim", {"This message was created automatically by mail delivery software"}, {0}, {0}, bg_scrape_exim},
+    {"postfix", {"This is the mail system at host", "The mail system"}, {0}, {0}, NULL},
+    {"qmail", {"This is the qmail-send program", "qmail-send"}, {0}, {0}, NULL},
+    {"dragonfly", {"This is the DragonFly Mail Agent"}, {0}, {0}, NULL},
+    {"sendmail", {"----- The following addresses had", "----- Transcript of session follows"}, {0}, {0}, bg_scrape_sendmail},
+    {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL},
+    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message"}, {0}, {0}, NULL},
+    {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, NULL},
+    {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL},
+    {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL},
+    {"messagingserver", {"This report relates to a message you sent"}, {0}, {0}, NULL},
+    {"amazonses", {"\"notificationType\"", "\\\"notificationType\\\""}, {"amazonses.com", "amazonaws.com"}, {0}, bg_scrape_amazonses},
+    {"mcafee", {"--- The following addresses had delivery problems ---"}, {0}, {0}, NULL},
+    {"mfilter", {"m-FILTER"}, {0}, {0}, NULL},
+    {"notes", {"------- Failure Reasons"}, {0}, {0}, NULL},
+    {"domino", {"was not delivered to:"}, {0}, {0}, NULL},
+    {"kddi", {"Could not be delivered to:"}, {0}, {0}, NULL},
+    {"imailserver", {"Original message follows."}, {0}, {0}, NULL},
+    {"text", {0}, {0}, {0}, NULL},
+    {NULL, {NULL}, {NULL}, {NULL}, NULL},
+};

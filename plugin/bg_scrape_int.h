@@ -1,0 +1,79 @@
+/* bg_scrape_int: what the scraper's files share (not a public interface).
+ *
+ * The scraper is split into the dispatcher and generic heuristics
+ * (bg_scrape.c) and the format table with format-specific extractors
+ * (bg_scrape_fmt.c). Everything works on bounded views of the text: no
+ * allocation per byte, every loop advances.
+ */
+#ifndef BG_SCRAPE_INT_H
+#define BG_SCRAPE_INT_H
+
+#include <stddef.h>
+#include "bg_bounce.h"
+#include "bg_scrape.h"
+
+#define BG_SCRAPE_TEXT_MAX (1024u * 1024u) /* bytes of text looked at */
+#define BG_SCRAPE_HEAD_MAX 16384u          /* bytes searched for markers */
+
+/* One line of the text: [p, p+len) without the LF; indent = leading blanks. */
+typedef struct bg_sline {
+    const char *p;
+    size_t len;
+    size_t indent;
+} bg_sline;
+
+/* The text being scraped plus the report's headers. */
+typedef struct bg_sctx {
+    const bg_scrape_input *in;
+    const char *text; /* start of the text */
+    const char *end;  /* end of the failure section (the returned message starts there) */
+    const char *from;
+    const char *subject;
+} bg_sctx;
+
+/* A diagnostic being assembled: whitespace collapsed, controls dropped. */
+typedef struct bg_sdiag {
+    char s[BG_DIAG_MAX];
+    size_t len;
+} bg_sdiag;
+
+/* A format recogniser: any marker of text[] found near the start of the
+ * text, or a from[] hint in From together with (when given) a subject[]
+ * hint in Subject, selects it. extract may be NULL: the generic scraper
+ * runs with the format's name. */
+struct bg_sfmt;
+typedef size_t (*bg_sextract_fn)(bg_bounce *b, const bg_sctx *c, const struct bg_sfmt *f);
+typedef struct bg_sfmt {
+    const char *name;
+    const char *text[6];    /* phrases in the text (case-insensitive) */
+    const char *from[4];    /* substrings of the From header */
+    const char *subject[4]; /* substrings of the Subject header, with from[] */
+    bg_sextract_fn extract;
+} bg_sfmt;
+
+/* The format table (sentinel row: name NULL), in bg_scrape_fmt.c. */
+extern const bg_sfmt bg_scrape_formats[];
+
+/* --- helpers in bg_scrape.c --- */
+
+/* Next line at *pos before end; 0 at the end. */
+int bg_sline_next(const char **pos, const char *end, bg_sline *l);
+/* Case-insensitive search of needle in [p, end); NULL when absent. */
+const char *bg_sfind(const char *p, const char *end, const char *needle);
+/* Length of an address at p (local@domain.tld), copied lower-cased
+ * domain into out; 0 when p does not start an address. */
+size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX]);
+/* First address within [p, end): its offset via *at, length returned. */
+size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at);
+/* Append text to a diagnostic (collapsing whitespace). */
+void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len);
+/* Add a recipient (deduplicated; merges a longer diagnostic into an
+ * existing one). Returns it or NULL. */
+bg_rcpt *bg_sadd(bg_bounce *b, const char *addr, const char *diag);
+/* The generic line scraper over the failure section. */
+size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f);
+/* Fill status / remote MTA / action of recipients [from, nrcpt) from
+ * their diagnostics. */
+void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c);
+
+#endif
