@@ -628,6 +628,15 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
             return;
         }
     }
+    /* the reader's copy of the returned message (a separate MIME part) */
+    char addr[BG_ADDR_MAX];
+    const char *at;
+    if (b->orig.present &&
+        bg_saddr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
+        bg_sdiag d = {.len = 0};
+        bg_sdigest(c, &d);
+        bg_sadd(b, addr, d.s);
+    }
 }
 
 /* ---- the dispatcher ---- */

@@ -379,6 +379,7 @@ const bg_sfmt bg_scrape_formats[] = {
     {"domino", {"was not delivered to:"}, {0}, {0}, NULL},
     {"kddi", {"Could not be delivered to:"}, {0}, {0}, NULL},
     {"imailserver", {"Original message follows."}, {0}, {0}, NULL},
+    {"verizon", {"Message could not be delivered to mobile"}, {0}, {0}, NULL},
     {"text", {0}, {0}, {0}, NULL},
     {NULL, {NULL}, {NULL}, {NULL}, NULL},
 };
