@@ -11,6 +11,7 @@
  */
 #include "bg_classify.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -26,6 +27,7 @@ typedef struct bg_evidence {
     const char *parser;
     const char *remote_mta;
     const char *diag_type;
+    const char *other_text; /* the report's own text, for a second opinion */
     int temporary; /* a 4xx reply, a 4.x.x status or a delay */
 } bg_evidence;
 
@@ -74,6 +76,23 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     /* a temporary refusal or a delay: at most a soft event */
     if (ev->temporary && (sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN))
         sup = BG_SUP_COUNT;
+    /* Suppressing at once needs evidence that agrees with itself: when the
+     * report's own text names a cause that heals (mailbox full, server
+     * trouble, ...), the address is only counted. */
+    if ((sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN) && ev->other_text &&
+        ev->other_text[0]) {
+        bg_match_input o = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        const bg_rule *second = bg_rules_match(r, &o);
+        /* the words of the diagnostic alone, to tell a repetition of it
+         * from a different story */
+        bg_match_input d = {{ev->texts[0], NULL}, "", 0, "", "", ""};
+        if (second && second->cat->transient && second->nphrase && second->priority >= 60 &&
+            bg_rules_match(r, &d) != second) {
+            sup = BG_SUP_COUNT;
+            size_t n = strlen(out->rule);
+            snprintf(out->rule + n, sizeof out->rule - n, "/conflict");
+        }
+    }
     out->suppress = sup;
     out->permanent = out->category->failure && !out->category->transient && !ev->temporary;
 }
@@ -98,6 +117,34 @@ static void bg_real_status(const bg_rcpt *rc, char out[BG_STATUS_MAX])
     snprintf(out, BG_STATUS_MAX, "%s", bg_status_valid(rc->status) ? rc->status : "");
 }
 
+/* The reply code in front of the first enhanced code ("... RCPT TO: 521
+ * 5.3.2 ..."), for texts where bg_reply_find sees no known lead-in. */
+static int bg_reply_before_status(const char *text)
+{
+    char st[BG_STATUS_MAX];
+    size_t at = bg_status_find(text, st);
+    if (at < 5)
+        return 0;
+    const char *p = text + at - 1; /* the status code */
+    const char *q = p - 1;
+    if (*q != ' ' && *q != '-')
+        return 0;
+    q -= 3;
+    if (q > text && (isalnum((unsigned char)q[-1]) || q[-1] == '.'))
+        return 0;
+    if (q[0] != st[0] || !isdigit((unsigned char)q[1]) || !isdigit((unsigned char)q[2]))
+        return 0;
+    return (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+}
+
+/* The reply code of a text: at its start or after a lead-in, else in
+ * front of its enhanced status code. */
+static int bg_reply_of(const char *text)
+{
+    int r = bg_reply_find(text);
+    return r ? r : bg_reply_before_status(text);
+}
+
 static int bg_temporary(const char *status, int reply)
 {
     return bg_status_class(status) == '4' || (reply >= 400 && reply < 500);
@@ -111,7 +158,7 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
         return;
     if (rc) {
         bg_real_status(rc, out->status);
-        out->reply_code = bg_reply_find(rc->diagnostic);
+        out->reply_code = bg_reply_of(rc->diagnostic);
     }
     switch (b->kind) {
     case BG_MSG_FEEDBACK:
@@ -152,12 +199,14 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
          * only when it cannot be about another recipient */
         if (!rc->diagnostic[0] && b->nrcpt == 1 && b->human_text)
             ev.texts[1] = b->human_text;
+        else if (b->nrcpt == 1 && b->human_text)
+            ev.other_text = b->human_text;
         ev.temporary = strcasecmp(rc->action, "delayed") == 0;
     } else {
         /* a report without recipients: its text is all there is */
         ev.texts[0] = b->human_text ? b->human_text : "";
         bg_status_find(ev.texts[0], ev.status);
-        ev.reply = bg_reply_find(ev.texts[0]);
+        ev.reply = bg_reply_of(ev.texts[0]);
     }
     if (b->kind == BG_MSG_DELAY || bg_temporary(ev.status, ev.reply))
         ev.temporary = 1;
@@ -171,7 +220,7 @@ void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verd
     memset(&ev, 0, sizeof ev);
     ev.texts[0] = text ? text : "";
     bg_status_find(ev.texts[0], ev.status);
-    ev.reply = bg_reply_find(ev.texts[0]);
+    ev.reply = bg_reply_of(ev.texts[0]);
     ev.parser = "";
     ev.temporary = deferred || bg_temporary(ev.status, ev.reply);
     bg_decide(r, &ev, out);

@@ -305,8 +305,8 @@ static int bg_parse_finish(bg_parse *ps)
     ps->cur = (size_t)-1;
     if (!ru->cat)
         return bg_parse_fail(ps, "rule '%s' has no category", ru->name);
-    if (!ru->nphrase && !ru->nstatus && !ru->nreply && !ru->ntype)
-        return bg_parse_fail(ps, "rule '%s' needs a phrase, status, reply or type condition",
+    if (!ru->nphrase && !ru->nstatus && !ru->nreply && !ru->ntype && !ru->nparser)
+        return bg_parse_fail(ps, "rule '%s' needs a condition (phrase, status, reply, type, parser)",
                              ru->name);
     ps->line = save;
     return 0;
@@ -555,9 +555,12 @@ static int bg_rule_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Letters and digits make words. So does '-': "X-Virus-Scanned" or
+ * "Received-SPF" in a quoted header is not the word "virus" or "spf". */
 static int bg_is_word(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-';
 }
 
 /* Sort into precedence order and build the automaton. */
@@ -584,9 +587,9 @@ static int bg_rules_compile(bg_rules *r)
             if (len && p[len - 1] == '*')
                 len--, ph->right_word = 0;
             /* a boundary only means something next to a letter or digit */
-            if (!bg_is_word((unsigned char)p[0]))
+            if (!isalnum((unsigned char)p[0]))
                 ph->left_word = 0;
-            if (!bg_is_word((unsigned char)p[len - 1]))
+            if (!isalnum((unsigned char)p[len - 1]))
                 ph->right_word = 0;
             if (bg_ac_add(r->ac, p, len, (unsigned)r->nph) < 0)
                 return -1;

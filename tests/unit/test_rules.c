@@ -129,7 +129,7 @@ static void rules_errors(void **state)
         {"category unknown-user\n", "t:1: 'category' outside a rule"},
         {"rule a\ncategory nope\n", "t:2: unknown category 'nope'"},
         {"rule a\ncategory not-a-bounce\nreply 550\n", "t:2: unknown category"},
-        {"rule a\ncategory unknown-user\n", "t:1: rule 'a' needs a phrase, status, reply or type"},
+        {"rule a\ncategory unknown-user\n", "t:1: rule 'a' needs a condition"},
         {"rule a\nphrase x\n\nrule b\n", "t:1: rule 'a' has no category"},
         {"rule a\ncategory unknown-user\nstatus 5.1\n", "t:3: bad status pattern '5.1'"},
         {"rule a\ncategory unknown-user\nstatus 6.1.1\n", "t:3: bad status pattern"},
