@@ -1,0 +1,63 @@
+/* bg_policy: what the suppression store does with a failure, per sending
+ * domain, from the plugin's config file.
+ *
+ * Defaults follow docs/taxonomy.md (the classifier's verdict carries the
+ * category's default); every part can be changed globally or in a
+ * "[domain example.com]" section:
+ *
+ *   suppress = yes                      record and enforce for this domain
+ *   suppress.<category> = none|count|address|domain
+ *   suppress_soft_threshold = 3         soft events that suppress ...
+ *   suppress_soft_window = 7d           ... within this time
+ *   suppress_expire_address = 365d      how long suppressions last (0 = never)
+ *   suppress_expire_domain = 30d
+ *   suppress_expire_soft = 30d
+ *   suppress_exempt = postmaster@*, example.org, .example.edu, ceo@example.com
+ *
+ * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention.
+ * This module only reads the config; it does not touch the database.
+ */
+#ifndef BG_POLICY_H
+#define BG_POLICY_H
+
+#include "bg_category.h"
+#include "bg_config.h"
+#include "bg_store.h"
+
+#define BG_POLICY_SOFT_THRESHOLD 3
+#define BG_POLICY_SOFT_WINDOW (7LL * 86400)
+#define BG_POLICY_EXPIRE_ADDRESS (365LL * 86400)
+#define BG_POLICY_EXPIRE_DOMAIN (30LL * 86400)
+#define BG_POLICY_EXPIRE_SOFT (30LL * 86400)
+#define BG_POLICY_EVENT_RETENTION (30LL * 86400)
+
+typedef struct bg_policy bg_policy;
+
+/* A policy reading cfg (borrowed: it must outlive the policy; NULL = all
+ * defaults). NULL only when memory runs out. */
+bg_policy *bg_policy_new(const bg_config *cfg);
+void bg_policy_free(bg_policy *p);
+
+/* 1 when recording and enforcing is on for mail from sender_domain. */
+int bg_policy_enabled(const bg_policy *p, const char *sender_domain);
+
+/* The mode for a category after the domain's overrides: base is the
+ * classifier's decision (the taxonomy default after its rules). temporary
+ * = 1 for a 4xx or a delay: then at most BG_SUP_COUNT. */
+bg_suppress bg_policy_mode(const bg_policy *p, const char *sender_domain, const char *category,
+                           bg_suppress base, int temporary);
+
+/* The full rule for the store (mode, soft threshold and window, expiry). */
+void bg_policy_rule(const bg_policy *p, const char *sender_domain, const char *category,
+                    bg_suppress base, int temporary, bg_store_rule *out);
+
+/* 1 when recipient (an address) is exempt for sender_domain: never
+ * recorded, never refused. */
+int bg_policy_exempt(const bg_policy *p, const char *sender_domain, const char *recipient);
+
+/* Global settings. */
+const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db */
+int bg_policy_timeout_ms(const bg_policy *p);        /* suppress_timeout_ms, 10..10000 */
+long long bg_policy_event_retention(const bg_policy *p);
+
+#endif

@@ -1,0 +1,637 @@
+/* Unit tests: bg_store on real SQLite files in a temporary directory --
+ * creation and permissions, hard/domain/soft suppression, dedupe, expiry,
+ * delivery clearing, admin operations, hostile text, faults (corrupt file,
+ * lock held beyond the timeout, read-only handle, newer schema). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bg_store.h"
+
+#define T0 1790000000LL /* 2026-09-21 */
+#define DAY 86400LL
+
+static char tmpdir[256];
+
+/* A fresh path in a fresh temp dir per test. */
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/bg_store_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    chmod(tmpdir, 0755);
+    static char path[300];
+    snprintf(path, sizeof path, "%s/sub/suppression.db", tmpdir);
+    *state = path;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static bg_store *open_rw(const char *path)
+{
+    bg_store_status st;
+    char err[300];
+    bg_store *s = bg_store_open(path, 200, BG_STORE_CREATE, &st, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "open: %s\n", err);
+    assert_non_null(s);
+    assert_int_equal(st, BG_STORE_OK);
+    return s;
+}
+
+static const bg_store_rule rule_address = {BG_SUP_ADDRESS, 3, 7 * DAY, 365 * DAY};
+static const bg_store_rule rule_domain = {BG_SUP_DOMAIN, 3, 7 * DAY, 30 * DAY};
+static const bg_store_rule rule_soft = {BG_SUP_COUNT, 3, 7 * DAY, 30 * DAY};
+static const bg_store_rule rule_none = {BG_SUP_NONE, 3, 7 * DAY, 0};
+
+static bg_store_event ev(const char *dom, const char *rcpt, const char *msgid, const char *cat,
+                         int deferred, long long now)
+{
+    bg_store_event e = {0};
+    e.sender_domain = dom;
+    e.recipient = rcpt;
+    e.message_id = msgid;
+    e.category = cat;
+    e.deferred = deferred;
+    e.status = deferred ? "4.2.2" : "5.1.1";
+    e.reply_code = deferred ? 452 : 550;
+    e.diagnostic = "550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown";
+    e.sending_ip = "192.0.2.7";
+    e.source = BG_SRC_TRANSPORT;
+    e.now = now;
+    return e;
+}
+
+static void create_perms(void **state)
+{
+    const char *path = *state;
+    bg_store *s = open_rw(path);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/sub", tmpdir);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0750);
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam(BG_STORE_OWNER);
+        if (pw) {
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_uid, pw->pw_uid);
+            assert_int_equal(stat(dir, &st), 0);
+            assert_int_equal(st.st_uid, pw->pw_uid);
+        }
+    }
+    bg_store_close(s);
+    /* WAL mode is persistent in the file, and the schema version is 1 */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), BG_STORE_SCHEMA_VERSION);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* a second open does not migrate again */
+    s = open_rw(path);
+    bg_store_close(s);
+    bg_store_close(NULL);
+}
+
+static void hard_address(void **state)
+{
+    bg_store *s = open_rw(*state);
+    bg_store_event e = ev("Example.COM", "<Bob@Example.NET>", "<m1@example.com>", "unknown-user", 0, T0);
+    bg_store_result res;
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    assert_true(res.written && res.suppressed && res.newly_suppressed);
+    assert_string_equal(res.key, "bob@example.net");
+
+    int hit = 0;
+    bg_store_row row;
+    assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0 + 60, &hit, &row), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    assert_string_equal(row.category, "unknown-user");
+    assert_string_equal(row.scope, "address");
+    assert_string_equal(row.status, "5.1.1");
+    assert_int_equal(row.reply_code, 550);
+    assert_int_equal(row.suppressed_since, T0);
+    assert_int_equal(row.expires_at, T0 + 365 * DAY);
+    assert_string_equal(row.source, "transport");
+    assert_string_equal(row.last_message_id, "m1@example.com");
+    /* case does not matter on lookup */
+    assert_int_equal(bg_store_check(s, "EXAMPLE.com", "BOB@example.net", T0 + 60, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    /* another sending domain is not affected */
+    assert_int_equal(bg_store_check(s, "example.org", "bob@example.net", T0 + 60, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    /* another address at the same domain is not affected */
+    assert_int_equal(bg_store_check(s, "example.com", "alice@example.net", T0 + 60, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    /* expired rows never refuse */
+    assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0 + 365 * DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    /* a second failure later keeps "since" and extends the expiry */
+    e = ev("example.com", "bob@example.net", "m2@example.com", "unknown-user", 0, T0 + DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    assert_false(res.newly_suppressed);
+    assert_int_equal(bg_store_get(s, "example.com", "bob@example.net", &row), BG_STORE_OK);
+    assert_int_equal(row.suppressed_since, T0);
+    assert_int_equal(row.first_seen, T0);
+    assert_int_equal(row.last_seen, T0 + DAY);
+    assert_int_equal(row.expires_at, T0 + DAY + 365 * DAY);
+    /* a rule with no expiry */
+    bg_store_rule forever = rule_address;
+    forever.expires_after = 0;
+    e = ev("example.com", "carol@example.net", "m3@example.com", "mailbox-disabled", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &forever, &res), BG_STORE_OK);
+    assert_int_equal(bg_store_check(s, "example.com", "carol@example.net", T0 + 3650 * DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    bg_store_close(s);
+}
+
+static void domain_scope(void **state)
+{
+    bg_store *s = open_rw(*state);
+    bg_store_event e = ev("example.com", "x@nosuch.example", "d1@example.com", "unknown-domain", 0, T0);
+    bg_store_result res;
+    assert_int_equal(bg_store_record(s, &e, &rule_domain, &res), BG_STORE_OK);
+    assert_string_equal(res.key, "nosuch.example");
+    int hit = 0;
+    bg_store_row row;
+    assert_int_equal(bg_store_check(s, "example.com", "anyone@NOSUCH.example", T0 + 1, &hit, &row), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    assert_string_equal(row.scope, "domain");
+    assert_string_equal(row.recipient, "nosuch.example");
+    assert_int_equal(bg_store_check(s, "example.com", "anyone@sub.nosuch.example", T0 + 1, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    assert_int_equal(bg_store_check(s, "example.com", "anyone@nosuch.example", T0 + 30 * DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    bg_store_close(s);
+}
+
+static void soft_threshold(void **state)
+{
+    bg_store *s = open_rw(*state);
+    bg_store_result res;
+    int hit;
+    /* two deferrals within the window: not suppressed */
+    for (int i = 0; i < 2; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "s%d@example.com", i);
+        bg_store_event e = ev("example.com", "full@example.net", id, "mailbox-full", 1, T0 + i * DAY);
+        assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+        assert_int_equal(res.soft_count, i + 1);
+        assert_false(res.suppressed);
+    }
+    assert_int_equal(bg_store_check(s, "example.com", "full@example.net", T0 + 2 * DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    /* the third within 7 days suppresses */
+    bg_store_event e = ev("example.com", "full@example.net", "s2@example.com", "mailbox-full", 1, T0 + 3 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 3);
+    assert_true(res.suppressed && res.newly_suppressed);
+    bg_store_row row;
+    assert_int_equal(bg_store_check(s, "example.com", "full@example.net", T0 + 3 * DAY, &hit, &row), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    assert_string_equal(row.scope, "soft");
+    assert_int_equal(row.expires_at, T0 + 3 * DAY + 30 * DAY);
+    /* a delivery clears the count and lifts the soft suppression */
+    assert_int_equal(bg_store_delivered(s, "example.com", "full@example.net", "<ok1@example.com>",
+                                        "192.0.2.9", T0 + 4 * DAY),
+                     BG_STORE_OK);
+    assert_int_equal(bg_store_check(s, "example.com", "full@example.net", T0 + 4 * DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    assert_int_equal(bg_store_get(s, "example.com", "full@example.net", &row), BG_STORE_OK);
+    assert_int_equal(row.soft_count, 0);
+    /* events spread wider than the window never reach the threshold */
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "w%d@example.com", i);
+        e = ev("example.com", "slow@example.net", id, "mailbox-full", 1, T0 + i * 4 * DAY);
+        assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+        assert_false(res.suppressed);
+    }
+    /* a soft event does not downgrade an active hard suppression */
+    e = ev("example.com", "bob@example.net", "h1@example.com", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    e = ev("example.com", "bob@example.net", "h2@example.com", "mailbox-full", 1, T0 + 1);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(bg_store_get(s, "example.com", "bob@example.net", &row), BG_STORE_OK);
+    assert_string_equal(row.scope, "address");
+    assert_string_equal(row.category, "unknown-user");
+    /* and a delivery does not lift a hard one */
+    assert_int_equal(bg_store_delivered(s, "example.com", "bob@example.net", "x@y.example", "", T0 + 2), BG_STORE_OK);
+    assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0 + 3, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    /* a hard failure upgrades a soft row */
+    e = ev("example.com", "slow@example.net", "h3@example.com", "unknown-user", 0, T0 + 30 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    assert_true(res.newly_suppressed);
+    assert_int_equal(bg_store_get(s, "example.com", "slow@example.net", &row), BG_STORE_OK);
+    assert_string_equal(row.scope, "address");
+    bg_store_close(s);
+}
+
+static void dedupe(void **state)
+{
+    bg_store *s = open_rw(*state);
+    bg_store_result res;
+    bg_store_event e = ev("example.com", "full@example.net", "<same@example.com>", "mailbox-full", 1, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 1);
+    /* the same deferral seen again (rcpt:host:defer then rcpt:defer, or local_scan) */
+    e.source = BG_SRC_BOUNCE;
+    e.message_id = "same@example.com";
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_DUPLICATE);
+    assert_true(res.duplicate);
+    bg_store_row row;
+    assert_int_equal(bg_store_get(s, "example.com", "full@example.net", &row), BG_STORE_OK);
+    assert_int_equal(row.soft_count, 1);
+    assert_string_equal(row.source, "transport");
+    /* a permanent failure of the same message is a different event */
+    e.deferred = 0;
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 2);
+    /* without a message id there is nothing to dedupe on */
+    e.message_id = "";
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 4);
+    /* rule none keeps only the event (for the sending IP), no row */
+    e = ev("example.com", "ceo@example.net", "auth1@example.com", "spf-failure", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_none, &res), BG_STORE_OK);
+    assert_false(res.written);
+    assert_int_equal(bg_store_get(s, "example.com", "ceo@example.net", &row), BG_STORE_NOTFOUND);
+    char ip[BG_IP_MAX];
+    assert_int_equal(bg_store_sending_ip(s, "<auth1@example.com>", "CEO@example.net", ip), BG_STORE_OK);
+    assert_string_equal(ip, "192.0.2.7");
+    assert_int_equal(bg_store_sending_ip(s, "nothere@example.com", "ceo@example.net", ip), BG_STORE_NOTFOUND);
+    assert_string_equal(ip, "");
+    bg_store_close(s);
+}
+
+static void sent_proof(void **state)
+{
+    bg_store *s = open_rw(*state);
+    int found = 0;
+    assert_int_equal(bg_store_was_sent(s, "<abc@example.com>", NULL, &found), BG_STORE_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(bg_store_delivered(s, "example.com", "bob@example.net", "<abc@example.com>",
+                                        "198.51.100.1", T0),
+                     BG_STORE_OK);
+    assert_int_equal(bg_store_was_sent(s, " <abc@example.com> ", NULL, &found), BG_STORE_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(bg_store_was_sent(s, "abc@example.com", "Bob@example.net", &found), BG_STORE_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(bg_store_was_sent(s, "abc@example.com", "eve@example.net", &found), BG_STORE_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(bg_store_was_sent(s, "", NULL, &found), BG_STORE_OK);
+    assert_int_equal(found, 0);
+    char ip[BG_IP_MAX];
+    assert_int_equal(bg_store_sending_ip(s, "abc@example.com", "bob@example.net", ip), BG_STORE_OK);
+    assert_string_equal(ip, "198.51.100.1");
+    bg_store_close(s);
+}
+
+/* Remote text is hostile: it is bound, bounded and cleaned. */
+static void hostile_text(void **state)
+{
+    bg_store *s = open_rw(*state);
+    char diag[5000];
+    memset(diag, 'A', sizeof diag - 1);
+    diag[sizeof diag - 1] = '\0';
+    static const char head[] = "550 '); DROP TABLE bg_suppression; --\r\nX-Injected: yes\x01\xc3\xa9";
+    memcpy(diag, head, sizeof head - 1);
+    diag[BG_STORE_DIAG_MAX - 2] = (char)0xc3; /* a UTF-8 sequence cut by the bound */
+    diag[BG_STORE_DIAG_MAX - 1] = (char)0xa9;
+    bg_store_event e = ev("example.com", "o'brien@example.net", "<x'; DELETE FROM bg_event;--@h>",
+                          "unknown-user", 0, T0);
+    e.diagnostic = diag;
+    e.status = "5.1.1\r\n";
+    bg_store_result res;
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    bg_store_row row;
+    assert_int_equal(bg_store_get(s, "example.com", "o'brien@example.net", &row), BG_STORE_OK);
+    assert_true(strlen(row.diagnostic) < BG_STORE_DIAG_MAX);
+    assert_null(strchr(row.diagnostic, '\r'));
+    assert_null(strchr(row.diagnostic, '\n'));
+    assert_null(strchr(row.diagnostic, '\x01'));
+    assert_non_null(strstr(row.diagnostic, "DROP TABLE"));
+    assert_non_null(strstr(row.diagnostic, "\xc3\xa9"));
+    size_t n = strlen(row.diagnostic);
+    assert_false((unsigned char)row.diagnostic[n - 1] == 0xc3);
+    int hit;
+    assert_int_equal(bg_store_check(s, "example.com", "o'brien@example.net", T0, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    /* malformed input is refused, not stored */
+    bg_store_event bad = ev("example.com", "no-at-sign", "m@x", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &bad, &rule_address, &res), BG_STORE_INVALID);
+    bad = ev("exa mple.com", "a@example.net", "m@x", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &bad, &rule_address, &res), BG_STORE_INVALID);
+    bad = ev("example.com", "a@-bad-.example", "m@x", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &bad, &rule_address, &res), BG_STORE_INVALID);
+    bad = ev("example.com", "a\nb@example.net", "m@x", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &bad, &rule_address, &res), BG_STORE_INVALID);
+    bad = ev("", "a@example.net", "m@x", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &bad, &rule_address, &res), BG_STORE_INVALID);
+    assert_int_equal(bg_store_check(s, "example.com", "", T0, &hit, NULL), BG_STORE_INVALID);
+    assert_int_equal(hit, 0);
+    bg_store_close(s);
+}
+
+static int count_rows(const bg_store_row *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count_cat(const char *d, const char *c, long long n, void *ctx)
+{
+    (void)d;
+    if (strcmp(c, "unknown-user") == 0)
+        *(long long *)ctx += n;
+    return 0;
+}
+
+static void admin_ops(void **state)
+{
+    bg_store *s = open_rw(*state);
+    bg_store_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.sender_domain, sizeof r.sender_domain, "example.com");
+    snprintf(r.recipient, sizeof r.recipient, "Admin@Example.net");
+    snprintf(r.scope, sizeof r.scope, "address");
+    snprintf(r.category, sizeof r.category, "recipient-suppressed");
+    snprintf(r.source, sizeof r.source, "admin");
+    r.first_seen = r.last_seen = r.suppressed_since = T0;
+    assert_int_equal(bg_store_put(s, &r), BG_STORE_OK);
+    /* invalid rows are refused */
+    bg_store_row bad = r;
+    snprintf(bad.category, sizeof bad.category, "no-such-category");
+    assert_int_equal(bg_store_put(s, &bad), BG_STORE_INVALID);
+    bad = r;
+    snprintf(bad.scope, sizeof bad.scope, "domain");
+    assert_int_equal(bg_store_put(s, &bad), BG_STORE_INVALID);
+    bad = r;
+    snprintf(bad.sender_domain, sizeof bad.sender_domain, "not a domain");
+    assert_int_equal(bg_store_put(s, &bad), BG_STORE_INVALID);
+
+    bg_store_event e = ev("example.com", "bob@example.net", "a1@x.example", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+    e = ev("example.org", "bob@example.net", "a2@x.example", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+    e = ev("example.org", "gone@example.net", "a3@x.example", "unknown-user", 0, T0 - 400 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+
+    int n = 0;
+    assert_int_equal(bg_store_list(s, NULL, NULL, NULL, 0, T0, count_rows, &n), BG_STORE_OK);
+    assert_int_equal(n, 4);
+    n = 0;
+    assert_int_equal(bg_store_list(s, NULL, NULL, NULL, 1, T0, count_rows, &n), BG_STORE_OK);
+    assert_int_equal(n, 3); /* gone@ has expired */
+    n = 0;
+    assert_int_equal(bg_store_list(s, "example.com", NULL, NULL, 1, T0, count_rows, &n), BG_STORE_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(bg_store_list(s, NULL, "recipient-suppressed", NULL, 1, T0, count_rows, &n), BG_STORE_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(bg_store_list(s, NULL, NULL, "bob@example.net", 1, T0, count_rows, &n), BG_STORE_OK);
+    assert_int_equal(n, 2);
+    long long uu = 0;
+    assert_int_equal(bg_store_count_by_category(s, NULL, T0, count_cat, &uu), BG_STORE_OK);
+    assert_int_equal(uu, 2);
+
+    bg_store_stats stt;
+    assert_int_equal(bg_store_get_stats(s, NULL, T0, &stt), BG_STORE_OK);
+    assert_int_equal(stt.rows, 4);
+    assert_int_equal(stt.active, 3);
+    assert_int_equal(stt.expired, 1);
+    assert_int_equal(stt.events, 3);
+    assert_true(stt.page_count > 0 && stt.page_size > 0);
+
+    /* remove for one sending domain, then for all */
+    int removed = 0;
+    assert_int_equal(bg_store_remove(s, "example.com", "BOB@example.net", &removed), BG_STORE_OK);
+    assert_int_equal(removed, 1);
+    int hit;
+    assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    assert_int_equal(bg_store_check(s, "example.org", "bob@example.net", T0, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    assert_int_equal(bg_store_remove(s, NULL, "bob@example.net", &removed), BG_STORE_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(bg_store_remove(s, NULL, "bob@example.net", &removed), BG_STORE_OK);
+    assert_int_equal(removed, 0);
+
+    /* expire drops the expired row and old events */
+    int rows = 0, events = 0;
+    assert_int_equal(bg_store_expire(s, T0, 30 * DAY, &rows, &events), BG_STORE_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(events, 1);
+
+    /* a rolled-back transaction leaves nothing behind */
+    assert_int_equal(bg_store_begin(s), BG_STORE_OK);
+    bg_store_row r2 = r;
+    snprintf(r2.recipient, sizeof r2.recipient, "tx@example.net");
+    assert_int_equal(bg_store_put(s, &r2), BG_STORE_OK);
+    bg_store_rollback(s);
+    bg_store_row got;
+    assert_int_equal(bg_store_get(s, "example.com", "tx@example.net", &got), BG_STORE_NOTFOUND);
+    assert_int_equal(bg_store_begin(s), BG_STORE_OK);
+    assert_int_equal(bg_store_put(s, &r2), BG_STORE_OK);
+    assert_int_equal(bg_store_commit(s), BG_STORE_OK);
+    assert_int_equal(bg_store_get(s, "example.com", "tx@example.net", &got), BG_STORE_OK);
+    bg_store_close(s);
+}
+
+static void fault_corrupt(void **state)
+{
+    const char *path = *state;
+    bg_store_close(open_rw(path));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not an sqlite database at all. ", f);
+    fclose(f);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    bg_store_status st = BG_STORE_OK;
+    char err[300] = "";
+    bg_store *s = bg_store_open(path, 100, BG_STORE_CREATE, &st, err, sizeof err);
+    assert_null(s);
+    assert_int_equal(st, BG_STORE_CORRUPT);
+    assert_non_null(strstr(err, "corrupt"));
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void fault_locked(void **state)
+{
+    const char *path = *state;
+    bg_store *s = open_rw(path); /* 200 ms timeout */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    bg_store_event e = ev("example.com", "bob@example.net", "l1@example.com", "unknown-user", 0, T0);
+    long long t = now_ms();
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_BUSY);
+    long long took = now_ms() - t;
+    assert_true(took >= 150 && took < 400);
+    /* readers are not blocked by a writer (WAL) */
+    int hit = 1;
+    assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    /* the handle is usable afterwards */
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+    bg_store_close(s);
+}
+
+static void fault_readonly_and_schema(void **state)
+{
+    const char *path = *state;
+    bg_store_status st;
+    /* read-only open of a missing database: not found, not created */
+    assert_null(bg_store_open(path, 100, BG_STORE_RDONLY, &st, NULL, 0));
+    assert_int_equal(st, BG_STORE_IO);
+    assert_int_equal(access(path, F_OK), -1);
+    bg_store_close(open_rw(path));
+    bg_store *ro = bg_store_open(path, 100, BG_STORE_RDONLY, &st, NULL, 0);
+    assert_non_null(ro);
+    bg_store_event e = ev("example.com", "bob@example.net", "r1@example.com", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(ro, &e, &rule_address, NULL), BG_STORE_READONLY);
+    int hit = 1;
+    assert_int_equal(bg_store_check(ro, "example.com", "bob@example.net", T0, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 0);
+    bg_store_close(ro);
+    /* a newer schema is refused, not "migrated" down */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO bg_schema VALUES (99, 0)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(bg_store_open(path, 100, BG_STORE_CREATE, &st, NULL, 0));
+    assert_int_equal(st, BG_STORE_SCHEMA);
+    /* an unwritable directory: creation fails cleanly (not when root) */
+    if (geteuid() != 0) {
+        char p2[320];
+        snprintf(p2, sizeof p2, "/proc/bg-none/x.db");
+        assert_null(bg_store_open(p2, 100, BG_STORE_CREATE, &st, NULL, 0));
+    }
+    assert_null(bg_store_open("/proc/version/x/y.db", 100, BG_STORE_CREATE, &st, NULL, 0));
+    assert_true(st == BG_STORE_IO || st == BG_STORE_READONLY);
+}
+
+static void helpers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        long long want; /* -1 = parse error */
+    } times[] = {
+        {"1790000000", 1790000000LL},
+        {"2026-11-20", 1795132800LL},
+        {"2026-11-20T10:00:00Z", 1795168800LL},
+        {"2026-11-20 10:00:00", 1795168800LL},
+        {"2026-11-20T12:00:00+02:00", 1795168800LL},
+        {"2026-11-20T10:00:00.123Z", 1795168800LL},
+        {"Fri, 20 Nov 2026 10:00:00 +0000", 1795168800LL},
+        {"Fri, 20 Nov 2026 05:00:00 -0500", 1795168800LL},
+        {"20 Nov 2026 10:00:00 UTC", 1795168800LL},
+        {"yesterday", -1},
+        {"2026-11-20T10:00:00 nonsense", -1},
+        {"", -1},
+        {NULL, 0},
+    };
+    for (int i = 0; times[i].in; i++) {
+        long long t = 0;
+        int rc = bg_store_parse_time(times[i].in, &t);
+        if (times[i].want < 0) {
+            assert_int_equal(rc, -1);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(t, times[i].want);
+        }
+    }
+    char d[32];
+    bg_store_fmt_date(1795168800LL, d);
+    assert_string_equal(d, "2026-11-20");
+    bg_store_fmt_time(1795168800LL, d);
+    assert_string_equal(d, "2026-11-20T10:00:00Z");
+
+    static const struct {
+        const char *in;
+        int ok;
+    } domains[] = {
+        {"example.com", 1}, {"a-b.example.co.uk", 1}, {"xn--bcher-kva.example", 1},
+        {"localhost", 0},   {"-a.example", 0},        {"a..example", 0},
+        {"a.example.", 0},  {"ex ample.com", 0},      {"", 0},
+        {NULL, 0},
+    };
+    for (int i = 0; domains[i].in; i++)
+        assert_int_equal(bg_store_domain_valid(domains[i].in), domains[i].ok);
+    char m[BG_MSGID_MAX];
+    bg_store_norm_msgid("  <abc.def@host.example>  ", m);
+    assert_string_equal(m, "abc.def@host.example");
+    char a[BG_ADDR_MAX];
+    assert_int_equal(bg_store_norm_recipient("<Bob@Example.NET>", a), 0);
+    assert_string_equal(a, "bob@example.net");
+    assert_int_equal(bg_store_norm_recipient("Example.NET", a), 0);
+    assert_string_equal(a, "example.net");
+    assert_int_equal(bg_store_norm_recipient("@example.net", a), -1);
+    assert_string_equal(bg_store_source_name(BG_SRC_INBOUND), "inbound");
+    assert_int_equal(bg_store_source_parse("admin"), BG_SRC_ADMIN);
+    assert_int_equal(bg_store_source_parse("x"), -1);
+    assert_string_equal(bg_store_status_text(BG_STORE_BUSY), "database locked beyond the timeout");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(create_perms, setup, teardown),
+        cmocka_unit_test_setup_teardown(hard_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(domain_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(soft_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(dedupe, setup, teardown),
+        cmocka_unit_test_setup_teardown(sent_proof, setup, teardown),
+        cmocka_unit_test_setup_teardown(hostile_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(admin_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(fault_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(fault_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(fault_readonly_and_schema, setup, teardown),
+        cmocka_unit_test(helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,110 @@
+/* Unit test: 16 processes write 1,000 soft events each for 20 overlapping
+ * recipients on one real SQLite file; no count may be lost and every event
+ * must be kept. Each process uses its own handle, as Exim's delivery
+ * processes do. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bg_store.h"
+
+#define NPROC 16
+#define NEVENTS 1000
+#define NRCPT 20
+
+static int sum_rows(const bg_store_row *r, void *ctx)
+{
+    long long *acc = ctx;
+    acc[0] += r->soft_count;
+    acc[1]++;
+    return 0;
+}
+
+/* One writer process: returns the number of failed records. */
+static int writer(const char *path, int id)
+{
+    bg_store *s = bg_store_open(path, 10000, BG_STORE_CREATE, NULL, NULL, 0);
+    if (!s)
+        return NEVENTS;
+    static const bg_store_rule rule = {BG_SUP_COUNT, 1000000, 365LL * 86400, 0};
+    int failed = 0;
+    for (int i = 0; i < NEVENTS; i++) {
+        char rcpt[64], msgid[64];
+        snprintf(rcpt, sizeof rcpt, "user%d@example.net", (id + i) % NRCPT);
+        snprintf(msgid, sizeof msgid, "p%d-m%d@example.com", id, i);
+        bg_store_event e = {0};
+        e.sender_domain = "example.com";
+        e.recipient = rcpt;
+        e.message_id = msgid;
+        e.deferred = 1;
+        e.category = "mailbox-full";
+        e.status = "4.2.2";
+        e.reply_code = 452;
+        e.diagnostic = "452 4.2.2 Mailbox full";
+        e.source = BG_SRC_TRANSPORT;
+        e.now = 1790000000LL + i;
+        if (bg_store_record(s, &e, &rule, NULL) != BG_STORE_OK)
+            failed++;
+    }
+    bg_store_close(s);
+    return failed;
+}
+
+static void sixteen_writers(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bg_conc_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    /* create the schema once, as the first Exim process would */
+    bg_store_close(bg_store_open(path, 1000, BG_STORE_CREATE, NULL, NULL, 0));
+
+    pid_t pids[NPROC];
+    for (int p = 0; p < NPROC; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0)
+            _exit(writer(path, p) ? 1 : 0);
+    }
+    int bad = 0;
+    for (int p = 0; p < NPROC; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            bad++;
+    }
+    assert_int_equal(bad, 0);
+
+    bg_store *s = bg_store_open(path, 1000, 0, NULL, NULL, 0);
+    assert_non_null(s);
+    long long acc[2] = {0, 0};
+    assert_int_equal(bg_store_list(s, "example.com", NULL, NULL, 0, 0, sum_rows, acc), BG_STORE_OK);
+    assert_int_equal(acc[1], NRCPT);
+    assert_int_equal(acc[0], (long long)NPROC * NEVENTS);
+    bg_store_stats st;
+    assert_int_equal(bg_store_get_stats(s, NULL, 0, &st), BG_STORE_OK);
+    assert_int_equal(st.events, (long long)NPROC * NEVENTS);
+    bg_store_close(s);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sixteen_writers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
