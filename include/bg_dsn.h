@@ -17,6 +17,12 @@
  * number of recipients added. */
 size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eol, int spans);
 
+/* Delivery-status fields written into a text part (a report whose MIME
+ * structure is broken or was flattened): parse from the first
+ * Reporting-MTA / Final-Recipient / Original-Recipient line of the LF
+ * text. Returns the number of recipients added. */
+size_t bg_dsn_embedded(bg_bounce *b, const char *text, size_t len);
+
 /* Read an ARF message/feedback-report body: one recipient per
  * Original-Rcpt-To (or Removal-Recipient), diagnostic = feedback type.
  * Returns the number of recipients added; *feedback_type gets the type. */

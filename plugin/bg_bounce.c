@@ -282,8 +282,65 @@ static const char *const bg_original_types[] = {
     "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
     "message/global-headers", "text/rfc822", NULL};
 
+/* A bounce forwarded as an attachment (a gateway wraps the report in
+ * message/rfc822): read the inner message and adopt its recipients, with
+ * its spans moved to the outer offsets. */
+static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_limits *limits,
+                                        bg_read_status *status, int nest);
+
+static int bg_adopt_inner(bg_bounce *b, const char *msg, const bg_mime *m,
+                          const bg_limits *lim, int nest, int dsn_only)
+{
+    if (nest >= 2)
+        return 0;
+    for (size_t i = 1; i < m->n; i++) {
+        const bg_mime_part *pt = &m->parts[i];
+        if (strcmp(pt->type, "message/rfc822") || pt->enc != BG_ENC_IDENTITY)
+            continue;
+        bg_read_status st;
+        bg_bounce *in = bg_bounce_read_nested(msg + pt->body_off, pt->end - pt->body_off, lim,
+                                              &st, nest + 1);
+        if (!in)
+            continue;
+        if (in->nrcpt && (!dsn_only || in->format == BG_FMT_DSN) &&
+            (in->kind == BG_MSG_FAILURE || in->kind == BG_MSG_DELAY ||
+             in->kind == BG_MSG_SUCCESS || in->kind == BG_MSG_FEEDBACK)) {
+            free(b->rcpts);
+            b->rcpts = in->rcpts;
+            b->nrcpt = in->nrcpt;
+            b->rcpt_cap = in->rcpt_cap;
+            in->rcpts = NULL;
+            in->nrcpt = in->rcpt_cap = 0;
+            for (size_t r = 0; r < b->nrcpt; r++)
+                if (b->rcpts[r].status_field.len)
+                    b->rcpts[r].status_field.off += pt->body_off;
+            b->kind = in->kind;
+            b->format = in->format;
+            memcpy(b->parser, in->parser, sizeof b->parser);
+            if (!b->reporting_mta[0])
+                memcpy(b->reporting_mta, in->reporting_mta, sizeof b->reporting_mta);
+            if (in->part_status.len) {
+                b->part_status = in->part_status;
+                b->part_status.off += pt->body_off;
+            }
+            if (in->orig.present)
+                b->orig = in->orig;
+            bg_bounce_free(in);
+            return 1;
+        }
+        bg_bounce_free(in);
+    }
+    return 0;
+}
+
 bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
                           bg_read_status *status)
+{
+    return bg_bounce_read_nested(msg, len, limits, status, 0);
+}
+
+static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_limits *limits,
+                                        bg_read_status *status, int nest)
 {
     bg_read_status dummy;
     if (!status)
@@ -373,7 +430,7 @@ bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
     size_t dsn_rcpts = 0, arf_rcpts = 0, human_end = 0;
     int have_text = 0, have_status = 0;
     long html = -1;
-    char ftype[BG_FIELD_MAX] = "";
+    char ftype[BG_FIELD_MAX] = "", hm_rcpt[BG_ADDR_MAX] = "";
     for (size_t i = 0; i < m.n; i++) {
         const bg_mime_part *pt = &m.parts[i];
         const char *p;
@@ -397,7 +454,13 @@ bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
                 b->part_original.off = pt->off;
                 b->part_original.len = pt->end - pt->off;
                 bg_part_bytes(msg, pt, &tmp, &p, &po, &pe);
-                bg_dsn_original(&b->orig, p, po, pe, p == msg ? eol : bg_eol_detect(p, pe));
+                char peol = p == msg ? eol : bg_eol_detect(p, pe);
+                bg_dsn_original(&b->orig, p, po, pe, peol);
+                /* Hotmail/Outlook.com complaints (JMRP) mark the original */
+                bg_hdrs oh;
+                bg_hdrs_parse(&oh, p, po, pe, peol);
+                bg_hdrs_get(&oh, "X-HmXmrOriginalRecipient", hm_rcpt, sizeof hm_rcpt);
+                bg_hdrs_free(&oh);
             }
         } else if (!strcmp(pt->type, "text/plain") &&
                    (strncmp(root->type, "multipart/", 10) != 0 || i > 0)) {
@@ -435,6 +498,27 @@ bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
 
     bg_scrape_input in = {bg_buf_str(&text), text.len, bg_hlookup_get, &hl};
     char v[BG_ADDR_MAX * 2];
+    if (!feedback && dsn_rcpts == 0 && hm_rcpt[0]) {
+        feedback = 1;
+        strcpy(ftype, "abuse");
+        bg_rcpt *rc = bg_bounce_add_rcpt(b);
+        if (rc && bg_addr_extract(hm_rcpt, strlen(hm_rcpt), rc->recipient, sizeof rc->recipient))
+            arf_rcpts++, strcpy(rc->diagnostic, "abuse");
+        else if (rc)
+            b->nrcpt--;
+    }
+    if (!feedback && dsn_rcpts == 0 && bg_hdrs_get(&top, "X-Apple-Unsubscribe", v, sizeof v) &&
+        !strcasecmp(v, "true")) {
+        /* Apple Mail's unsubscribe request: the From is the complainer */
+        feedback = 1;
+        strcpy(ftype, "unsubscribe");
+        bg_hdrs_get(&top, "From", v, sizeof v);
+        bg_rcpt *rc = bg_bounce_add_rcpt(b);
+        if (rc && bg_addr_extract(v, strlen(v), rc->recipient, sizeof rc->recipient))
+            arf_rcpts++, strcpy(rc->diagnostic, "unsubscribe");
+        else if (rc)
+            b->nrcpt--;
+    }
     if (feedback) {
         b->kind = BG_MSG_FEEDBACK;
         b->format = BG_FMT_ARF;
@@ -449,7 +533,7 @@ bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
                     b->nrcpt--;
             }
         }
-    } else if (dsn_rcpts > 0) {
+    } else if (dsn_rcpts > 0 || (text.len && (dsn_rcpts = bg_dsn_embedded(b, in.text, in.len)))) {
         b->format = BG_FMT_DSN;
         strcpy(b->parser, "dsn");
         bg_dsn_text_diag(b, in.text, in.len);
@@ -460,13 +544,24 @@ bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
         int daemon = bg_from_daemon(b->from);
         if (auto_level == 2 && !daemon) {
             b->kind = BG_MSG_AUTOREPLY;
+        } else if (bg_adopt_inner(b, msg, &m, &lim, nest, 1)) {
+            /* a gateway's wrapper around a real report */
         } else if (bg_scrape(b, &in) > 0 && b->nrcpt > 0) {
             b->format = BG_FMT_TEXT;
             if (!b->parser[0])
                 strcpy(b->parser, "text");
             b->kind = bg_kind_from_actions(b);
+            /* an auto-replied message from a person, where the scraper
+             * found an address but no reason at all: an auto-reply */
+            int said = 0;
+            for (size_t r = 0; r < b->nrcpt; r++)
+                said |= b->rcpts[r].diagnostic[0] || b->rcpts[r].status[0];
+            if (auto_level >= 1 && !daemon && !said)
+                b->kind = BG_MSG_AUTOREPLY;
         } else if (auto_level >= 1 && !daemon) {
             b->kind = BG_MSG_AUTOREPLY;
+        } else {
+            bg_adopt_inner(b, msg, &m, &lim, nest, 0);
         }
         if (b->kind == BG_MSG_AUTOREPLY) {
             b->nrcpt = 0;

@@ -174,6 +174,14 @@ size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eo
                     n++;
                 memcpy(cur->status, s, n);
                 cur->status[n] = '\0';
+                /* "Status: 5.4.4 (Illegal host/domain name found)": the
+                 * comment explains when no Diagnostic-Code does */
+                const char *cm = strchr(s, '(');
+                if (cm && !cur->diagnostic[0]) {
+                    const char *cz = strrchr(cm, ')');
+                    size_t cl = cz ? (size_t)(cz - cm - 1) : strlen(cm + 1);
+                    bg_text_clean(cur->diagnostic, sizeof cur->diagnostic, cm + 1, cl, 0);
+                }
                 if (spans) {
                     cur->status_field.off = f->off;
                     cur->status_field.len = f->end - f->off;
@@ -485,11 +493,90 @@ static size_t bg_dsn_diag_for(const char *text, size_t len, const char *addr, ch
     return 0;
 }
 
+/* Exim: "The following text was generated during the delivery attempt:"
+ * then a "------ address ------" line, then the text. */
+static size_t bg_dsn_exim_generated(const char *text, size_t len, char *out, size_t outlen)
+{
+    const char *m = bg_memcasemem(text, len, "The following text was generated during the delivery");
+    if (!m)
+        return 0;
+    size_t i = (size_t)(m - text), next;
+    bg_line_end(text, i, len, '\n', &next);
+    i = next;
+    /* skip blank lines and the "------ address ------" header (it may wrap) */
+    while (i < len && bg_line_end(text, i, len, '\n', &next) == i)
+        i = next;
+    if (len - i >= 6 && !strncmp(text + i, "------", 6)) {
+        for (int lines = 0; i < len && lines < 6; lines++) {
+            size_t ls = i, ce = bg_line_end(text, i, len, '\n', &next);
+            i = next;
+            if (ce >= ls + 12 && !strncmp(text + ce - 6, "------", 6))
+                break; /* the line that closes the header */
+        }
+    }
+    while (i < len && bg_line_end(text, i, len, '\n', &next) == i)
+        i = next;
+    bg_buf acc;
+    bg_buf_init(&acc);
+    for (int lines = 0; i < len && lines < 12; lines++) {
+        size_t ce = bg_line_end(text, i, len, '\n', &next);
+        if (ce == i || !strncmp(text + i, "------", 6))
+            break;
+        if (acc.len)
+            bg_buf_addc(&acc, ' ');
+        bg_buf_add(&acc, text + i, ce - i);
+        i = next;
+    }
+    size_t n = bg_text_clean(out, outlen, bg_buf_str(&acc), acc.len, 0);
+    bg_buf_free(&acc);
+    return n;
+}
+
+/* Sendmail: the paragraph after "----- Transcript of session follows -----",
+ * without the ">>>" command lines and the "<<<" markers. */
+static size_t bg_dsn_transcript(const char *text, size_t len, char *out, size_t outlen)
+{
+    const char *m = bg_memcasemem(text, len, "Transcript of session follows");
+    if (!m)
+        return 0;
+    size_t i = (size_t)(m - text), next;
+    bg_line_end(text, i, len, '\n', &next);
+    i = next;
+    while (i < len && bg_line_end(text, i, len, '\n', &next) == i)
+        i = next;
+    bg_buf acc;
+    bg_buf_init(&acc);
+    for (int lines = 0; i < len && lines < 12; lines++) {
+        size_t ce = bg_line_end(text, i, len, '\n', &next);
+        if (ce == i || (ce - i >= 5 && !strncmp(text + i, "-----", 5)) ||
+            (ce - i >= 8 && !strncmp(text + i, "   -----", 8)))
+            break;
+        size_t a = i;
+        if (ce - a >= 3 && !strncmp(text + a, ">>>", 3)) {
+            i = next;
+            continue;
+        }
+        if (ce - a >= 3 && !strncmp(text + a, "<<<", 3))
+            a += 3;
+        if (acc.len)
+            bg_buf_addc(&acc, ' ');
+        bg_buf_add(&acc, text + a, ce - a);
+        i = next;
+    }
+    size_t n = bg_text_clean(out, outlen, bg_buf_str(&acc), acc.len, 0);
+    bg_buf_free(&acc);
+    return n;
+}
+
 size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
 {
     size_t filled = 0;
     if (!text || !len)
         return 0;
+    /* one recipient and Exim's generated text */
+    if (b->nrcpt == 1 && !b->rcpts[0].diagnostic[0] &&
+        bg_dsn_exim_generated(text, len, b->rcpts[0].diagnostic, sizeof b->rcpts[0].diagnostic))
+        return 1;
     for (size_t r = 0; r < b->nrcpt; r++) {
         bg_rcpt *rc = &b->rcpts[r];
         if (rc->diagnostic[0] || !rc->recipient[0])
@@ -500,5 +587,45 @@ size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
                              sizeof rc->diagnostic)))
             filled++;
     }
+    if (b->nrcpt == 1 && !b->rcpts[0].diagnostic[0] &&
+        bg_dsn_transcript(text, len, b->rcpts[0].diagnostic, sizeof b->rcpts[0].diagnostic))
+        filled++;
+    for (size_t r = 0; r < b->nrcpt; r++) {
+        bg_rcpt *rc = &b->rcpts[r];
+        if (rc->recipient[0] == '@' && rc->diagnostic[0]) {
+            /* "Final-Recipient: rfc822; @domain": the reply may name it */
+            char a[BG_ADDR_MAX];
+            bg_addr_extract(rc->diagnostic, strlen(rc->diagnostic), a, sizeof a);
+            if (a[0] && a[0] != '@' && strchr(a, '@'))
+                memcpy(rc->recipient, a, sizeof a);
+        }
+    }
     return filled;
+}
+
+/* First occurrence of name at the start of a line in text, or len. */
+static size_t bg_dsn_line_start(const char *text, size_t len, const char *name)
+{
+    size_t from = 0, nl = strlen(name);
+    while (from < len) {
+        const char *m = bg_memcasemem(text + from, len - from, name);
+        if (!m)
+            return len;
+        size_t pos = (size_t)(m - text);
+        if (pos == 0 || text[pos - 1] == '\n')
+            return pos;
+        from = pos + nl;
+    }
+    return len;
+}
+
+size_t bg_dsn_embedded(bg_bounce *b, const char *text, size_t len)
+{
+    size_t fr = bg_dsn_line_start(text, len, "Final-Recipient:");
+    size_t orr = bg_dsn_line_start(text, len, "Original-Recipient:");
+    size_t first = fr < orr ? fr : orr;
+    if (first >= len)
+        return 0;
+    size_t rm = bg_dsn_line_start(text, first, "Reporting-MTA:");
+    return bg_dsn_parse(b, text, rm < first ? rm : first, len, '\n', 0);
 }

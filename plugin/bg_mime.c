@@ -107,6 +107,83 @@ typedef struct bg_mime_ctx {
     unsigned max_depth, max_parts;
 } bg_mime_ctx;
 
+static void bg_mime_part_walk(bg_mime_ctx *c, size_t off, size_t end, unsigned depth, int parent,
+                              const char *deftype);
+
+/* Split the body [i, end) of part idx at delimiter lines "--bnd" and walk
+ * each child. Returns the number of children; *closed = 1 when the
+ * closing delimiter was seen. */
+static int bg_mime_split(bg_mime_ctx *c, long idx, size_t i, size_t end, unsigned depth,
+                         const char *bnd, int *closed)
+{
+    const char *childtype =
+        strcmp(c->m->parts[idx].type, "multipart/digest") ? "text/plain" : "message/rfc822";
+    size_t bl = strlen(bnd), pstart = 0;
+    const char *p = c->p;
+    int inpart = 0, nchild = 0;
+    *closed = 0;
+    while (i < end) {
+        size_t next, ce = bg_line_end(p, i, end, c->eol, &next);
+        if (ce - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' && memcmp(p + i + 2, bnd, bl) == 0) {
+            size_t k = i + 2 + bl;
+            int close = 0;
+            if (k + 2 <= ce && p[k] == '-' && p[k + 1] == '-') {
+                close = 1;
+                k += 2;
+            }
+            while (k < ce && (p[k] == ' ' || p[k] == '\t'))
+                k++;
+            if (k == ce) {
+                if (inpart) {
+                    bg_mime_part_walk(c, pstart, bg_mime_part_end(p, pstart, i, c->eol), depth + 1,
+                                      (int)idx, childtype);
+                    nchild++;
+                }
+                if (close) {
+                    *closed = 1;
+                    return nchild;
+                }
+                inpart = 1;
+                pstart = next;
+            }
+        }
+        i = next;
+    }
+    if (inpart) {
+        bg_mime_part_walk(c, pstart, end, depth + 1, (int)idx, childtype);
+        nchild++;
+    }
+    return nchild;
+}
+
+/* The declared boundary never occurs (a broken or anonymised message):
+ * take the first "--token" line that occurs again as a delimiter. */
+static int bg_mime_guess_boundary(const char *p, size_t i, size_t end, char eol, char *out,
+                                  size_t outlen)
+{
+    for (int lines = 0; i < end && lines < 200; lines++) {
+        size_t next, ce = bg_line_end(p, i, end, eol, &next);
+        size_t n = ce - i;
+        if (n >= 5 && n < outlen + 2 && p[i] == '-' && p[i + 1] == '-') {
+            size_t k = i + 2;
+            while (k < ce && (unsigned char)p[k] > 0x20 && (unsigned char)p[k] < 0x7f)
+                k++;
+            size_t bl = k - i - 2;
+            if (k == ce && bl >= 3 && !(p[k - 1] == '-' && p[k - 2] == '-')) {
+                /* it must come back later as "--token" */
+                const char *again = memmem(p + next, end - next, p + i, bl + 2);
+                if (again) {
+                    memcpy(out, p + i + 2, bl);
+                    out[bl] = '\0';
+                    return 1;
+                }
+            }
+        }
+        i = next;
+    }
+    return 0;
+}
+
 /* List the part p[off, end) and, for a multipart, its children. */
 static void bg_mime_part_walk(bg_mime_ctx *c, size_t off, size_t end, unsigned depth, int parent,
                               const char *deftype)
@@ -135,45 +212,13 @@ static void bg_mime_part_walk(bg_mime_ctx *c, size_t off, size_t end, unsigned d
     }
     char bnd[80];
     memcpy(bnd, pt->boundary, sizeof bnd);
-    const char *childtype = strcmp(pt->type, "multipart/digest") ? "text/plain" : "message/rfc822";
-    size_t bl = strlen(bnd);
-    const char *p = c->p;
-    size_t i = pt->body_off, pstart = 0;
-    int inpart = 0, closed = 0, nchild = 0;
-    while (i < end) {
-        size_t next, ce = bg_line_end(p, i, end, c->eol, &next);
-        if (ce - i >= bl + 2 && p[i] == '-' && p[i + 1] == '-' && memcmp(p + i + 2, bnd, bl) == 0) {
-            size_t k = i + 2 + bl;
-            int close = 0;
-            if (k + 2 <= ce && p[k] == '-' && p[k + 1] == '-') {
-                close = 1;
-                k += 2;
-            }
-            while (k < ce && (p[k] == ' ' || p[k] == '\t'))
-                k++;
-            if (k == ce) {
-                if (inpart) {
-                    bg_mime_part_walk(c, pstart, bg_mime_part_end(p, pstart, i, c->eol), depth + 1,
-                                      (int)idx, childtype);
-                    nchild++;
-                }
-                if (close) {
-                    closed = 1;
-                    break;
-                }
-                inpart = 1;
-                pstart = next;
-            }
-        }
-        i = next;
-    }
-    if (!closed && inpart) {
-        bg_mime_part_walk(c, pstart, end, depth + 1, (int)idx, childtype);
-        nchild++;
-    }
+    size_t body_off = pt->body_off;
+    int closed = 0, nchild = bg_mime_split(c, idx, body_off, end, depth, bnd, &closed);
+    if (nchild == 0 && bg_mime_guess_boundary(c->p, body_off, end, c->eol, bnd, sizeof bnd))
+        nchild = bg_mime_split(c, idx, body_off, end, depth, bnd, &closed);
     pt = &m->parts[idx]; /* the array may have moved */
     pt->nchild = nchild;
-    pt->truncated = !closed && inpart;
+    pt->truncated = nchild > 0 && !closed;
 }
 
 size_t bg_mime_walk(bg_mime *m, const char *p, size_t off, size_t len, char eol,
