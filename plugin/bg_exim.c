@@ -406,6 +406,17 @@ static void bg_exim_process(int fd)
         goto done;
     }
 
+    {
+        /* a CRLF body is a wire-format spool file whatever body_linecount
+         * says: our LF rendering would not match it */
+        const char *body = j.msg.p + j.body_off;
+        const char *nl = memchr(body, '\n', body_size);
+        if (nl != NULL && nl > body && nl[-1] == '\r') {
+            bg_logf(BG_LOG_WARN, "CRLF (wire-format) spool body; message passed unchanged");
+            goto done;
+        }
+    }
+
     bg_limits lim = {.max_size = (size_t)total + 1};
     bg_read_status rs = BG_READ_OK;
     j.bounce = bg_bounce_read(j.msg.p, j.msg.len, &lim, &rs);

@@ -247,6 +247,28 @@ class Sandbox:
             return s.sendmail(mail_from, rcpts, msg, mail_options=list(mail_options),
                               rcpt_options=list(rcpt_options))
 
+    def submit_bdat(self, mail_from, rcpts, msg):
+        """Send msg with ESMTP CHUNKING (one BDAT LAST chunk), the way that
+        makes Exim use a wire-format spool file when spool_wireformat is
+        set. Raises on any non-2xx reply."""
+        if isinstance(msg, str):
+            msg = msg.encode()
+        msg = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
+            s.ehlo("client.test")
+            if not s.has_extn("chunking"):
+                raise RuntimeError("CHUNKING not advertised")
+            for cmd in (lambda: s.mail(mail_from), ) + tuple(
+                    (lambda r=r: s.rcpt(r)) for r in rcpts):
+                code, resp = cmd()
+                if code // 100 != 2:
+                    raise RuntimeError("refused: %d %s" % (code, resp))
+            s.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+            code, resp = s.getreply()
+            if code // 100 != 2:
+                raise RuntimeError("BDAT refused: %d %s" % (code, resp))
+            return resp.decode(errors="replace")
+
     def exim(self, *args, timeout=60, input=None):
         """Run exim with the sandbox config; returns CompletedProcess."""
         return subprocess.run([EXIM, "-C", self.conf] + list(args), input=input,
