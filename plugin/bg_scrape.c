@@ -579,6 +579,12 @@ static int bg_shint(const char *value, const char *const *list, size_t max);
 
 /* ---- the last resort: the returned message's To ---- */
 
+/* Subject words of delivery reports. */
+static const char *const bg_sbounce_subjects[] = {
+    "undeliver", "delivery", "failure", "returned", "failed", "error", "rejected", "bounce",
+    "not delivered", "could not", "unable to", "nondeliver", "non-deliver", "mail system",
+    NULL};
+
 /* 1 when From looks like a mail system, not a person. */
 static int bg_sdaemon(const char *from)
 {
@@ -589,9 +595,9 @@ static int bg_sdaemon(const char *from)
 
 /* The failure section's reply lines (a code at the start), else all of
  * its text but rules and blank lines. */
-static void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
+static void bg_sdigest_pass(const bg_sctx *c, bg_sdiag *d, int first, int last)
 {
-    for (int pass = 0; pass < 2 && d->len == 0; pass++) {
+    for (int pass = first; pass <= last && d->len == 0; pass++) {
         const char *pos = c->text;
         bg_sline l;
         while (bg_sline_next(&pos, c->end, &l) && d->len < 1024) {
@@ -608,6 +614,16 @@ static void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
         }
     }
     bg_sdiag_trim(d);
+}
+
+static void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
+{
+    bg_sdigest_pass(c, d, 0, 1);
+}
+
+static void bg_sdigest_replies(const bg_sctx *c, bg_sdiag *d)
+{
+    bg_sdigest_pass(c, d, 0, 0);
 }
 
 /* A bounce that names no recipient in its text: the To of the returned
@@ -636,6 +652,49 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
         bg_sdiag d = {.len = 0};
         bg_sdigest(c, &d);
         bg_sadd(b, addr, d.s);
+    }
+}
+
+/* 1 when text holds an SMTP reply code as a word ("... connection: 550 Access"). */
+static int bg_shas_code(const char *t)
+{
+    for (const char *p = t; *p; p++) {
+        if ((p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
+            isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-') &&
+            (p == t || p[-1] == ' ' || p[-1] == ':'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Recipients whose reason names no reply code: the section's reply lines
+ * when they are about this recipient (or it is the only one); an empty
+ * reason takes the section's text. */
+static void bg_sexplain(bg_bounce *b, size_t from, const bg_sctx *c)
+{
+    bg_sdiag replies = {.len = 0};
+    int have = 0;
+    for (size_t i = from; i < b->nrcpt; i++) {
+        bg_rcpt *r = &b->rcpts[i];
+        char st[BG_STATUS_MAX];
+        if (bg_reply_find(r->diagnostic) || bg_status_find(r->diagnostic, st) ||
+            bg_shas_code(r->diagnostic))
+            continue;
+        if (!have) {
+            bg_sdigest_replies(c, &replies);
+            have = 1;
+        }
+        bg_sdiag d = {.len = 0};
+        bg_sdiag_add(&d, r->diagnostic, strlen(r->diagnostic));
+        if (replies.len && (b->nrcpt - from == 1 || strstr(replies.s, r->recipient))) {
+            if (d.len)
+                bg_sdiag_add(&d, " ", 1);
+            bg_sdiag_add(&d, replies.s, replies.len);
+        } else if (d.len == 0) {
+            bg_sdigest(c, &d);
+        }
+        bg_sdiag_trim(&d);
+        memcpy(r->diagnostic, d.s, d.len + 1);
     }
 }
 
@@ -756,12 +815,17 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
     size_t n = bg_scrape_fields(b, &c);
     if (n == 0 && f && f->extract)
         n = f->extract(b, &c, f);
-    if (n == 0)
+    /* the heuristics only where something says this is a bounce: an
+     * auto-reply or a person's mail lists addresses too */
+    int bounce = f || bg_sdaemon(from) || bg_shint(subject, bg_sbounce_subjects, 32) ||
+                 bg_shdr(in, "X-Failed-Recipients")[0];
+    if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
-    if (n == 0 && b->nrcpt == before && (f || bg_sdaemon(from)))
+    if (n == 0 && b->nrcpt == before && bounce)
         bg_sreturned_to(b, &c, len);
     bg_sfailed_header(b, before, &c);
     n = b->nrcpt - before;
+    bg_sexplain(b, before, &c);
     if (n) {
         bg_sfinish(b, before, &c);
         snprintf(b->parser, sizeof b->parser, "%s", f ? f->name : "text");

@@ -165,7 +165,12 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
             bg_sdiag_add(&d, reply.s, reply.len);
             bg_sdiag_add(&d, " ", 1);
         }
-        bg_sdiag_add(&d, p, (size_t)(e - p));
+        /* "Remote protocol error" only wraps the remote reply before it */
+        if (!reply.len || !bg_sfind(p, e, "Remote protocol error"))
+            bg_sdiag_add(&d, p, (size_t)(e - p));
+        else
+            d.len--; /* the separating blank */
+        d.s[d.len] = '\0';
         reply.len = 0;
         reply.s[0] = '\0';
         bg_rcpt *r = bg_sadd(b, addr, d.s);
@@ -357,6 +362,27 @@ static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg
     return b->nrcpt - before;
 }
 
+/* fml (mailing list manager) notices: the first line says what happened
+ * and names the address concerned. */
+static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    const char *pos = c->text;
+    bg_sline l;
+    while (bg_sline_next(&pos, c->end, &l)) {
+        if (l.len == l.indent)
+            continue;
+        char addr[BG_ADDR_MAX];
+        const char *at;
+        if (!bg_saddr_find(l.p, l.p + l.len, addr, &at))
+            return 0;
+        bg_sdiag d = {.len = 0};
+        bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+        return bg_sadd(b, addr, d.s) ? 1 : 0;
+    }
+    return 0;
+}
+
 const bg_sfmt bg_scrape_formats[] = {
     {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session},
     {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details},
@@ -380,6 +406,7 @@ const bg_sfmt bg_scrape_formats[] = {
     {"kddi", {"Could not be delivered to:"}, {0}, {0}, NULL},
     {"imailserver", {"Original message follows."}, {0}, {0}, NULL},
     {"verizon", {"Message could not be delivered to mobile"}, {0}, {0}, NULL},
+    {"fml", {"You are not a member of this mailing list", "Duplicated Message-ID"}, {0}, {0}, bg_scrape_fml},
     {"text", {0}, {0}, {0}, NULL},
     {NULL, {NULL}, {NULL}, {NULL}, NULL},
 };

@@ -115,7 +115,7 @@ static const scrape_case cases[] = {
      "550 example.org (smtp)... 550 Host unknown\n"
      "554 <m@example.org>... 550 Host unknown (Authoritative answer from name server)\n"
      "   ----- Unsent message follows -----\n",
-     2, "k@example.edu", "m@example.org", "550 Insecure Mail Relay 554 <k@example.edu>... Remote",
+     2, "k@example.edu", "m@example.org", "550 Insecure Mail Relay",
      "", "failed", "sendmail", "mx.example.edu"},
     {"dragonfly: recipient in a sentence", "MAILER-DAEMON <>", "Mail delivery failed", "",
      "This is the DragonFly Mail Agent v0.13 at df.example.jp.\n\n"
@@ -176,6 +176,15 @@ static const scrape_case cases[] = {
     {"not a bounce", "Alice <alice@example.org>", "Lunch?", "",
      "Hi Bob,\n\nlunch at noon? Mail me at alice@example.org.\n\nAlice\n", 0, NULL, NULL, NULL, "",
      NULL, NULL, NULL},
+    {"auto-reply naming a new address on its own line is no bounce", "<foo@example.net>",
+     "Re: your mail", "", "I have moved. In future:\nkarl@example.de\n", 0, NULL, NULL, NULL, "",
+     NULL, NULL, NULL},
+    {"header-less text: the recipient's reason is the section's reply lines",
+     "MAILER-DAEMON@m.example", "failure notice", "",
+     "The following address failed.\n\nkijitora@example.com\n\n\n-------server message\n"
+     "550 5.4.1 All recipient addresses rejected : Access denied\n",
+     1, "kijitora@example.com", NULL, "550 5.4.1 All recipient addresses rejected", "5.4.1",
+     "failed", NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
