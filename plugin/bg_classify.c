@@ -100,8 +100,9 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
 /* 1 for the actions that say the message got through. */
 static int bg_action_success(const char *a)
 {
+    /* "deliverable" is not RFC 3464 but some MTAs answer address probes with it */
     return strcasecmp(a, "delivered") == 0 || strcasecmp(a, "relayed") == 0 ||
-           strcasecmp(a, "expanded") == 0;
+           strcasecmp(a, "expanded") == 0 || strcasecmp(a, "deliverable") == 0;
 }
 
 /* The real enhanced status: Status unless generic or absent, then the first

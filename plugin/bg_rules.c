@@ -24,6 +24,7 @@
 #include "bg_ac.h"
 #include "bg_embedded.h"
 #include "bg_log.h"
+#include "bg_status.h"
 
 #define BG_RULES_FILE_MAX (1u << 20) /* an admin rules file larger than this is refused */
 #define BG_RULES_NAME_LEN 48         /* room for "builtin:" in BG_RULE_NAME_MAX */
@@ -749,7 +750,23 @@ static int bg_scan_hit(unsigned id, size_t start, size_t end, void *ctx)
     return 0;
 }
 
-/* Copy text with every run of white space made one space, bounded. */
+/* Length of a multi-line reply's continuation prefix at p ("550-5.7.1 ",
+ * "550 5.7.1 " or "550-"), 0 when there is none. */
+static size_t bg_scan_reply_prefix(const char *p)
+{
+    if (!(p[0] >= '2' && p[0] <= '5') || !isdigit((unsigned char)p[1]) ||
+        !isdigit((unsigned char)p[2]) || (p[3] != '-' && p[3] != ' '))
+        return 0;
+    if (bg_status_valid(p + 4) && p[4] == p[0]) {
+        size_t n = 4 + bg_status_valid(p + 4);
+        return p[n] == ' ' ? n + 1 : (p[n] ? 0 : n);
+    }
+    return p[3] == '-' ? 4 : 0;
+}
+
+/* Copy text with every run of white space made one space and the
+ * continuation prefixes of multi-line replies dropped (so "multiple
+ * 550-5.7.1 addresses" reads "multiple addresses"), bounded. */
 static size_t bg_scan_norm(const char *in, char *out, size_t outlen)
 {
     size_t n = 0;
@@ -759,6 +776,14 @@ static size_t bg_scan_norm(const char *in, char *out, size_t outlen)
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
             sp = 1;
             continue;
+        }
+        if (sp || n == 0) {
+            size_t k = bg_scan_reply_prefix(in);
+            if (k) {
+                in += k - 1;
+                sp = 1;
+                continue;
+            }
         }
         if (sp && n) {
             out[n++] = ' ';
