@@ -55,7 +55,10 @@ def wait_for(pred, timeout, what, step=0.02):
 class Sandbox:
     """One Exim daemon (-bdf, our child) with the scripted peer.
 
-    plugin     path of bounceguide.so, or None to run without local_scan
+    plugin     path of bounceguide.so (copied to DIR/bounceguide.so), or None
+               to run without local_scan
+    load_plugin  False: copy the plugin but leave local_scan_path to the
+               test's own fragments
     bgconf     text of the plugin's config file (bounceguide.conf)
     extra_*    config fragments inserted in main / rcpt ACL / data ACL /
                routers (before the defaults) / transports / retry
@@ -67,7 +70,8 @@ class Sandbox:
     def __init__(self, plugin=None, bgconf="", extra_main="", extra_acl_rcpt="",
                  extra_acl_data="", extra_routers="", extra_transports="",
                  extra_retry="", delay_warning="24h", files=None, peer=None,
-                 users=("alice", "bob", "carol", "postmaster"), name="sb"):
+                 users=("alice", "bob", "carol", "postmaster"), name="sb",
+                 load_plugin=True):
         self.plugin_src = plugin
         self.bgconf_text = bgconf
         self.extra = {
@@ -81,6 +85,7 @@ class Sandbox:
         self._own_peer = peer is None
         self.name = name
         self.users = list(users)
+        self.load_plugin = load_plugin
         self.proc = None
         self.dir = None
         self.port = None
@@ -150,7 +155,8 @@ class Sandbox:
     def _write_conf(self):
         with open(os.path.join(HERE, "exim.conf.in")) as f:
             t = f.read()
-        ls = "local_scan_path = %s" % self.path("bounceguide.so") if self.plugin_src else ""
+        ls = ("local_scan_path = %s" % self.path("bounceguide.so")
+              if self.plugin_src and self.load_plugin else "")
         vals = {
             "PORT": str(self.port), "PEER_PORT": str(self.peer.port),
             "BGCONF": self.path("bounceguide.conf"), "USER": self.user,

@@ -1,0 +1,61 @@
+"""What the administrator installs works as shipped: the conf.d main
+fragment (conf/exim/conf.d/main/00_bounceguide) loads the plugin, and the
+documented conf/bounceguide.conf parses and enriches without a warning."""
+
+import os
+import subprocess
+
+import checks
+import mail
+from sandbox import EXIM, TOP
+
+
+def _read(*p):
+    with open(os.path.join(TOP, *p)) as f:
+        return f.read()
+
+
+SANDBOX = dict(
+    plugin=os.path.join(TOP, "build", "bounceguide.so"),
+    load_plugin=False,
+    name="install",
+    bgconf=_read("conf", "bounceguide.conf"),
+    # the shipped fragment, with its macro pointed at the sandbox's copy
+    extra_main="BOUNCEGUIDE_SO = @@DIR@@/bounceguide.so\n" +
+               _read("conf", "exim", "conf.d", "main", "00_bounceguide"),
+)
+
+
+def test_shipped_fragment_and_config(sb):
+    if "local_scan_path = BOUNCEGUIDE_SO" not in open(sb.conf).read():
+        checks.fail("the shipped fragment did not end up in the config")
+    mark = sb.log_mark()
+    frm = sb.add_user("inst")
+    sb.peer.set_rule("gone@remote.test", rcpt="550 5.1.1 <gone@remote.test>: no such user")
+    msg = mail.make_message(frm, "gone@remote.test", "install check")
+    sb.submit(frm, ["gone@remote.test"], msg)
+    b = sb.wait_mail("inst", 1)[0]
+    checks.enriched(b, "unknown-user", status="5.1.1")
+    checks.original_identical(b, msg)
+    lines = checks.plugin_lines(sb.log_since(mark))
+    if [l for l in lines if "rewritten" not in l]:
+        checks.fail("warnings with the shipped config: %s" % lines)
+    checks.panic_clean(sb)
+
+
+def test_single_file_snippet_is_valid_exim(sb):
+    """conf/exim/exim4.conf.main pasted into a main section: Exim accepts it."""
+    snippet = _read("conf", "exim", "exim4.conf.main").replace(
+        "/usr/lib/exim4/local_scan/bounceguide.so", sb.path("bounceguide.so"))
+    text = open(sb.conf).read().replace(
+        "BOUNCEGUIDE_SO = %s/bounceguide.so\n" % sb.dir, "")
+    # drop the conf.d fragment's lines, put the single-file ones instead
+    frag = _read("conf", "exim", "conf.d", "main", "00_bounceguide")
+    text = text.replace(frag, snippet)
+    p = sb.path("single.conf")
+    with open(p, "w") as f:  # owned by the caller, like exim.conf (Exim checks)
+        f.write(text)
+    r = subprocess.run([EXIM, "-C", p, "-bP", "local_scan_path"], capture_output=True, timeout=30)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    if r.returncode != 0 or sb.path("bounceguide.so") not in out or snippet not in text:
+        checks.fail("exim rejects the single-file snippet: %s" % out)
