@@ -340,6 +340,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     int open = 0;        /* a recipient's reason is being collected */
     int need_para = 0;   /* reason still empty: take the next paragraph */
     size_t rindent = 0;
+    int paras = 0;       /* blank/rule lines skipped looking for the reason */
     char cur[BG_ADDR_MAX] = "";
 
     while (bg_sline_next(&pos, c->end, &l)) {
@@ -365,17 +366,21 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             }
             open = 1;
             need_para = d.len == 0;
+            paras = 0;
             rindent = l.indent;
             continue;
         }
         if (!open)
             continue;
         if (bg_sline_blank(&l) || bg_sline_rule(&l)) {
-            if (need_para && d.len == 0 && !bg_sline_rule(&l))
-                continue; /* skip blank lines up to the reason */
-            if (need_para && d.len && d.s[d.len - 1] == ':') {
-                bg_sdiag_add(&d, " ", 1); /* "because:" -- the reason is below */
-                continue;
+            if (need_para && d.len == 0 && paras < 4) {
+                paras++;
+                continue; /* skip blank and rule lines up to the reason */
+            }
+            bg_sdiag_trim(&d);
+            if (need_para && d.len && d.s[d.len - 1] == ':' && paras < 4) {
+                paras++;
+                continue; /* "because:" -- the reason is below */
             }
             bg_sdiag_trim(&d);
             bg_sadd(b, cur, d.s);

@@ -46,6 +46,22 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         for (size_t i = 0; i < l.len; i++)
             if (l.p[i] != ' ' && l.p[i] != '\t')
                 blank = 0;
+        /* a reason still to come: "For the following reason:" and below */
+        int waiting = open && (d.len == 0 || d.s[d.len - 1] == ':');
+        if (open && blank && waiting)
+            continue;
+        if (waiting && !blank && l.indent <= hindent) {
+            const char *q0 = l.p + l.indent;
+            while (q0 < l.p + l.len && (*q0 == '<' || *q0 == '"'))
+                q0++;
+            char tmp[BG_ADDR_MAX];
+            if (!bg_saddr_at(q0, l.p + l.len, tmp)) {
+                if (d.len)
+                    bg_sdiag_add(&d, " ", 1);
+                bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+                continue;
+            }
+        }
         if (open && !blank && l.indent > hindent) {
             bg_sdiag_add(&d, " ", 1);
             bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
