@@ -1,0 +1,559 @@
+/* bg_catalog: the guidance texts, built in and overridable.
+ *
+ * The built-in catalogue (conf/guidance/LANG.conf, compiled in) is the
+ * prototype; an administrator's file of the same syntax replaces single
+ * keys. A broken or missing override logs one line and is ignored, so a bad
+ * admin file never stops mail (Postfix's bounce templates behave the same).
+ * This module knows nothing about bounces: it stores lines and fills
+ * placeholders. Syntax: see the top of conf/guidance/en.conf.
+ */
+#include "bg_catalog.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bg_embedded.h"
+#include "bg_log.h"
+
+#define BG_CAT_NAME_MAX 48      /* section and key names */
+#define BG_CAT_LINE_MAX 4096    /* one text line, continuations included */
+#define BG_CAT_FILE_MAX (1u << 20)
+
+/* Placeholders a catalogue may name (anything else is a syntax error, so a
+ * typo in an override is caught at load time, not shown to users). */
+static const char *const bg_catalog_placeholders[] = {
+    "recipient", "domain",       "code",         "reply_code",  "remote_mta",
+    "organisation", "helpdesk",  "retry_until",  "sender_domain", "subject",
+    "reason",    "category",     "rule",         "count",       "dkim_domain",
+    "dkim_selector", NULL,
+};
+
+typedef struct bg_cat_key {
+    char name[BG_CAT_NAME_MAX];
+    char **lines;
+    size_t n, cap;
+} bg_cat_key;
+
+typedef struct bg_cat_section {
+    char name[BG_CAT_NAME_MAX];
+    bg_cat_key *keys;
+    size_t n, cap;
+} bg_cat_section;
+
+struct bg_catalog {
+    bg_cat_section *s;
+    size_t n, cap;
+};
+
+/* Grow an array of elem-sized items to hold one more. */
+static int bg_cat_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, nc * elem);
+    if (!p)
+        return -1;
+    memset((char *)p + *cap * elem, 0, (nc - *cap) * elem);
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+static void bg_cat_key_clear(bg_cat_key *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->lines[i]);
+    free(k->lines);
+    k->lines = NULL;
+    k->n = k->cap = 0;
+}
+
+void bg_catalog_free(bg_catalog *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t j = 0; j < c->s[i].n; j++)
+            bg_cat_key_clear(&c->s[i].keys[j]);
+        free(c->s[i].keys);
+    }
+    free(c->s);
+    free(c);
+}
+
+static bg_cat_section *bg_cat_find_section(const bg_catalog *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->s[i].name, name) == 0)
+            return &c->s[i];
+    return NULL;
+}
+
+static bg_cat_key *bg_cat_find_key(const bg_cat_section *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i].name, name) == 0)
+            return &s->keys[i];
+    return NULL;
+}
+
+/* Find or add a section. */
+static bg_cat_section *bg_cat_section_get(bg_catalog *c, const char *name)
+{
+    bg_cat_section *s = bg_cat_find_section(c, name);
+    if (s)
+        return s;
+    if (bg_cat_grow((void **)&c->s, &c->cap, c->n, sizeof *c->s) < 0)
+        return NULL;
+    s = &c->s[c->n++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    return s;
+}
+
+/* Find or add a key. */
+static bg_cat_key *bg_cat_key_get(bg_cat_section *s, const char *name)
+{
+    bg_cat_key *k = bg_cat_find_key(s, name);
+    if (k)
+        return k;
+    if (bg_cat_grow((void **)&s->keys, &s->cap, s->n, sizeof *s->keys) < 0)
+        return NULL;
+    k = &s->keys[s->n++];
+    snprintf(k->name, sizeof k->name, "%s", name);
+    return k;
+}
+
+static int bg_cat_key_add(bg_cat_key *k, const char *line, size_t len)
+{
+    if (bg_cat_grow((void **)&k->lines, &k->cap, k->n, sizeof *k->lines) < 0)
+        return -1;
+    char *p = malloc(len + 1);
+    if (!p)
+        return -1;
+    memcpy(p, line, len);
+    p[len] = '\0';
+    k->lines[k->n++] = p;
+    return 0;
+}
+
+/* Length of a known placeholder name at s (after '{' and up to '}'), 0 if
+ * s does not start one. */
+static size_t bg_cat_placeholder(const char *s, size_t avail)
+{
+    for (size_t i = 0; bg_catalog_placeholders[i]; i++) {
+        size_t n = strlen(bg_catalog_placeholders[i]);
+        if (n < avail && memcmp(s, bg_catalog_placeholders[i], n) == 0 && s[n] == '}')
+            return n;
+    }
+    return 0;
+}
+
+/* Check a text line's placeholders; 0 or -1 with the reason in why. */
+static int bg_cat_check_line(const char *s, size_t len, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '{')
+            continue;
+        if (i + 1 < len && s[i + 1] == '{') {
+            i++;
+            continue;
+        }
+        size_t n = bg_cat_placeholder(s + i + 1, len - i - 1);
+        if (!n) {
+            size_t e = i + 1;
+            while (e < len && e - i < 24 && s[e] != '}' && s[e] != ' ')
+                e++;
+            snprintf(why, whylen, "unknown placeholder '%.*s' (write {{ for a brace)",
+                     (int)(e - i + (e < len && s[e] == '}')), s + i);
+            return -1;
+        }
+        i += n + 1;
+    }
+    return 0;
+}
+
+static int bg_cat_name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= BG_CAT_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+              s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int bg_cat_acts_ok(const char *v)
+{
+    return strcmp(v, "sender") == 0 || strcmp(v, "recipient") == 0 ||
+           strcmp(v, "admin") == 0 || strcmp(v, "nobody") == 0;
+}
+
+/* One logical line (with continuations joined) under construction. */
+typedef struct bg_cat_pending {
+    bg_cat_key *key;
+    char text[BG_CAT_LINE_MAX];
+    size_t len;
+    unsigned lineno;
+    int active;
+} bg_cat_pending;
+
+/* Store a finished logical line after checking it. */
+static int bg_cat_flush(bg_cat_pending *p, const char *origin, char *err, size_t errlen)
+{
+    if (!p->active)
+        return 0;
+    p->active = 0;
+    char why[160];
+    if (bg_cat_check_line(p->text, p->len, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s:%u: %s", origin, p->lineno, why);
+        return -1;
+    }
+    p->text[p->len] = '\0';
+    if (strcmp(p->key->name, "acts") == 0 && !bg_cat_acts_ok(p->text)) {
+        snprintf(err, errlen, "%s:%u: acts must be sender, recipient, admin or nobody", origin,
+                 p->lineno);
+        return -1;
+    }
+    if (bg_cat_key_add(p->key, p->text, p->len) < 0) {
+        snprintf(err, errlen, "%s: out of memory", origin);
+        return -1;
+    }
+    return 0;
+}
+
+/* Append text to the pending line, one blank between pieces. */
+static int bg_cat_append(bg_cat_pending *p, const char *s, size_t n, const char *origin,
+                         unsigned lineno, char *err, size_t errlen)
+{
+    if (p->len && n && p->len + 1 < sizeof p->text)
+        p->text[p->len++] = ' ';
+    if (p->len + n >= sizeof p->text) {
+        snprintf(err, errlen, "%s:%u: text longer than %d bytes", origin, lineno,
+                 BG_CAT_LINE_MAX - 1);
+        return -1;
+    }
+    memcpy(p->text + p->len, s, n);
+    p->len += n;
+    return 0;
+}
+
+static void bg_cat_trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r'))
+        (*n)--;
+}
+
+/* Parse text into c (a fresh catalogue). Keys seen are recorded in seen
+ * (same shape) when not NULL, so an override replaces whole keys. */
+static int bg_cat_parse_into(bg_catalog *c, const char *text, size_t len, const char *origin,
+                             char *err, size_t errlen)
+{
+    bg_cat_section *sec = NULL;
+    bg_cat_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "%s: out of memory", origin);
+        return -1;
+    }
+    unsigned lineno = 0;
+    size_t pos = 0;
+    int rc = 0;
+    while (pos < len && rc == 0) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        if (n && line[n - 1] == '\r')
+            n--;
+        if (memchr(line, '\0', n)) {
+            snprintf(err, errlen, "%s:%u: NUL byte", origin, lineno);
+            rc = -1;
+            break;
+        }
+        int cont = n && (line[0] == ' ' || line[0] == '\t');
+        const char *s = line;
+        size_t sn = n;
+        bg_cat_trim(&s, &sn);
+        if (sn == 0) { /* a blank line ends a continuation */
+            rc = bg_cat_flush(p, origin, err, errlen);
+            continue;
+        }
+        if (line[0] == '#')
+            continue;
+        if (cont) {
+            if (!p->active) {
+                snprintf(err, errlen, "%s:%u: continuation line without a key", origin, lineno);
+                rc = -1;
+                break;
+            }
+            rc = bg_cat_append(p, s, sn, origin, lineno, err, errlen);
+            continue;
+        }
+        if ((rc = bg_cat_flush(p, origin, err, errlen)) != 0)
+            break;
+        if (s[0] == '[') {
+            if (s[sn - 1] != ']') {
+                snprintf(err, errlen, "%s:%u: unterminated section header", origin, lineno);
+                rc = -1;
+                break;
+            }
+            const char *nm = s + 1;
+            size_t nn = sn - 2;
+            bg_cat_trim(&nm, &nn);
+            if (!bg_cat_name_ok(nm, nn)) {
+                snprintf(err, errlen, "%s:%u: bad section name", origin, lineno);
+                rc = -1;
+                break;
+            }
+            char name[BG_CAT_NAME_MAX];
+            snprintf(name, sizeof name, "%.*s", (int)nn, nm);
+            if (!(sec = bg_cat_section_get(c, name))) {
+                snprintf(err, errlen, "%s: out of memory", origin);
+                rc = -1;
+            }
+            continue;
+        }
+        const char *eq = memchr(s, '=', sn);
+        if (!eq) {
+            snprintf(err, errlen, "%s:%u: expected 'key = text'", origin, lineno);
+            rc = -1;
+            break;
+        }
+        if (!sec) {
+            snprintf(err, errlen, "%s:%u: key before the first [section]", origin, lineno);
+            rc = -1;
+            break;
+        }
+        const char *k = s;
+        size_t kn = (size_t)(eq - s);
+        bg_cat_trim(&k, &kn);
+        if (!bg_cat_name_ok(k, kn)) {
+            snprintf(err, errlen, "%s:%u: bad key name", origin, lineno);
+            rc = -1;
+            break;
+        }
+        char kname[BG_CAT_NAME_MAX];
+        snprintf(kname, sizeof kname, "%.*s", (int)kn, k);
+        const char *v = eq + 1;
+        size_t vn = sn - (size_t)(eq + 1 - s);
+        bg_cat_trim(&v, &vn);
+        if (!(p->key = bg_cat_key_get(sec, kname))) {
+            snprintf(err, errlen, "%s: out of memory", origin);
+            rc = -1;
+            break;
+        }
+        p->active = 1;
+        p->len = 0;
+        p->lineno = lineno;
+        rc = bg_cat_append(p, v, vn, origin, lineno, err, errlen);
+    }
+    if (rc == 0)
+        rc = bg_cat_flush(p, origin, err, errlen);
+    free(p);
+    return rc;
+}
+
+/* Copy every line of src into dst, replacing whole keys. */
+static int bg_cat_merge(bg_catalog *dst, const bg_catalog *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        bg_cat_section *ds = bg_cat_section_get(dst, src->s[i].name);
+        if (!ds)
+            return -1;
+        for (size_t j = 0; j < src->s[i].n; j++) {
+            const bg_cat_key *sk = &src->s[i].keys[j];
+            bg_cat_key *dk = bg_cat_key_get(ds, sk->name);
+            if (!dk)
+                return -1;
+            bg_cat_key_clear(dk);
+            for (size_t l = 0; l < sk->n; l++)
+                if (bg_cat_key_add(dk, sk->lines[l], strlen(sk->lines[l])) < 0)
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+bg_catalog *bg_catalog_parse(const bg_catalog *base, const char *text, size_t len,
+                             const char *origin, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    bg_catalog *mine = calloc(1, sizeof *mine);
+    if (!mine) {
+        snprintf(err, errlen, "%s: out of memory", origin);
+        return NULL;
+    }
+    if (bg_cat_parse_into(mine, text, len, origin, err, errlen) < 0) {
+        bg_catalog_free(mine);
+        return NULL;
+    }
+    if (!base)
+        return mine;
+    bg_catalog *out = calloc(1, sizeof *out);
+    if (!out || bg_cat_merge(out, base) < 0 || bg_cat_merge(out, mine) < 0) {
+        snprintf(err, errlen, "%s: out of memory", origin);
+        bg_catalog_free(out);
+        bg_catalog_free(mine);
+        return NULL;
+    }
+    bg_catalog_free(mine);
+    return out;
+}
+
+/* Read a whole small file; NULL with err filled. */
+static char *bg_cat_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    bg_buf b;
+    bg_buf_init(&b);
+    b.limit = BG_CAT_FILE_MAX;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (bg_buf_add(&b, chunk, n) < 0)
+            break;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || bg_buf_failed(&b)) {
+        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "larger than 1 MiB");
+        bg_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return bg_buf_take(&b);
+}
+
+bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
+{
+    char name[64], err[512];
+    if (!lang || !*lang)
+        lang = "en";
+    snprintf(name, sizeof name, "guidance/%s.conf", lang);
+    const char *text = strlen(lang) < 16 ? bg_embedded(name) : NULL;
+    if (!text) {
+        bg_logf(BG_LOG_WARN, "guidance: no built-in catalogue for language '%.16s', using en",
+                lang);
+        text = bg_embedded("guidance/en.conf");
+        snprintf(name, sizeof name, "guidance/en.conf");
+    }
+    bg_catalog *c = NULL;
+    if (text)
+        c = bg_catalog_parse(NULL, text, strlen(text), name, err, sizeof err);
+    if (!c) {
+        /* The built-in text is tested; this means memory ran out (or a
+         * build without the catalogue): an empty catalogue still works. */
+        if (text)
+            bg_logf(BG_LOG_ERROR, "guidance: built-in catalogue: %s", err);
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+    }
+    if (override_path && *override_path) {
+        size_t len = 0;
+        char *ov = bg_cat_read_file(override_path, &len, err, sizeof err);
+        bg_catalog *m = ov ? bg_catalog_parse(c, ov, len, override_path, err, sizeof err) : NULL;
+        free(ov);
+        if (m) {
+            bg_catalog_free(c);
+            c = m;
+        } else {
+            bg_logf(BG_LOG_WARN, "guidance override ignored, built-in texts used: %s", err);
+        }
+    }
+    return c;
+}
+
+size_t bg_catalog_lines(const bg_catalog *c, const char *section, const char *key,
+                        const char *const **lines)
+{
+    *lines = NULL;
+    if (!c)
+        return 0;
+    const bg_cat_section *s = section ? bg_cat_find_section(c, section) : NULL;
+    const bg_cat_key *k = s ? bg_cat_find_key(s, key) : NULL;
+    if (!k || k->n == 0) {
+        s = bg_cat_find_section(c, "common");
+        k = s ? bg_cat_find_key(s, key) : NULL;
+    }
+    if (!k)
+        return 0;
+    *lines = (const char *const *)k->lines;
+    return k->n;
+}
+
+int bg_catalog_has(const bg_catalog *c, const char *section, const char *key)
+{
+    const bg_cat_section *s = c ? bg_cat_find_section(c, section) : NULL;
+    const bg_cat_key *k = s ? bg_cat_find_key(s, key) : NULL;
+    return k && k->n > 0;
+}
+
+static const char *bg_cat_var(const bg_catalog_var *vars, const char *name, size_t n)
+{
+    for (size_t i = 0; vars && vars[i].name; i++)
+        if (strlen(vars[i].name) == n && memcmp(vars[i].name, name, n) == 0)
+            return vars[i].value;
+    return NULL;
+}
+
+int bg_catalog_expand(const char *line, const bg_catalog_var *vars, bg_buf *out)
+{
+    size_t mark = out->len;
+    for (const char *s = line; *s; s++) {
+        if (*s != '{') {
+            bg_buf_addc(out, *s);
+            continue;
+        }
+        if (s[1] == '{') {
+            bg_buf_addc(out, '{');
+            s++;
+            continue;
+        }
+        const char *end = strchr(s, '}');
+        const char *v = end ? bg_cat_var(vars, s + 1, (size_t)(end - s - 1)) : NULL;
+        if (!v || !*v) {
+            if (out->p && !out->failed) {
+                out->len = mark;
+                out->p[mark] = '\0';
+            }
+            return 0;
+        }
+        bg_buf_adds(out, v);
+        s = end;
+    }
+    return 1;
+}
+
+int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
+                    const bg_catalog_var *vars, bg_buf *out)
+{
+    const char *const *lines;
+    size_t n = bg_catalog_lines(c, section, key, &lines);
+    for (size_t i = 0; i < n; i++)
+        if (bg_catalog_expand(lines[i], vars, out))
+            return 1;
+    return 0;
+}
+
+size_t bg_catalog_sections(const bg_catalog *c)
+{
+    return c ? c->n : 0;
+}

@@ -1,0 +1,1019 @@
+/* Unit and golden tests: the guidance catalogue, the encoders (HTML, RFC 2047,
+ * quoted-printable) and the renderer.
+ *
+ * Golden: every tests/golden/NAME.eml goes through bg_bounce_read, the
+ * built-in rules, bg_render and bg_render_apply (with tests/golden/NAME.conf
+ * as the config when present) and is compared with NAME.ref. Regenerate the
+ * refs with BG_UPDATE_GOLDEN=1 (make golden-update) and review the diff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "bg_bounce.h"
+#include "bg_buf.h"
+#include "bg_catalog.h"
+#include "bg_category.h"
+#include "bg_classify.h"
+#include "bg_config.h"
+#include "bg_html.h"
+#include "bg_log.h"
+#include "bg_qp.h"
+#include "bg_render.h"
+#include "bg_rfc2047.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int log_lines;
+static char log_last[1024];
+
+static void count_log(bg_log_level level, const char *msg, void *ctx)
+{
+    (void)level;
+    (void)ctx;
+    log_lines++;
+    snprintf(log_last, sizeof log_last, "%s", msg);
+}
+
+static const char *top(void)
+{
+    const char *t = getenv("BG_TOP");
+    return t && *t ? t : BG_TOP;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    bg_buf b;
+    bg_buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        bg_buf_add(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return bg_buf_take(&b);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode quoted-printable (soft breaks, =XX); line ends become LF. */
+static void qp_decode(bg_buf *out, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\r')
+            continue;
+        if (s[i] == '=' && i + 1 < len && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
+            i++;
+            if (s[i] == '\r' && i + 1 < len)
+                i++;
+            continue;
+        }
+        if (s[i] == '=' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            bg_buf_addc(out, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+            i += 2;
+            continue;
+        }
+        bg_buf_addc(out, s[i]);
+    }
+}
+
+/* The decoded body of the guidance part of type ctype (quoted-printable)
+ * in a rendered message: found after a "--=_bg-alt-" delimiter line, so
+ * text quoted inside another part cannot be mistaken for it. */
+static int decoded_part(const char *msg, const char *ctype, bg_buf *out)
+{
+    char want[128];
+    snprintf(want, sizeof want, "Content-Type: %s", ctype);
+    for (const char *p = strstr(msg, "\n--=_bg-alt-"); p; p = strstr(p + 1, "\n--=_bg-alt-")) {
+        const char *h = strchr(p + 1, '\n');
+        if (!h || strncmp(h + 1, want, strlen(want)) != 0)
+            continue;
+        const char *body = strstr(h, "\n\n");
+        const char *body_crlf = strstr(h, "\r\n\r\n");
+        if (body_crlf && (!body || body_crlf < body))
+            body = body_crlf + 4;
+        else if (body)
+            body += 2;
+        else
+            return -1;
+        const char *end = strstr(body, "\n--=_bg-alt-");
+        if (!end)
+            return -1;
+        qp_decode(out, body, (size_t)(end - body));
+        return 0;
+    }
+    return -1;
+}
+
+/* Collapse runs of blanks and line ends to one blank (wrapped text). */
+static const char *flatten(bg_buf *b)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        char c = b->p[i] == '\n' ? ' ' : b->p[i];
+        if (c == ' ' && j && b->p[j - 1] == ' ')
+            continue;
+        b->p[j++] = c;
+    }
+    if (b->p)
+        b->p[j] = '\0';
+    b->len = j;
+    return bg_buf_str(b);
+}
+
+/* ---- catalogue ---------------------------------------------------------- */
+
+static const char *const required_keys[] = {"subject", "headline", "happened", "do", "acts",
+                                            "admin", NULL};
+
+static void catalog_covers_every_category(void **state)
+{
+    (void)state;
+    bg_catalog *c = bg_catalog_load("en", NULL);
+    assert_non_null(c);
+    size_t n = 0;
+    const bg_category *t = bg_category_table(&n);
+    assert_true(n >= 30);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; required_keys[k]; k++) {
+            if (!bg_catalog_has(c, t[i].id, required_keys[k]))
+                fail_msg("catalogue: [%s] has no '%s'", t[i].id, required_keys[k]);
+        }
+    /* no stray section: every section is a category or [common] */
+    assert_int_equal(bg_catalog_sections(c), n + 1);
+    /* and the ids of the design document itself, when it is there */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../shared/docs/taxonomy.md", top());
+    size_t len;
+    char *tax = slurp(path, &len);
+    if (tax) {
+        size_t seen = 0;
+        for (char *line = strtok(tax, "\n"); line; line = strtok(NULL, "\n")) {
+            char id[64];
+            if (sscanf(line, "| %63[a-z-] |", id) == 1 && strcmp(id, "id") != 0 && id[0] != '-') {
+                seen++;
+                if (!bg_catalog_has(c, id, "headline"))
+                    fail_msg("taxonomy.md id '%s' missing from the catalogue", id);
+            }
+        }
+        assert_int_equal(seen, n);
+        free(tax);
+    }
+    bg_catalog_free(c);
+}
+
+static void catalog_expand(void **state)
+{
+    (void)state;
+    const bg_catalog_var vars[] = {
+        {"recipient", "bob@example.net"}, {"remote_mta", ""}, {"domain", "example.net"},
+        {NULL, NULL}};
+    static const struct {
+        const char *line;
+        int ok;
+        const char *want;
+    } cases[] = {
+        {"To {recipient} at {domain}.", 1, "To bob@example.net at example.net."},
+        {"Server {remote_mta} said", 0, ""},
+        {"literal {{recipient} stays", 1, "literal {recipient} stays"},
+        {"no placeholders", 1, "no placeholders"},
+        {"{code} unset", 0, ""},
+        {NULL, 0, NULL},
+    };
+    for (size_t i = 0; cases[i].line; i++) {
+        bg_buf b;
+        bg_buf_init(&b);
+        bg_buf_adds(&b, "");
+        assert_int_equal(bg_catalog_expand(cases[i].line, vars, &b), cases[i].ok);
+        assert_string_equal(bg_buf_str(&b), cases[i].want);
+        bg_buf_free(&b);
+    }
+}
+
+static void catalog_first_line_wins(void **state)
+{
+    (void)state;
+    const char *text = "[common]\nheadline = A {retry_until}\nheadline = B\n"
+                       "  continued\n\n[x]\ndo = one {code}\ndo = two\n";
+    char err[256];
+    bg_catalog *c = bg_catalog_parse(NULL, text, strlen(text), "t", err, sizeof err);
+    assert_non_null(c);
+    const bg_catalog_var none[] = {{NULL, NULL}};
+    bg_buf b;
+    bg_buf_init(&b);
+    assert_int_equal(bg_catalog_text(c, "x", "headline", none, &b), 1);
+    assert_string_equal(bg_buf_str(&b), "B continued");
+    const char *const *lines;
+    assert_int_equal(bg_catalog_lines(c, "x", "do", &lines), 2);
+    assert_string_equal(lines[1], "two");
+    assert_int_equal(bg_catalog_has(c, "x", "headline"), 0);
+    bg_buf_free(&b);
+    bg_catalog_free(c);
+}
+
+static void catalog_syntax_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"[common]\nheadline = Hi {recipent}\n", "t:2: unknown placeholder '{recipent}' (write {{ for a brace)"},
+        {"headline = x\n", "t:1: key before the first [section]"},
+        {"[Unknown User]\n", "t:1: bad section name"},
+        {"[common\n", "t:1: unterminated section header"},
+        {"[common]\n  orphan\n", "t:2: continuation line without a key"},
+        {"[common]\nno equals sign\n", "t:2: expected 'key = text'"},
+        {"[x]\nacts = everyone\n", "t:2: acts must be sender, recipient, admin or nobody"},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].text; i++) {
+        char err[256] = "";
+        bg_catalog *c = bg_catalog_parse(NULL, cases[i].text, strlen(cases[i].text), "t", err,
+                                         sizeof err);
+        assert_null(c);
+        assert_string_equal(err, cases[i].err);
+    }
+}
+
+static void catalog_override(void **state)
+{
+    (void)state;
+    char good[] = "/tmp/bg-test-render-XXXXXX";
+    int fd = mkstemp(good);
+    assert_true(fd >= 0);
+    const char *ov = "[unknown-user]\nheadline = Custom for {recipient}\n";
+    assert_int_equal(write(fd, ov, strlen(ov)), (ssize_t)strlen(ov));
+    close(fd);
+    bg_log_set(count_log, NULL);
+
+    log_lines = 0;
+    bg_catalog *c = bg_catalog_load("en", good);
+    assert_int_equal(log_lines, 0);
+    const char *const *lines;
+    assert_int_equal(bg_catalog_lines(c, "unknown-user", "headline", &lines), 1);
+    assert_string_equal(lines[0], "Custom for {recipient}");
+    assert_true(bg_catalog_has(c, "unknown-user", "happened")); /* the rest stays */
+    bg_catalog_free(c);
+
+    /* broken override: one log line, built-in text */
+    FILE *f = fopen(good, "w");
+    fputs("[unknown-user]\nheadline = {nonsense}\n", f);
+    fclose(f);
+    log_lines = 0;
+    c = bg_catalog_load("en", good);
+    assert_non_null(c);
+    assert_int_equal(log_lines, 1);
+    assert_non_null(strstr(log_last, "unknown placeholder"));
+    bg_catalog_lines(c, "unknown-user", "headline", &lines);
+    assert_non_null(strstr(lines[0], "the address doesn't exist"));
+    bg_catalog_free(c);
+
+    /* missing override, unknown language: one line each, still usable */
+    unlink(good);
+    log_lines = 0;
+    c = bg_catalog_load("en", good);
+    assert_int_equal(log_lines, 1);
+    assert_true(bg_catalog_has(c, "mailbox-full", "headline"));
+    bg_catalog_free(c);
+    log_lines = 0;
+    c = bg_catalog_load("xx", NULL);
+    assert_int_equal(log_lines, 1);
+    assert_true(bg_catalog_has(c, "mailbox-full", "headline"));
+    bg_catalog_free(c);
+    bg_log_set(NULL, NULL);
+    bg_catalog_free(NULL);
+}
+
+/* ---- encoders ----------------------------------------------------------- */
+
+static void html_escape_cases(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int br;
+        const char *want;
+    } cases[] = {
+        {"<script>alert('x')</script>", 0, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"},
+        {"a & b \"q\"", 0, "a &amp; b &quot;q&quot;"},
+        {"line1\r\nline2\nline3", 1, "line1<br>\nline2<br>\nline3"},
+        {"line1\r\nline2", 0, "line1 line2"},
+        {"bad \xff byte", 0, "bad \xEF\xBF\xBD byte"},
+        {"bell\a", 0, "bell\xEF\xBF\xBD"},
+        {"caf\xC3\xA9 \xE2\x82\xAC", 0, "caf\xC3\xA9 \xE2\x82\xAC"},
+        {"overlong \xC0\xAF", 0, "overlong \xEF\xBF\xBD\xEF\xBF\xBD"},
+        {NULL, 0, NULL},
+    };
+    for (size_t i = 0; cases[i].in; i++) {
+        bg_buf b;
+        bg_buf_init(&b);
+        bg_html_escapes(&b, cases[i].in, cases[i].br);
+        assert_string_equal(bg_buf_str(&b), cases[i].want);
+        bg_buf_free(&b);
+    }
+}
+
+static int b64val(int c)
+{
+    const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(t, c) : NULL;
+    return p ? (int)(p - t) : -1;
+}
+
+/* Decode a header value made of =?UTF-8?B?...?= words separated by blanks. */
+static void rfc2047_decode(const char *s, bg_buf *out)
+{
+    while (*s) {
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        assert_int_equal(strncmp(s, "=?UTF-8?B?", 10), 0);
+        s += 10;
+        const char *e = strstr(s, "?=");
+        assert_non_null(e);
+        assert_true(e - s + 12 <= 75);
+        unsigned v = 0;
+        int bits = 0;
+        for (; s < e; s++) {
+            if (*s == '=')
+                continue;
+            v = (v << 6) | (unsigned)b64val(*s);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                bg_buf_addc(out, (char)((v >> bits) & 0xFF));
+            }
+        }
+        s = e + 2;
+    }
+}
+
+static void rfc2047_cases(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *plain; /* expected decoded value */
+        int encoded;
+    } cases[] = {
+        {"Undeliverable: Hello", "Undeliverable: Hello", 0},
+        {"  two\r\n\tlines\r\nBcc: x@y  ", "two lines Bcc: x@y", 0},
+        {"Gr\xC3\xBC\xC3\x9F" "e aus M\xC3\xBCnchen \xE2\x80\x93 Angebot \xC3\xA0 la carte "
+         "\xE2\x82\xAC" "120, und noch viel mehr Text damit es mehrere W\xC3\xB6rter werden",
+         "Gr\xC3\xBC\xC3\x9F" "e aus M\xC3\xBCnchen \xE2\x80\x93 Angebot \xC3\xA0 la carte "
+         "\xE2\x82\xAC" "120, und noch viel mehr Text damit es mehrere W\xC3\xB6rter werden", 1},
+        {"looks =?like?= a word", "looks =?like?= a word", 1},
+        {"broken \xff\xfe utf8", "broken ?? utf8", 0},
+        {NULL, NULL, 0},
+    };
+    for (size_t i = 0; cases[i].in; i++) {
+        bg_buf b, d;
+        bg_buf_init(&b);
+        bg_buf_init(&d);
+        bg_rfc2047_encode(&b, cases[i].in, 0);
+        const char *v = bg_buf_str(&b);
+        assert_null(strpbrk(v, "\r\n\t"));
+        if (cases[i].encoded) {
+            rfc2047_decode(v, &d);
+            assert_string_equal(bg_buf_str(&d), cases[i].plain);
+        } else {
+            assert_string_equal(v, cases[i].plain);
+        }
+        bg_buf_free(&b);
+        bg_buf_free(&d);
+    }
+    /* the bound cuts at a character boundary */
+    bg_buf b;
+    bg_buf_init(&b);
+    bg_utf8_clean(&b, "ab\xE2\x82\xAC", 4);
+    assert_string_equal(bg_buf_str(&b), "ab");
+    bg_buf_free(&b);
+}
+
+static void qp_roundtrip(void **state)
+{
+    (void)state;
+    bg_buf in;
+    bg_buf_init(&in);
+    bg_buf_adds(&in, "--boundary-looking line\n.dot line\ntrailing blank \n");
+    for (int i = 0; i < 40; i++)
+        bg_buf_adds(&in, "x=y caf\xC3\xA9 ");
+    bg_buf_adds(&in, "\n");
+    for (int i = 0; i < 200; i++)
+        bg_buf_addc(&in, '-');
+    bg_buf_adds(&in, "\n\nend");
+    for (int crlf = 0; crlf < 2; crlf++) {
+        bg_buf out, back;
+        bg_buf_init(&out);
+        bg_buf_init(&back);
+        bg_qp_encode(&out, in.p, in.len, crlf ? "\r\n" : "\n");
+        const char *s = bg_buf_str(&out);
+        for (const char *line = s; *line;) {
+            const char *e = strchr(line, '\n');
+            size_t n = e ? (size_t)(e - line) : strlen(line);
+            if (crlf && e) {
+                assert_true(n > 0 && line[n - 1] == '\r');
+                n--;
+            }
+            assert_true(n <= 76);
+            assert_true(n == 0 || (line[0] != '-' && line[0] != '.'));
+            assert_true(n == 0 || (line[n - 1] != ' ' && line[n - 1] != '\t'));
+            for (size_t k = 0; k < n; k++)
+                assert_true((unsigned char)line[k] < 0x7F);
+            line = e ? e + 1 : line + strlen(line);
+        }
+        qp_decode(&back, out.p, out.len);
+        assert_string_equal(bg_buf_str(&back), bg_buf_str(&in));
+        bg_buf_free(&out);
+        bg_buf_free(&back);
+    }
+    bg_buf_free(&in);
+}
+
+/* ---- renderer with a hand-built bounce ---------------------------------- */
+
+static const char dsn_text[] =
+    "From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
+    "To: alice@example.org\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "Auto-Submitted: auto-replied\n"
+    "References: <ref-1@example.org>\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=B1\n"
+    "MIME-Version: 1.0\n"
+    "\n"
+    "--B1\n"
+    "Content-type: text/plain; charset=us-ascii\n"
+    "\n"
+    "Exim's own words.\n"
+    "\n"
+    "--B1\n"
+    "Content-type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mail.example.org\n"
+    "\n"
+    "Action: failed\n"
+    "Final-Recipient: rfc822;bob@example.net\n"
+    "Status: 5.0.0\n"
+    "Remote-MTA: dns; mx.example.net\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.net>: no such user\n"
+    "\n"
+    "--B1\n"
+    "Content-type: message/rfc822\n"
+    "\n"
+    "From: alice@example.org\n"
+    "Subject: Lunch\n"
+    "\n"
+    "See you.\n"
+    "\n"
+    "--B1--\n";
+
+static bg_span span_of(const char *msg, const char *from, const char *to)
+{
+    const char *a = strstr(msg, from);
+    const char *b = to ? strstr(a, to) : msg + strlen(msg);
+    bg_span s = {(size_t)(a - msg), (size_t)(b - a)};
+    return s;
+}
+
+/* A bounce for dsn_text built by hand, as bg_bounce_read would. */
+static void hand_bounce(bg_bounce *b, bg_rcpt *rc, bg_msg_kind kind, const char *action)
+{
+    memset(b, 0, sizeof *b);
+    memset(rc, 0, sizeof *rc);
+    b->kind = kind;
+    b->format = BG_FMT_DSN;
+    snprintf(b->boundary, sizeof b->boundary, "B1");
+    b->headers = span_of(dsn_text, "From:", "\n\n--B1");
+    b->headers.len++; /* with the last header's line end */
+    b->body = span_of(dsn_text, "--B1\nContent-type: text/plain", NULL);
+    b->part_human = span_of(dsn_text, "Content-type: text/plain", "\n--B1\nContent-type: message/d");
+    b->part_status = span_of(dsn_text, "Content-type: message/delivery", "\n--B1\nContent-type: message/r");
+    b->part_original = span_of(dsn_text, "Content-type: message/rfc822", "\n--B1--");
+    snprintf(rc->recipient, sizeof rc->recipient, "bob@example.net");
+    snprintf(rc->action, sizeof rc->action, "%s", action);
+    snprintf(rc->status, sizeof rc->status, "5.0.0");
+    snprintf(rc->remote_mta, sizeof rc->remote_mta, "mx.example.net");
+    snprintf(rc->diagnostic, sizeof rc->diagnostic, "550 5.1.1 <bob@example.net>: no such user");
+    snprintf(rc->will_retry_until, sizeof rc->will_retry_until, "Thu, 26 Nov 2026 09:00:00 +0000");
+    rc->status_field = span_of(dsn_text, "Status: 5.0.0", "Remote-MTA");
+    b->rcpts = rc;
+    b->nrcpt = 1;
+    snprintf(b->orig.subject, sizeof b->orig.subject, "Lunch");
+    b->human_text = (char *)"Exim's own words.\n";
+}
+
+static void hand_verdict(bg_verdict *v, const char *cat, const char *status)
+{
+    memset(v, 0, sizeof *v);
+    v->category = bg_category_find(cat);
+    assert_non_null(v->category);
+    snprintf(v->status, sizeof v->status, "%s", status);
+    v->reply_code = 550;
+    v->permanent = 1;
+    snprintf(v->rule, sizeof v->rule, "test:rule");
+}
+
+static void render_handbuilt_dsn(void **state)
+{
+    (void)state;
+    bg_bounce b;
+    bg_rcpt rc;
+    bg_verdict v;
+    hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+    hand_verdict(&v, "unknown-user", "5.1.1");
+    bg_catalog *cat = bg_catalog_load("en", NULL);
+    char err[200];
+    static const char cfg_text[] = "[domain example.org]\norganisation = Example Ltd\n"
+                                   "helpdesk = help@example.org\n";
+    bg_config *cfg = bg_config_parse(cfg_text, strlen(cfg_text), "t", err, sizeof err);
+    assert_non_null(cfg);
+    bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                          .verdicts = &v, .catalog = cat, .config = cfg,
+                          .sender_domain = "example.org"};
+    bg_render_output out;
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+    const char *body = bg_buf_str(&out.body);
+    /* the status part: corrected Status, category after it, rest identical */
+    assert_non_null(strstr(body, "\nStatus: 5.1.1\nX-Bounce-Category: unknown-user\n"
+                                 "Remote-MTA: dns; mx.example.net\n"));
+    assert_null(strstr(body, "Status: 5.0.0"));
+    /* the original part and the epilogue: byte for byte */
+    const char *orig = strstr(dsn_text, "--B1\nContent-type: message/rfc822");
+    assert_non_null(strstr(body, orig));
+    assert_int_equal(strcmp(body + out.body.len - strlen(orig), orig), 0);
+    /* the body still starts with the outer delimiter and keeps 4 of them */
+    assert_int_equal(strncmp(body, "--B1\nContent-Type: multipart/alternative;", 41), 0);
+    /* guidance, branding and Exim's own text */
+    bg_buf text, html;
+    bg_buf_init(&text);
+    bg_buf_init(&html);
+    assert_int_equal(decoded_part(body, "text/plain", &text), 0);
+    assert_int_equal(decoded_part(body, "text/html", &html), 0);
+    assert_non_null(strstr(bg_buf_str(&text), "Your message to bob@example.net couldn't be delivered"));
+    assert_non_null(strstr(bg_buf_str(&text), "mail system of Example Ltd"));
+    assert_non_null(strstr(bg_buf_str(&text), "Need help? Contact help@example.org."));
+    assert_non_null(strstr(bg_buf_str(&text), "Original explanation from the mail server\n\nExim's own words."));
+    assert_non_null(strstr(bg_buf_str(&text), "unknown-user (test:rule)"));
+    assert_non_null(strstr(bg_buf_str(&html), "550 5.1.1 &lt;bob@example.net&gt;: no such user</pre>"));
+    /* header edits */
+    assert_int_equal(out.nedits, 3);
+    assert_string_equal(out.edits[0].name, "Subject");
+    assert_string_equal(out.edits[0].value, "Undeliverable: Lunch -- address not found");
+    assert_string_equal(out.edits[1].value, "unknown-user");
+    assert_string_equal(out.edits[2].value, "permanent");
+    bg_buf msg;
+    bg_buf_init(&msg);
+    assert_int_equal(bg_render_apply(dsn_text, strlen(dsn_text), &b, &out, &msg), 0);
+    const char *m = bg_buf_str(&msg);
+    assert_non_null(strstr(m, "Auto-Submitted: auto-replied\nReferences: <ref-1@example.org>\n"));
+    assert_null(strstr(m, "returning message to sender"));
+    assert_non_null(strstr(m, "X-Bounce-Severity: permanent\n\n--B1\n"));
+    bg_buf_free(&msg);
+    bg_buf_free(&text);
+    bg_buf_free(&html);
+    bg_render_output_free(&out);
+    bg_render_output_free(&out); /* twice is fine */
+    bg_config_free(cfg);
+    bg_catalog_free(cat);
+}
+
+static void render_delay_wording(void **state)
+{
+    (void)state;
+    bg_bounce b;
+    bg_rcpt rc;
+    bg_verdict v;
+    hand_bounce(&b, &rc, BG_MSG_DELAY, "delayed");
+    hand_verdict(&v, "network-error", "4.4.1");
+    v.permanent = 0;
+    bg_catalog *cat = bg_catalog_load("en", NULL);
+    bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                          .verdicts = &v, .catalog = cat, .sender_domain = ""};
+    bg_render_output out;
+    char err[200];
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+    bg_buf text;
+    bg_buf_init(&text);
+    assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
+    const char *t = flatten(&text);
+    assert_non_null(strstr(t, "hasn't been delivered yet -- still trying until Thu, 26 Nov"));
+    assert_non_null(strstr(t, "Nobody -- the mail system keeps trying by itself."));
+    assert_null(strstr(t, "couldn't be delivered"));
+    assert_string_equal(out.edits[2].value, "delay");
+    assert_non_null(strstr(out.edits[0].value, "Not delivered yet: Lunch"));
+    bg_buf_free(&text);
+    bg_render_output_free(&out);
+    bg_catalog_free(cat);
+}
+
+/* Every failure category renders, as a failure and as a delay, with its
+ * own headline (not the generic one where it has its own). */
+static void render_every_category(void **state)
+{
+    (void)state;
+    bg_catalog *cat = bg_catalog_load("en", NULL);
+    size_t n = 0;
+    const bg_category *t = bg_category_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        for (int delay = 0; delay < 2; delay++) {
+            bg_bounce b;
+            bg_rcpt rc;
+            bg_verdict v;
+            hand_bounce(&b, &rc, delay ? BG_MSG_DELAY : BG_MSG_FAILURE,
+                        delay ? "delayed" : "failed");
+            hand_verdict(&v, t[i].id, "5.1.1");
+            bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                                  .verdicts = &v, .catalog = cat, .sender_domain = "example.org"};
+            bg_render_output out;
+            char err[200];
+            bg_render_status st = bg_render(&in, &out, err, sizeof err);
+            if (!t[i].failure) {
+                assert_int_equal(st, BG_RENDER_NOT_APPLICABLE);
+                continue;
+            }
+            assert_int_equal(st, BG_RENDER_OK);
+            char want[64];
+            snprintf(want, sizeof want, "X-Bounce-Category: %s\n", t[i].id);
+            assert_non_null(strstr(bg_buf_str(&out.body), want));
+            assert_string_equal(out.edits[1].value, t[i].id);
+            bg_buf text;
+            bg_buf_init(&text);
+            assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
+            if (delay && !strstr(flatten(&text), "still trying"))
+                fail_msg("%s: delay headline does not say 'still trying'", t[i].id);
+            if (!delay && !strstr(bg_buf_str(&text), "What you can do"))
+                fail_msg("%s: no steps", t[i].id);
+            bg_buf_free(&text);
+            bg_render_output_free(&out);
+        }
+    }
+    bg_catalog_free(cat);
+}
+
+static void render_not_applicable_and_errors(void **state)
+{
+    (void)state;
+    bg_catalog *cat = bg_catalog_load("en", NULL);
+    bg_bounce b;
+    bg_rcpt rc;
+    bg_verdict v;
+    char err[200];
+    bg_render_output out;
+    static const bg_msg_kind kinds[] = {BG_MSG_NOT_BOUNCE, BG_MSG_SUCCESS, BG_MSG_FEEDBACK,
+                                        BG_MSG_AUTOREPLY};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        hand_bounce(&b, &rc, kinds[i], "failed");
+        hand_verdict(&v, "unknown-user", "5.1.1");
+        bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                              .verdicts = &v, .catalog = cat};
+        assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_NOT_APPLICABLE);
+        assert_int_equal(out.body.len, 0);
+        assert_int_equal(out.nedits, 0);
+    }
+    /* a delivered recipient in a failure report: nothing to explain */
+    hand_bounce(&b, &rc, BG_MSG_FAILURE, "delivered");
+    bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                          .verdicts = &v, .catalog = cat};
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_NOT_APPLICABLE);
+    /* spans that overlap or leave the message: an error, nothing produced */
+    hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+    b.part_human.len = b.part_status.off + 10 - b.part_human.off;
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_ERROR);
+    assert_int_equal(out.body.len, 0);
+    assert_non_null(strstr(err, "inconsistent"));
+    hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+    b.headers.len = strlen(dsn_text) + 5;
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_ERROR);
+    in.catalog = NULL;
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_ERROR);
+    bg_catalog_free(cat);
+}
+
+/* ---- through the real reader and classifier ----------------------------- */
+
+typedef struct rendered {
+    char *msg;
+    size_t len;
+    bg_bounce *b;
+    bg_render_status st;
+    bg_render_output out;
+    bg_buf full; /* the whole new message (or the input when not rendered) */
+    char err[256];
+} rendered;
+
+static bg_rules *rules;
+static bg_catalog *catalog;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    rules = bg_rules_load(NULL);
+    catalog = bg_catalog_load("en", NULL);
+    return rules && catalog ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    bg_rules_free(rules);
+    bg_catalog_free(catalog);
+    return 0;
+}
+
+static void render_file(const char *path, const char *conf_path, rendered *r)
+{
+    memset(r, 0, sizeof *r);
+    bg_buf_init(&r->full);
+    r->msg = slurp(path, &r->len);
+    if (!r->msg)
+        fail_msg("cannot read %s", path);
+    bg_read_status rs;
+    r->b = bg_bounce_read(r->msg, r->len, NULL, &rs);
+    assert_non_null(r->b);
+    bg_verdict *v = calloc(r->b->nrcpt + 1, sizeof *v);
+    for (size_t i = 0; i < r->b->nrcpt; i++)
+        bg_classify_rcpt(rules, r->b, &r->b->rcpts[i], &v[i]);
+    bg_config *cfg = NULL;
+    char err[256];
+    if (conf_path && access(conf_path, R_OK) == 0) {
+        cfg = bg_config_load(conf_path, err, sizeof err);
+        if (!cfg)
+            fail_msg("%s", err);
+    }
+    bg_render_input in = {.msg = r->msg, .len = r->len, .bounce = r->b, .verdicts = v,
+                          .catalog = catalog, .config = cfg, .sender_domain = ""};
+    r->st = bg_render(&in, &r->out, r->err, sizeof r->err);
+    if (r->st == BG_RENDER_OK)
+        assert_int_equal(bg_render_apply(r->msg, r->len, r->b, &r->out, &r->full), 0);
+    else
+        bg_buf_add(&r->full, r->msg, r->len);
+    free(v);
+    bg_config_free(cfg);
+}
+
+static void rendered_free(rendered *r)
+{
+    bg_render_output_free(&r->out);
+    bg_buf_free(&r->full);
+    bg_bounce_free(r->b);
+    free(r->msg);
+}
+
+/* Lines that are exactly "--boundary" or "--boundary--" (RFC 2046). */
+static size_t count_delims(const char *s, size_t len, const char *boundary)
+{
+    size_t n = 0, bl = strlen(boundary);
+    for (size_t i = 0; i < len;) {
+        const char *e = memchr(s + i, '\n', len - i);
+        size_t l = e ? (size_t)(e - (s + i)) : len - i;
+        if (l && s[i + l - 1] == '\r')
+            l--;
+        if (l >= bl + 2 && s[i] == '-' && s[i + 1] == '-' && memcmp(s + i + 2, boundary, bl) == 0 &&
+            (l == bl + 2 || (l == bl + 4 && s[i + bl + 2] == '-' && s[i + bl + 3] == '-')))
+            n++;
+        i += (size_t)(e ? e - (s + i) + 1 : (long)(len - i));
+    }
+    return n;
+}
+
+/* Properties every rendered golden message has, whatever the texts say. */
+static void check_invariants(const char *name, rendered *r)
+{
+    if (r->st != BG_RENDER_OK)
+        return;
+    const char *m = bg_buf_str(&r->full);
+    const bg_bounce *b = r->b;
+    /* the returned message: byte for byte */
+    if (b->part_status.len && b->part_original.len &&
+        !memmem(m, r->full.len, r->msg + b->part_original.off, b->part_original.len))
+        fail_msg("%s: original part changed", name);
+    /* line ends as the input, no line over 998 bytes */
+    size_t col = 0;
+    for (size_t i = 0; i < r->full.len; i++) {
+        if (m[i] == '\n') {
+            if (b->crlf && (i == 0 || m[i - 1] != '\r'))
+                fail_msg("%s: bare LF at %zu in a CRLF message", name, i);
+            col = 0;
+        } else if (++col > 998) {
+            fail_msg("%s: line over 998 bytes at %zu", name, i);
+        }
+    }
+    /* exactly one Subject and one X-Bounce-Category in the header block */
+    const char *hend = strstr(m, b->crlf ? "\r\n\r\n" : "\n\n");
+    assert_non_null(hend);
+    int subj = 0, cat = 0;
+    for (const char *p = m; p && p < hend; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        subj += strncasecmp(p, "Subject:", 8) == 0;
+        cat += strncasecmp(p, "X-Bounce-Category:", 18) == 0;
+        if (strncasecmp(p, "Bcc:", 4) == 0)
+            fail_msg("%s: a Bcc header appeared", name);
+    }
+    assert_int_equal(subj, 1);
+    assert_int_equal(cat, 1);
+    /* the HTML part carries no markup from the input */
+    bg_buf html;
+    bg_buf_init(&html);
+    assert_int_equal(decoded_part(m, "text/html", &html), 0);
+    const char *h = bg_buf_str(&html);
+    /* every '<' opens one of the renderer's own tags, without handlers */
+    static const char *const tags[] = {"!DOCTYPE", "html", "head", "meta", "title", "body",
+                                       "div", "p", "h1", "h2", "strong", "ul", "li", "table",
+                                       "tr", "td", "pre", "br", NULL};
+    for (const char *p = strchr(h, '<'); p; p = strchr(p + 1, '<')) {
+        const char *t = p + 1 + (p[1] == '/');
+        size_t n = strcspn(t, " >");
+        int known = 0;
+        for (size_t i = 0; tags[i]; i++)
+            known |= strlen(tags[i]) == n && strncmp(t, tags[i], n) == 0;
+        const char *close = strchr(p, '>');
+        if (!known || !close)
+            fail_msg("%s: HTML part has a foreign tag at '%.30s'", name, p);
+        for (const char *a = p; a < close; a++)
+            if ((a[0] == ' ' && strncasecmp(a + 1, "on", 2) == 0) ||
+                strncasecmp(a, "javascript:", 11) == 0 || strncasecmp(a, "url(", 4) == 0)
+                fail_msg("%s: HTML tag with a handler or URL: '%.40s'", name, p);
+    }
+    if (!strstr(h, "</html>"))
+        fail_msg("%s: HTML part truncated", name);
+    bg_buf_free(&html);
+    /* boundary delimiter lines of the input are still exactly as many */
+    if (b->boundary[0]) {
+        size_t before = count_delims(r->msg, r->len, b->boundary);
+        size_t after = count_delims(m, r->full.len, b->boundary);
+        if (before != after)
+            fail_msg("%s: %zu boundary lines before, %zu after", name, before, after);
+    }
+}
+
+static void golden_files(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/golden", top());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int update = getenv("BG_UPDATE_GOLDEN") && *getenv("BG_UPDATE_GOLDEN") == '1';
+    size_t count = 0, rendered_ok = 0, failed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".eml") != 0)
+            continue;
+        char path[8192], conf[8192], ref[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(conf, sizeof conf, "%s/%.*s.conf", dir, (int)(n - 4), e->d_name);
+        snprintf(ref, sizeof ref, "%s/%.*s.ref", dir, (int)(n - 4), e->d_name);
+        rendered r;
+        render_file(path, conf, &r);
+        count++;
+        rendered_ok += r.st == BG_RENDER_OK;
+        check_invariants(e->d_name, &r);
+        bg_buf got;
+        bg_buf_init(&got);
+        if (r.st == BG_RENDER_OK)
+            bg_buf_add(&got, r.full.p, r.full.len);
+        else
+            bg_buf_printf(&got, "NOT RENDERED (%s): %s\n", r.st == BG_RENDER_ERROR ? "error" : "pass",
+                          r.err);
+        if (update) {
+            FILE *f = fopen(ref, "wb");
+            assert_non_null(f);
+            fwrite(got.p, 1, got.len, f);
+            fclose(f);
+        } else {
+            size_t rlen = 0;
+            char *want = slurp(ref, &rlen);
+            if (!want) {
+                fprintf(stderr, "golden: %s: no .ref (run make golden-update)\n", e->d_name);
+                failed++;
+            } else if (rlen != got.len || memcmp(want, got.p, rlen) != 0) {
+                char out[8300];
+                snprintf(out, sizeof out, "%s.out", ref);
+                FILE *f = fopen(out, "wb");
+                if (f) {
+                    fwrite(got.p, 1, got.len, f);
+                    fclose(f);
+                }
+                fprintf(stderr, "golden: %s differs: diff -u %s %s\n", e->d_name, ref, out);
+                failed++;
+            }
+            free(want);
+        }
+        bg_buf_free(&got);
+        rendered_free(&r);
+    }
+    closedir(d);
+    assert_true(count >= 8);
+    assert_true(rendered_ok >= 7);
+    assert_int_equal(failed, 0);
+}
+
+/* Specific promises on specific golden inputs. */
+static void golden_specifics(void **state)
+{
+    (void)state;
+    char path[4096], conf[4096];
+    rendered r;
+    bg_buf t;
+
+    /* three recipients, three categories, Status corrected for each */
+    snprintf(path, sizeof path, "%s/tests/golden/exim-three-rcpts.eml", top());
+    render_file(path, NULL, &r);
+    assert_int_equal(r.st, BG_RENDER_OK);
+    const char *m = bg_buf_str(&r.full);
+    assert_non_null(strstr(m, "Status: 5.1.1\nX-Bounce-Category: unknown-user\n"));
+    assert_non_null(strstr(m, "Status: 5.3.4\nX-Bounce-Category: message-too-large\n"));
+    assert_non_null(strstr(m, "Status: 5.7.509\nX-Bounce-Category: dmarc-failure\n"));
+    assert_non_null(strstr(m, "\nX-Bounce-Category: unknown-user, message-too-large, dmarc-failure\n"));
+    rendered_free(&r);
+
+    /* non-ASCII subject: encoded words; branding per sender domain */
+    snprintf(path, sizeof path, "%s/tests/golden/exim-utf8-subject.eml", top());
+    snprintf(conf, sizeof conf, "%s/tests/golden/exim-utf8-subject.conf", top());
+    render_file(path, conf, &r);
+    assert_int_equal(r.st, BG_RENDER_OK);
+    assert_int_equal(strncmp(r.out.edits[0].value, "=?UTF-8?B?", 10), 0);
+    bg_buf_init(&t);
+    rfc2047_decode(r.out.edits[0].value, &t);
+    assert_non_null(strstr(bg_buf_str(&t), "M\xC3\xBCnchen \xE2\x80\x93 Angebot"));
+    bg_buf_free(&t);
+    bg_buf_init(&t);
+    assert_int_equal(decoded_part(bg_buf_str(&r.full), "text/plain", &t), 0);
+    assert_non_null(strstr(bg_buf_str(&t), "Stadtwerke M\xC3\xBCnchen"));
+    assert_non_null(strstr(bg_buf_str(&t), "it-hilfe@muenchen.example"));
+    bg_buf_free(&t);
+    rendered_free(&r);
+
+    /* hostile remote text: escaped, never a header or a boundary */
+    snprintf(path, sizeof path, "%s/tests/golden/hostile.eml", top());
+    render_file(path, NULL, &r);
+    assert_int_equal(r.st, BG_RENDER_OK);
+    bg_buf_init(&t);
+    assert_int_equal(decoded_part(bg_buf_str(&r.full), "text/html", &t), 0);
+    assert_non_null(strstr(bg_buf_str(&t), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    assert_non_null(strstr(bg_buf_str(&t), "${run{"));      /* shown as text, never expanded */
+    bg_buf_free(&t);
+    assert_null(strpbrk(r.out.edits[0].value, "\r\n"));
+    rendered_free(&r);
+
+    /* a plain-text bounce from another server: wrapped, original kept */
+    snprintf(path, sizeof path, "%s/tests/golden/plain-remote.eml", top());
+    render_file(path, NULL, &r);
+    assert_int_equal(r.st, BG_RENDER_OK);
+    m = bg_buf_str(&r.full);
+    assert_non_null(strstr(m, "\nContent-Type: multipart/mixed; boundary=\"=_bg-mix-"));
+    assert_non_null(strstr(m, "\nMIME-Version: 1.0\n"));
+    assert_non_null(memmem(m, r.full.len, r.msg + r.b->body.off, r.b->body.len));
+    assert_non_null(strstr(m, "Content-Type: text/plain; charset=us-ascii\n"
+                              "Content-Description: the report as the mail server sent it\n\n"
+                              "Hi. This is the qmail-send program"));
+    rendered_free(&r);
+
+    /* a success DSN passes */
+    snprintf(path, sizeof path, "%s/tests/golden/exim-success.eml", top());
+    render_file(path, NULL, &r);
+    assert_int_equal(r.st, BG_RENDER_NOT_APPLICABLE);
+    rendered_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(catalog_covers_every_category),
+        cmocka_unit_test(catalog_expand),
+        cmocka_unit_test(catalog_first_line_wins),
+        cmocka_unit_test(catalog_syntax_errors),
+        cmocka_unit_test(catalog_override),
+        cmocka_unit_test(html_escape_cases),
+        cmocka_unit_test(rfc2047_cases),
+        cmocka_unit_test(qp_roundtrip),
+        cmocka_unit_test(render_handbuilt_dsn),
+        cmocka_unit_test(render_delay_wording),
+        cmocka_unit_test(render_every_category),
+        cmocka_unit_test(render_not_applicable_and_errors),
+        cmocka_unit_test(golden_files),
+        cmocka_unit_test(golden_specifics),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
