@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make clang libclang-rt-14-dev pkg-config
  exim4-daemon-heavy exim4-dev
- libsqlite3-dev sqlite3
+ libsqlite3-dev sqlite3 nettle-dev
  libspf2-dev libopendmarc-dev publicsuffix
  libcmocka-dev
  python3 swaks
