@@ -250,6 +250,8 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
 {
     const char *p = l->p + l->indent, *e = l->p + (l->len < BG_SLINE_MAX ? l->len : BG_SLINE_MAX);
     *label_reason = 0;
+    if (p >= e || !memchr(p, '@', (size_t)(e - p)))
+        return BG_SL_NONE; /* most lines: no address at all */
     /* bullets and quoting */
     while (p < e && (*p == '>' || *p == ' ' || *p == '\t'))
         p++; /* ">>> user@dom" and quoted ("> ") bounces */
@@ -555,7 +557,7 @@ static void bg_sremote(bg_rcpt *r)
 void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
 {
     /* a delay warning says so near its start */
-    static const char *const delayed[] = {"delivery has been delayed", "not yet been delivered",
+    static const char *const delayed[] = {"has been delayed", "not yet been delivered",
                                           "will continue to try", "still trying",
                                           "will keep trying", "delayed", NULL};
     int delay = 0;
@@ -621,7 +623,7 @@ static void bg_sdigest_pass(const bg_sctx *c, bg_sdiag *d, int first, int last)
     bg_sdiag_trim(d);
 }
 
-static void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
+void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
 {
     bg_sdigest_pass(c, d, 0, 1);
 }
@@ -762,6 +764,7 @@ static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
                 s--;
             h->end_off = s;
         }
+        return 1; /* what follows is the returned message */
     } else if (id < h->fmt) {
         h->fmt = id; /* table order decides between formats */
         h->fmt_off = start;
@@ -800,7 +803,8 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
 
     bg_shits h = {.fmt = (size_t)-1, .fmt_off = 0, .end_off = (size_t)-1, .text = in->text};
     if (bg_sac)
-        bg_ac_scan(bg_sac, in->text, len, bg_shit, &h);
+        bg_ac_scan(bg_sac, in->text, len < BG_SCRAPE_MARK_MAX ? len : BG_SCRAPE_MARK_MAX, bg_shit,
+                   &h);
 
     const bg_sfmt *f = NULL;
     if (h.fmt != (size_t)-1)

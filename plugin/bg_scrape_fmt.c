@@ -399,6 +399,55 @@ static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     return 0;
 }
 
+/* Google Groups: the text greets the sender by address; the failed
+ * recipient (the group) is only in X-Failed-Recipients, and the reason is
+ * the whole notice. */
+static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    (void)f;
+    const char *h = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
+    if (!h || !*h)
+        return 0;
+    const char *p = h, *e = h + strnlen(h, 65536), *at;
+    char addr[BG_ADDR_MAX];
+    size_t n, before = b->nrcpt;
+    bg_sdiag d = {.len = 0};
+    bg_sdigest(c, &d);
+    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
+        bg_sadd(b, addr, d.s);
+        p = at + n;
+    }
+    return b->nrcpt - before;
+}
+
+/* Gmail: the recipient is listed on its own; "Technical details of
+ * permanent/temporary failure:" and the remote server's reply follow in
+ * separate paragraphs, up to "----- Original message -----". */
+static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+{
+    size_t before = b->nrcpt;
+    bg_scrape_generic(b, c, f);
+    const char *t = bg_sfind(c->text, c->end, "Technical details of");
+    if (!t || b->nrcpt == before)
+        return b->nrcpt - before;
+    bg_sdiag d = {.len = 0};
+    bg_sdiag_add(&d, t, (size_t)(c->end - t));
+    while (d.len && d.s[d.len - 1] == ' ')
+        d.s[--d.len] = '\0';
+    for (size_t i = before; i < b->nrcpt; i++) {
+        bg_rcpt *r = &b->rcpts[i];
+        if (strstr(r->diagnostic, "Technical details of"))
+            continue;
+        bg_sdiag e = {.len = 0};
+        bg_sdiag_add(&e, r->diagnostic, strlen(r->diagnostic));
+        if (e.len)
+            bg_sdiag_add(&e, " ", 1);
+        bg_sdiag_add(&e, d.s, d.len);
+        memcpy(r->diagnostic, e.s, e.len + 1);
+    }
+    return b->nrcpt - before;
+}
+
 const bg_sfmt bg_scrape_formats[] = {
     {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session},
     {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details},
@@ -409,8 +458,8 @@ const bg_sfmt bg_scrape_formats[] = {
     {"dragonfly", {"This is the DragonFly Mail Agent"}, {0}, {0}, NULL},
     {"sendmail", {"----- The following addresses had", "----- Transcript of session follows"}, {0}, {0}, bg_scrape_sendmail},
     {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL},
-    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message"}, {0}, {0}, NULL},
-    {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, NULL},
+    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure"}, {0}, {0}, bg_scrape_gmail},
+    {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, bg_scrape_googlegroups},
     {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL},
     {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL},
     {"messagingserver", {"This report relates to a message you sent"}, {0}, {0}, NULL},

@@ -13,7 +13,7 @@
 #include "bg_scrape.h"
 
 #define BG_SCRAPE_TEXT_MAX (1024u * 1024u) /* bytes of text looked at */
-#define BG_SCRAPE_HEAD_MAX 16384u          /* bytes searched for markers */
+#define BG_SCRAPE_MARK_MAX (64u * 1024u)   /* bytes searched for format and end markers */
 
 /* One line of the text: [p, p+len) without the LF; indent = leading blanks. */
 typedef struct bg_sline {
@@ -70,6 +70,8 @@ void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len);
 /* Add a recipient (deduplicated; merges a longer diagnostic into an
  * existing one). Returns it or NULL. */
 bg_rcpt *bg_sadd(bg_bounce *b, const char *addr, const char *diag);
+/* The failure section's reply lines, else its whole text (bounded). */
+void bg_sdigest(const bg_sctx *c, bg_sdiag *d);
 /* The generic line scraper over the failure section. */
 size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f);
 /* Fill status / remote MTA / action of recipients [from, nrcpt) from
