@@ -1,12 +1,216 @@
-/* bg_cli_rules: placeholder until this subcommand lands. */
+/* bg_cli_rules: `bounceguide rules check FILE | dump [--rules FILE] | test TEXT`.
+ *
+ * check  validates an admin rules file against the built-in rules and lists
+ *        every error with its line number (exit 1 when there is one);
+ * dump   prints the effective rules in precedence order, in the rules
+ *        syntax (so the output can be read back);
+ * test   classifies a reply text as Exim's transport event would give it.
+ * A thin client: it uses only bg_classify.h and the rules' inside view.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "bg_classify.h"
 #include "bg_cli.h"
+#include "bg_log.h"
+#include "bg_rules_int.h"
+
+#define BG_CLI_RULES_MAX (1u << 20)
+#define BG_CLI_RULES_ERRORS 50
+
+static int bg_cli_rules_usage(void)
+{
+    fprintf(stderr, "usage: bounceguide rules check FILE\n"
+                    "       bounceguide rules dump [--rules FILE]\n"
+                    "       bounceguide rules test [--rules FILE] [--deferred] TEXT\n");
+    return 2;
+}
+
+/* The line number in "origin:LINE: reason", 0 when there is none. */
+static unsigned long bg_cli_rules_errline(const char *err, const char *origin)
+{
+    size_t ol = strlen(origin);
+    if (strncmp(err, origin, ol) != 0 || err[ol] != ':')
+        return 0;
+    return strtoul(err + ol + 1, NULL, 10);
+}
+
+/* Start of line n (1-based) in text, or NULL. */
+static char *bg_cli_rules_line(char *text, unsigned long n)
+{
+    char *p = text;
+    for (unsigned long i = 1; i < n && p; i++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return p && *p ? p : NULL;
+}
+
+/* 1 when the line at p starts with keyword kw. */
+static int bg_cli_rules_is(const char *p, const char *kw)
+{
+    size_t n = strlen(kw);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return strncmp(p, kw, n) == 0 && (p[n] == ' ' || p[n] == '\t');
+}
+
+/* Turn the rule that holds line n (or line n alone, outside a rule) into
+ * comments, so the next parse finds the following error and not a
+ * consequence of this one. */
+static void bg_cli_rules_blank(char *text, unsigned long n)
+{
+    unsigned long start = n;
+    for (unsigned long k = n; k >= 1; k--) {
+        const char *l = bg_cli_rules_line(text, k);
+        if (l && bg_cli_rules_is(l, "rule")) {
+            start = k;
+            break;
+        }
+        if (l && bg_cli_rules_is(l, "disable"))
+            break;
+    }
+    char *p = bg_cli_rules_line(text, start);
+    if (!p)
+        return;
+    int block = bg_cli_rules_is(p, "rule");
+    do {
+        *p = '#';
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    } while (block && p && *p && !bg_cli_rules_is(p, "rule") && !bg_cli_rules_is(p, "disable"));
+}
+
+static int bg_cli_rules_check(const char *path)
+{
+    size_t len = 0;
+    char *text = bg_cli_read_file(path, BG_CLI_RULES_MAX, &len);
+    if (!text)
+        return 1;
+    bg_rules *base = bg_rules_load(NULL);
+    if (!base) {
+        free(text);
+        fprintf(stderr, "bounceguide: out of memory\n");
+        return 1;
+    }
+    int errors = 0;
+    for (int round = 0; round < BG_CLI_RULES_ERRORS; round++) {
+        char err[400];
+        bg_rules *r = bg_rules_parse(base, text, len, path, err, sizeof err);
+        if (r) {
+            if (!errors)
+                printf("%s: ok, %zu rules in effect (%zu built in)\n", path, bg_rules_count(r),
+                       bg_rules_count(base));
+            bg_rules_free(r);
+            break;
+        }
+        printf("%s\n", err);
+        errors++;
+        unsigned long line = bg_cli_rules_errline(err, path);
+        if (!line)
+            break;
+        bg_cli_rules_blank(text, line);
+    }
+    bg_rules_free(base);
+    free(text);
+    return errors ? 1 : 0;
+}
+
+/* Print one rule in the rules syntax. */
+static void bg_cli_rules_print(const bg_rule *ru)
+{
+    printf("# %s:%s (line %u)\nrule %s\ncategory %s\npriority %d\n",
+           ru->admin ? "admin" : "builtin", ru->name, ru->line, ru->name, ru->cat->id,
+           ru->priority);
+    for (size_t i = 0; i < ru->nphrase; i++)
+        printf("phrase %s\n", ru->phrase[i]);
+    if (ru->nstatus) {
+        printf("status");
+        for (size_t i = 0; i < ru->nstatus; i++)
+            printf(" %s", ru->status[i]);
+        printf("\n");
+    }
+    if (ru->nreply) {
+        printf("reply");
+        for (size_t i = 0; i < ru->nreply; i++)
+            printf(" %s", ru->reply[i]);
+        printf("\n");
+    }
+    if (ru->nparser) {
+        printf("parser");
+        for (size_t i = 0; i < ru->nparser; i++)
+            printf(" %s", ru->parser[i]);
+        printf("\n");
+    }
+    if (ru->nmta) {
+        printf("mta");
+        for (size_t i = 0; i < ru->nmta; i++)
+            printf(" %s", ru->mta[i]);
+        printf("\n");
+    }
+    if (ru->ntype) {
+        printf("type");
+        for (size_t i = 0; i < ru->ntype; i++)
+            printf(" %s", ru->type[i]);
+        printf("\n");
+    }
+    if (ru->suppress >= 0)
+        printf("suppress %s\n", bg_suppress_name((bg_suppress)ru->suppress));
+    printf("\n");
+}
+
+static void bg_cli_rules_log(bg_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level >= BG_LOG_WARN)
+        fprintf(stderr, "%s\n", msg);
+}
 
 int bg_cli_rules(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "bounceguide: 'rules' is not available in this build\n");
-    return 2;
+    if (argc < 2)
+        return bg_cli_rules_usage();
+    const char *sub = argv[1];
+    if (strcmp(sub, "check") == 0) {
+        if (argc != 3)
+            return bg_cli_rules_usage();
+        return bg_cli_rules_check(argv[2]);
+    }
+    const char *path = NULL;
+    int deferred = 0, i = 2;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--deferred") == 0)
+            deferred = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return bg_cli_rules_usage();
+        else
+            break;
+    }
+    bg_log_set(bg_cli_rules_log, NULL);
+    bg_rules *r = bg_rules_load(path);
+    if (!r) {
+        fprintf(stderr, "bounceguide: out of memory\n");
+        return 1;
+    }
+    int rc = 0;
+    if (strcmp(sub, "dump") == 0 && i == argc) {
+        printf("# %zu rules in precedence order (first match decides)\n\n", bg_rules_count(r));
+        for (size_t k = 0; k < bg_rules_count(r); k++)
+            bg_cli_rules_print(bg_rules_at(r, k));
+    } else if (strcmp(sub, "test") == 0 && i + 1 == argc) {
+        bg_verdict v;
+        bg_classify_text(r, argv[i], deferred, &v);
+        printf("category=%s status=%s reply=%d permanent=%s suppress=%s rule=%s\n",
+               v.category->id, v.status[0] ? v.status : "-", v.reply_code,
+               v.permanent ? "yes" : "no", bg_suppress_name(v.suppress), v.rule);
+    } else {
+        rc = bg_cli_rules_usage();
+    }
+    bg_rules_free(r);
+    return rc;
 }
