@@ -756,6 +756,8 @@ static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
 {
     (void)end;
     bg_shits *h = ctx;
+    if (h->end_off != (size_t)-1 && start > h->end_off + 256)
+        return 1; /* well into the returned message: its phrases do not count */
     if (id >= BG_SM_END) {
         if (start < h->end_off) {
             /* back up to the start of the line */
@@ -764,7 +766,6 @@ static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
                 s--;
             h->end_off = s;
         }
-        return 1; /* what follows is the returned message */
     } else if (id < h->fmt) {
         h->fmt = id; /* table order decides between formats */
         h->fmt_off = start;
