@@ -1,18 +1,195 @@
-/* bg_exim_auth: placeholder until the authentication diagnosis lands. */
+/* bg_exim_auth: the authentication diagnosis inside Exim's local_scan.
+ *
+ * For each failed recipient whose category is about authentication
+ * (bg_auth_wanted), find the facts the diagnosis needs -- the envelope
+ * sender domain (Return-Path of the returned message, else the address
+ * the bounce goes to), the From: and DKIM d= of the returned message, our
+ * HELO name and the IP we sent from -- and run bg_auth_diagnose within
+ * one DNS budget for the whole bounce. Only domains that are ours are
+ * looked up (bg_auth_domain_ours with the bounce's own recipient domains:
+ * Exim accepted the bounce for them, so they are domains this server
+ * handles). It never fails the bounce: no IP, not our domain, a timeout --
+ * each leaves extra[] empty and logs one line.
+ */
+#define LOCAL_SCAN
+#include <exim4/local_scan.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bg_auth.h"
 #include "bg_exim_hooks.h"
+#include "bg_log.h"
+#include "bg_store.h"
+
+#define BG_EXIM_AUTH_MAX_DOMAINS 8 /* bounce recipient domains used as "ours" */
+
+/* One resolver per Exim process: its cache outlives one bounce in the
+ * daemon-forked receivers that handle several messages, and in queue runs. */
+static bg_dns *bg_exim_auth_dns;
+static char bg_exim_auth_dns_servers[256];
+
+typedef struct bg_exim_auth_handle {
+    bg_auth_findings **f; /* one per distinct diagnosis */
+    size_t nf;
+} bg_exim_auth_handle;
+
+typedef struct bg_exim_auth_gate {
+    const bg_config *cfg;
+    const char *ours[BG_EXIM_AUTH_MAX_DOMAINS];
+    size_t nours;
+} bg_exim_auth_gate;
+
+static int bg_exim_auth_allow(const char *domain, void *ctx)
+{
+    const bg_exim_auth_gate *g = ctx;
+    return bg_auth_domain_ours(g->cfg, domain, g->ours, g->nours);
+}
+
+/* The resolver, made (or remade when diagnose_dns_servers changed). */
+static bg_dns *bg_exim_auth_resolver(const bg_config *cfg)
+{
+    const char *servers = bg_config_get(cfg, NULL, "diagnose_dns_servers", "");
+    if (bg_exim_auth_dns && strcmp(servers, bg_exim_auth_dns_servers) == 0)
+        return bg_exim_auth_dns;
+    bg_dns_free(bg_exim_auth_dns);
+    snprintf(bg_exim_auth_dns_servers, sizeof bg_exim_auth_dns_servers, "%s", servers);
+    bg_exim_auth_dns = bg_dns_new(servers);
+    return bg_exim_auth_dns;
+}
+
+/* Our HELO name: diagnose_helo, else Exim's primary_hostname (the smtp
+ * transport's default helo_data). A fixed expansion, no remote text. */
+static void bg_exim_auth_helo(const bg_config *cfg, const char *domain, char *out, size_t cap)
+{
+    const char *h = bg_config_get(cfg, domain, "diagnose_helo", "");
+    if (!*h) {
+        const uschar *e = expand_string(US"$primary_hostname");
+        h = e ? (const char *)e : "";
+    }
+    snprintf(out, cap, "%s", h);
+}
+
+/* The IP we sent the failed message from: the suppression store's record
+ * of the attempt (message id + recipient), else config sending_ip. */
+static void bg_exim_auth_ip(const bg_config *cfg, const char *domain, const bg_bounce *b,
+                            const bg_rcpt *rc, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (b->orig.message_id[0] && bg_config_get_bool(cfg, NULL, "diagnose_ip_from_store", 1)) {
+        const char *path = bg_config_get(cfg, NULL, "suppress_db", BG_STORE_DEFAULT_PATH);
+        bg_store_status st = BG_STORE_OK;
+        char err[200] = "";
+        bg_store *s = bg_store_open(path, BG_STORE_DEFAULT_TIMEOUT_MS, BG_STORE_RDONLY, &st, err,
+                                    sizeof err);
+        if (s) {
+            char ip[BG_IP_MAX] = "";
+            if (bg_store_sending_ip(s, b->orig.message_id, rc->recipient, ip) == BG_STORE_OK &&
+                ip[0])
+                snprintf(out, cap, "%s", ip);
+            bg_store_close(s);
+        }
+    }
+    if (!out[0])
+        snprintf(out, cap, "%s", bg_config_get(cfg, domain, "sending_ip", ""));
+}
 
 void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
                          size_t n, bg_render_extra *extra)
 {
-    (void)cfg;
-    (void)b;
-    (void)v;
-    (void)n;
-    (void)extra;
-    return NULL;
+    bg_exim_auth_handle *h = NULL;
+    bg_exim_auth_gate gate = {.cfg = cfg};
+    char rdom[BG_EXIM_AUTH_MAX_DOMAINS][256];
+    for (int i = 0; i < recipients_count && gate.nours < BG_EXIM_AUTH_MAX_DOMAINS; i++) {
+        if (!recipients_list || !recipients_list[i].address)
+            break;
+        bg_auth_addr_domain((const char *)recipients_list[i].address, rdom[gate.nours], 256);
+        if (rdom[gate.nours][0]) {
+            gate.ours[gate.nours] = rdom[gate.nours];
+            gate.nours++;
+        }
+    }
+    char env[256] = "", from[256] = "";
+    bg_auth_addr_domain(b->orig.return_path, env, sizeof env);
+    if (!env[0] && gate.nours > 0)
+        snprintf(env, sizeof env, "%s", gate.ours[0]);
+    bg_auth_addr_domain(b->orig.from, from, sizeof from);
+    long budget = bg_auth_budget_ms(cfg, env[0] ? env : from);
+    long spent = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].category || !bg_auth_wanted(v[i].category->id, b->rcpts[i].diagnostic))
+            continue;
+        if (budget <= 0)
+            return h; /* diagnosis turned off: say nothing */
+        char ip[64], helo[256];
+        bg_exim_auth_ip(cfg, env[0] ? env : from, b, &b->rcpts[i], ip, sizeof ip);
+        bg_exim_auth_helo(cfg, env[0] ? env : from, helo, sizeof helo);
+        /* the same facts as an earlier recipient: the same text */
+        bg_auth_findings *f = NULL;
+        for (size_t k = 0; h && k < h->nf; k++)
+            if (strcmp(h->f[k]->ip, ip) == 0)
+                f = h->f[k];
+        if (!f) {
+            if (spent >= budget) {
+                bg_logf(BG_LOG_WARN, "auth diagnosis: DNS budget of %ld ms spent; %s left "
+                        "without it", budget, b->rcpts[i].recipient);
+                continue;
+            }
+            if (!h && !(h = calloc(1, sizeof *h)))
+                return NULL;
+            bg_auth_findings **nf = realloc(h->f, (h->nf + 1) * sizeof *nf);
+            if (!nf || !(f = calloc(1, sizeof *f))) {
+                if (nf)
+                    h->f = nf;
+                bg_logf(BG_LOG_WARN, "auth diagnosis: out of memory");
+                return h;
+            }
+            h->f = nf;
+            h->f[h->nf++] = f;
+            bg_dns *d = bg_exim_auth_resolver(cfg);
+            bg_auth_input in = {
+                .envelope_domain = env, .helo = helo, .from_domain = from,
+                .dkim_domain = b->orig.dkim_domain, .dkim_selector = b->orig.dkim_selector,
+                .ip = ip, .allow = bg_exim_auth_allow, .allow_ctx = &gate,
+            };
+            if (!d) {
+                bg_logf(BG_LOG_WARN, "auth diagnosis: no usable DNS server");
+                continue;
+            }
+            bg_auth_diagnose(d, &in, budget - spent, f);
+            spent += f->elapsed_ms;
+            if (f->status == BG_AUTH_DONE)
+                bg_logf(BG_LOG_INFO, "auth diagnosis for %s/%s from %s: spf=%s dmarc=%s%s%s "
+                        "ptr=%s (%ld ms)", env, from, ip,
+                        f->env_checked ? bg_spf_code_name(f->spf_env.result) : "-",
+                        f->dmarc_checked ? bg_dmarc_status_name(f->dmarc.status) : "-",
+                        f->dmarc.p[0] ? " p=" : "", f->dmarc.p,
+                        !f->ptr.checked ? "-" : f->ptr.confirmed ? "confirmed"
+                                              : f->ptr.found ? "unconfirmed" : "none",
+                        f->elapsed_ms);
+            else
+                bg_logf(BG_LOG_WARN, "auth diagnosis for %s/%s not added (%s): %s",
+                        env[0] ? env : "-", from[0] ? from : "-", bg_auth_status_name(f->status),
+                        ip[0] ? f->reason : "no sending IP known (suppression store or config "
+                                            "sending_ip)");
+        }
+        if (f->status == BG_AUTH_DONE) {
+            extra[i].admin_text = f->admin_text;
+            extra[i].sender_text = f->sender_text;
+        }
+    }
+    return h;
 }
 
 void bg_exim_auth_free(void *handle)
 {
-    (void)handle;
+    bg_exim_auth_handle *h = handle;
+    if (!h)
+        return;
+    for (size_t k = 0; k < h->nf; k++)
+        free(h->f[k]);
+    free(h->f);
+    free(h);
 }
