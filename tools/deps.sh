@@ -7,7 +7,7 @@ PKGS="gcc make clang libclang-rt-14-dev pkg-config
  libsqlite3-dev sqlite3 nettle-dev
  libspf2-dev libopendmarc-dev publicsuffix
  libcmocka-dev
- python3 swaks
+ python3 swaks nsd
  libsisimai-perl"
 missing=""
 for p in $PKGS; do
