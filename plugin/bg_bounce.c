@@ -196,7 +196,7 @@ static bg_msg_kind bg_kind_from_actions(bg_bounce *b)
         if (!strcmp(rc->action, "delayed"))
             delayed++;
         else if (!strcmp(rc->action, "delivered") || !strcmp(rc->action, "relayed") ||
-                 !strcmp(rc->action, "expanded"))
+                 !strcmp(rc->action, "expanded") || !strcmp(rc->action, "deliverable"))
             ok++;
         else
             failed++; /* failed, or no action at all */
@@ -491,7 +491,8 @@ static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_li
         b->human_text = malloc(hl_len + 1);
         if (!b->human_text)
             goto nomem;
-        bg_text_clean(b->human_text, hl_len + 1, bg_buf_str(&text), hl_len, BG_CLEAN_LINES);
+        memcpy(b->human_text, bg_buf_str(&text), hl_len); /* already clean */
+        b->human_text[hl_len] = '\0';
     }
     if (!b->orig.present && text.len)
         bg_dsn_inline_original(&b->orig, bg_buf_str(&text), text.len);

@@ -389,30 +389,35 @@ static const char *const bg_dsn_copy_markers[] = {
     NULL,
 };
 
+/* The first marker line at or after from: every marker holds the word
+ * "message", so only lines with that word are tested. Returns the offset
+ * of the line after the marker, or len. */
+static size_t bg_dsn_next_marker(const char *text, size_t len, size_t from)
+{
+    while (from < len) {
+        const char *w = bg_memcasemem(text + from, len - from, "message");
+        if (!w)
+            return len;
+        size_t pos = (size_t)(w - text), ls = pos, next;
+        while (ls > 0 && text[ls - 1] != '\n')
+            ls--;
+        size_t le = bg_line_end(text, pos, len, '\n', &next);
+        for (int i = 0; bg_dsn_copy_markers[i]; i++)
+            if (bg_memcasemem(text + ls, le - ls, bg_dsn_copy_markers[i]))
+                return next;
+        from = next;
+    }
+    return len;
+}
+
 int bg_dsn_inline_original(bg_original *o, const char *text, size_t len)
 {
-    const char *best = NULL;
-    for (int i = 0; bg_dsn_copy_markers[i]; i++) {
-        const char *m = bg_memcasemem(text, len, bg_dsn_copy_markers[i]);
-        if (m && (!best || m < best))
-            best = m;
-    }
-    while (best) {
-        /* the copy starts on the line after the marker */
-        size_t pos = (size_t)(best - text), next;
-        bg_line_end(text, pos, len, '\n', &next);
-        if (bg_dsn_original(o, text, next, len, '\n'))
+    /* "The original message was received at ..." is a sentence, not a
+     * marker: when no headers follow, look for the next marker */
+    for (size_t at = bg_dsn_next_marker(text, len, 0); at < len;
+         at = bg_dsn_next_marker(text, len, at))
+        if (bg_dsn_original(o, text, at, len, '\n'))
             return 1;
-        /* "The original message was received at ..." is a sentence, not a
-         * marker: look for another marker after it */
-        const char *again = NULL;
-        for (int i = 0; bg_dsn_copy_markers[i]; i++) {
-            const char *m = bg_memcasemem(text + next, len - next, bg_dsn_copy_markers[i]);
-            if (m && (!again || m < again))
-                again = m;
-        }
-        best = again;
-    }
     return 0;
 }
 
@@ -621,9 +626,26 @@ static size_t bg_dsn_line_start(const char *text, size_t len, const char *name)
 
 size_t bg_dsn_embedded(bg_bounce *b, const char *text, size_t len)
 {
-    size_t fr = bg_dsn_line_start(text, len, "Final-Recipient:");
-    size_t orr = bg_dsn_line_start(text, len, "Original-Recipient:");
-    size_t first = fr < orr ? fr : orr;
+    /* one pass for both names: find "Recipient:" where a line starts with
+     * "Final-" or "Original-" just before it */
+    size_t first = len, from = 0;
+    while (from < len) {
+        const char *m = bg_memcasemem(text + from, len - from, "-Recipient:");
+        if (!m)
+            break;
+        size_t pos = (size_t)(m - text);
+        if (pos >= 5 && !strncasecmp(text + pos - 5, "Final", 5) &&
+            (pos == 5 || text[pos - 6] == '\n')) {
+            first = pos - 5;
+            break;
+        }
+        if (pos >= 8 && !strncasecmp(text + pos - 8, "Original", 8) &&
+            (pos == 8 || text[pos - 9] == '\n')) {
+            first = pos - 8;
+            break;
+        }
+        from = pos + 11;
+    }
     if (first >= len)
         return 0;
     size_t rm = bg_dsn_line_start(text, first, "Reporting-MTA:");

@@ -215,6 +215,22 @@ size_t bg_text_clean(char *out, size_t outlen, const char *src, size_t len, int 
     int lines = flags & BG_CLEAN_LINES, pend = 0;
     for (size_t i = 0; i < len && o < cap;) {
         unsigned char c = s[i];
+        if (c > 0x20 && c < 0x7f && !pend) {
+            /* a run of printable ASCII (and, for lines, LF, TAB and
+             * space): copy without further tests */
+            size_t run = i, room = cap - o;
+            if (lines)
+                while (run < len && run - i < room &&
+                       ((s[run] >= 0x20 && s[run] < 0x7f) || s[run] == '\n' || s[run] == '\t'))
+                    run++;
+            else
+                while (run < len && run - i < room && s[run] > 0x20 && s[run] < 0x7f)
+                    run++;
+            memmove(out + o, s + i, run - i);
+            o += run - i;
+            i = run;
+            continue;
+        }
         if (c < 0x80) {
             i++;
             if (lines) {
@@ -298,6 +314,15 @@ int bg_charset_to_utf8(const char *charset, const char *in, size_t len, bg_buf *
             }
         }
         return bg_buf_failed(out) ? -1 : 0;
+    }
+    /* Japanese bounces often label EUC-JP text as ISO-2022-JP (a 7-bit
+     * charset): 8-bit bytes give the mislabel away */
+    if (!strcmp(cs, "iso-2022-jp")) {
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)in[i] >= 0x80) {
+                strcpy(cs, "euc-jp");
+                break;
+            }
     }
     iconv_t cd = iconv_open("UTF-8", cs);
     if (cd == (iconv_t)-1)
@@ -526,6 +551,20 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
     return bg_text_clean(out, outlen, a, (size_t)(b - a), 0);
 }
 
+/* ASCII lower-case map for the search below. */
+static const unsigned char bg_lower[256] = {
+#define L4(n) L1(n), L1(n + 1), L1(n + 2), L1(n + 3)
+#define L1(n) (unsigned char)((n) >= 'A' && (n) <= 'Z' ? (n) + 32 : (n))
+#define L16(n) L4(n), L4(n + 4), L4(n + 8), L4(n + 12)
+    L16(0),   L16(16),  L16(32),  L16(48),  L16(64),  L16(80),  L16(96),  L16(112),
+    L16(128), L16(144), L16(160), L16(176), L16(192), L16(208), L16(224), L16(240),
+#undef L16
+#undef L1
+#undef L4
+};
+
+/* One table lookup per byte; the rest of the needle only on a match of
+ * its first two bytes. */
 const char *bg_memcasemem(const char *s, size_t len, const char *needle)
 {
     size_t nl = strlen(needle);
@@ -533,12 +572,16 @@ const char *bg_memcasemem(const char *s, size_t len, const char *needle)
         return s;
     if (nl > len)
         return NULL;
-    unsigned char f = (unsigned char)needle[0];
-    unsigned char fl = (unsigned char)(f >= 'A' && f <= 'Z' ? f + 32 : f);
-    unsigned char fu = (unsigned char)(f >= 'a' && f <= 'z' ? f - 32 : f);
-    for (size_t i = 0; i + nl <= len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c == fl || c == fu) && strncasecmp(s + i, needle, nl) == 0)
+    const unsigned char *u = (const unsigned char *)s, *n = (const unsigned char *)needle;
+    unsigned char f = bg_lower[n[0]], g = nl > 1 ? bg_lower[n[1]] : 0;
+    size_t last = len - nl;
+    for (size_t i = 0; i <= last; i++) {
+        if (bg_lower[u[i]] != f || (nl > 1 && bg_lower[u[i + 1]] != g))
+            continue;
+        size_t k = 2;
+        while (k < nl && bg_lower[u[i + k]] == bg_lower[n[k]])
+            k++;
+        if (k >= nl)
             return s + i;
     }
     return NULL;

@@ -164,6 +164,9 @@ static void charsets(void **state)
     bg_charset_to_utf8("utf-8", "0123456789", 10, &b, 4); /* limit */
     assert_string_equal(bg_buf_str(&b), "0123");
     bg_buf_reset(&b);
+    bg_charset_to_utf8("ISO-2022-JP", "\xa5\xc6\xa5\xb9\xa5\xc8", 6, &b, 100); /* EUC-JP */
+    assert_string_equal(bg_buf_str(&b), "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88");
+    bg_buf_reset(&b);
     bg_charset_to_utf8("shift_jis", "\x83\x65\x83\x58\x83\x67", 6, &b, 100);
     assert_string_equal(bg_buf_str(&b), "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88");
     bg_buf_free(&b);
