@@ -37,6 +37,7 @@ struct bg_ac {
     uint16_t cls[256]; /* byte -> class (after folding) */
     size_t ncls;
     int32_t *delta;    /* nnode * ncls transitions, NULL until built */
+    uint8_t *hits;     /* per state: 1 when some pattern ends there or on its suffix chain */
 };
 
 /* ASCII lower case; all other bytes unchanged. */
@@ -86,6 +87,7 @@ void bg_ac_free(bg_ac *a)
     free(a->node);
     free(a->pat);
     free(a->delta);
+    free(a->hits);
     free(a);
 }
 
@@ -179,6 +181,14 @@ int bg_ac_build(bg_ac *a)
         }
     }
     free(queue);
+    uint8_t *hits = malloc(a->nnode);
+    if (!hits) {
+        free(delta);
+        return -1;
+    }
+    for (size_t i = 0; i < a->nnode; i++)
+        hits[i] = a->node[i].out >= 0 || a->node[i].dict > 0;
+    a->hits = hits;
     a->delta = delta;
     return 0;
 }
@@ -192,6 +202,8 @@ size_t bg_ac_scan(const bg_ac *a, const char *text, size_t len, bg_ac_hit_fn fn,
     const size_t ncls = a->ncls;
     for (size_t i = 0; i < len; i++) {
         s = a->delta[(size_t)s * ncls + a->cls[(unsigned char)text[i]]];
+        if (!a->hits[s]) /* the common case: one small array, no node touched */
+            continue;
         int32_t t = a->node[s].out >= 0 ? s : a->node[s].dict;
         for (; t > 0; t = a->node[t].dict) {
             for (int32_t p = a->node[t].out; p >= 0; p = a->pat[p].next) {

@@ -28,7 +28,7 @@
 
 #define BG_RULES_FILE_MAX (1u << 20) /* an admin rules file larger than this is refused */
 #define BG_RULES_NAME_LEN 48         /* room for "builtin:" in BG_RULE_NAME_MAX */
-#define BG_RULES_TEXT_MAX 16384      /* bytes of each text scanned for phrases */
+#define BG_RULES_TEXT_MAX 8192       /* bytes of each text scanned for phrases */
 #define BG_RULES_ADMIN_ORDER 1000000u
 
 /* One phrase of the compiled set: which rule, and where word boundaries
