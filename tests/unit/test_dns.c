@@ -57,6 +57,8 @@ static void *responder(void *arg)
         int o = qend;
         if (strcasecmp(name, "missing.test") == 0) {
             r[3] = 0x83; /* NXDOMAIN */
+        } else if (strcasecmp(name, "big.test") == 0) {
+            r[2] |= 0x02; /* TC: ask again over TCP */
         } else if (strcasecmp(name, "a.test") == 0) {
             static const unsigned char rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 7};
             memcpy(r + o, rr, sizeof rr);
@@ -81,6 +83,53 @@ static void *responder(void *arg)
     return NULL;
 }
 
+/* The TCP side of the responder on the same port: big.test gets a TXT
+ * record of 600 bytes (three strings). One connection, then it ends. */
+static int tcp_fd = -1;
+
+static void *tcp_responder(void *arg)
+{
+    (void)arg;
+    int c = accept(tcp_fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    unsigned char lenb[2], q[512], r[1024];
+    if (recv(c, lenb, 2, MSG_WAITALL) != 2) {
+        close(c);
+        return NULL;
+    }
+    int ql = (lenb[0] << 8) | lenb[1];
+    if (ql > (int)sizeof q || recv(c, q, (size_t)ql, MSG_WAITALL) != ql) {
+        close(c);
+        return NULL;
+    }
+    char name[256];
+    int qend = qname(q, ql, name, sizeof name);
+    memcpy(r + 2, q, (size_t)qend);
+    unsigned char *h = r + 2;
+    h[2] = 0x81;
+    h[3] = 0x80;
+    h[6] = h[8] = h[9] = h[10] = h[11] = 0;
+    h[7] = 1;
+    int o = qend;
+    static const unsigned char rrh[] = {0xc0, 12, 0, 16, 0, 1, 0, 0, 1, 44};
+    memcpy(h + o, rrh, sizeof rrh);
+    o += (int)sizeof rrh;
+    int rdlen = 3 * 201;
+    h[o++] = (unsigned char)(rdlen >> 8);
+    h[o++] = (unsigned char)rdlen;
+    for (int k = 0; k < 3; k++) {
+        h[o++] = 200;
+        memset(h + o, 'a' + k, 200);
+        o += 200;
+    }
+    r[0] = (unsigned char)(o >> 8);
+    r[1] = (unsigned char)o;
+    send(c, r, (size_t)o + 2, 0);
+    close(c);
+    return NULL;
+}
+
 /* A UDP socket on 127.0.0.1; returns its port. */
 static int udp_socket(int *fd)
 {
@@ -97,9 +146,17 @@ static int udp_socket(int *fd)
 static void dns_answers(void **state)
 {
     (void)state;
-    pthread_t t;
+    pthread_t t, tt;
     responder_port = udp_socket(&responder_fd);
     assert_int_equal(pthread_create(&t, NULL, responder, NULL), 0);
+    struct sockaddr_in ta = {.sin_family = AF_INET, .sin_port = htons((uint16_t)responder_port)};
+    ta.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    tcp_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    assert_int_equal(bind(tcp_fd, (struct sockaddr *)&ta, sizeof ta), 0);
+    assert_int_equal(listen(tcp_fd, 1), 0);
+    assert_int_equal(pthread_create(&tt, NULL, tcp_responder, NULL), 0);
     char srv[64];
     snprintf(srv, sizeof srv, "127.0.0.1:%d", responder_port);
     bg_dns *d = bg_dns_new(srv);
@@ -123,6 +180,16 @@ static void dns_answers(void **state)
     assert_int_equal(rr->herrno, NO_DATA);
     SPF_dns_rr_free(rr);
     assert_int_equal(bg_dns_txt(d, "spoof.test", txt, 4, &herr), 1);
+    /* truncated over UDP: the answer comes over TCP */
+    rr = bg_dns_lookup(d, "big.test", ns_t_txt);
+    assert_int_equal(rr->herrno, NETDB_SUCCESS);
+    assert_int_equal(rr->num_rr, 1);
+    assert_int_equal(strlen(rr->rr[0]->txt), 600);
+    assert_int_equal(rr->rr[0]->txt[0], 'a');
+    assert_int_equal(rr->rr[0]->txt[599], 'c');
+    SPF_dns_rr_free(rr);
+    pthread_join(tt, NULL);
+    close(tcp_fd);
 
     bg_dns_stats s1, s2;
     bg_dns_get_stats(d, &s1);
