@@ -196,7 +196,7 @@ static const char *const bg_sto_phrases[] = {
     "delivery to:", "the following recipient(s):", "returned permanent errors:",
     "could not be delivered to", "delivery failed for", "failed recipient:",
     "following address failed:", "rejected recipient", "undeliverable to", "address: <",
-    "message-id in", NULL};
+    "message-id in", "wasn't delivered to", "problem delivering your message to", NULL};
 
 /* Lines that end the failure section: the returned message follows. */
 static int bg_sline_ends(const bg_sline *l)
@@ -343,6 +343,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     int need_para = 0;   /* reason still empty: take the next paragraph */
     size_t rindent = 0;
     int paras = 0;       /* blank/rule lines skipped looking for the reason */
+    int body = 0;        /* lines below the recipient line were taken */
     char cur[BG_ADDR_MAX] = "";
 
     while (bg_sline_next(&pos, c->end, &l)) {
@@ -361,13 +362,14 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             d = zero;
             memcpy(cur, addr, sizeof cur);
             const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
-            if (label_reason) {
+            bg_srest(&d, rest, e);
+            need_para = d.len == 0; /* the reason is below */
+            body = 0;
+            if (label_reason || kind == BG_SL_PHRASE) {
+                d = zero; /* the line itself says what happened */
                 bg_sdiag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
-            } else {
-                bg_srest(&d, rest, e);
             }
             open = 1;
-            need_para = d.len == 0;
             paras = 0;
             rindent = l.indent;
             continue;
@@ -375,12 +377,12 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         if (!open)
             continue;
         if (bg_sline_blank(&l) || bg_sline_rule(&l)) {
-            if (need_para && d.len == 0 && paras < 4) {
+            if (need_para && !body && paras < 4) {
                 paras++;
                 continue; /* skip blank and rule lines up to the reason */
             }
             bg_sdiag_trim(&d);
-            if (need_para && d.len && d.s[d.len - 1] == ':' && paras < 4) {
+            if (need_para && body && d.len && d.s[d.len - 1] == ':' && paras < 4) {
                 paras++;
                 continue; /* "because:" -- the reason is below */
             }
@@ -391,6 +393,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         }
         bg_sdiag_add(&d, " ", 1);
         bg_sdiag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
+        body = 1;
     }
     if (open) {
         bg_sdiag_trim(&d);
@@ -831,9 +834,9 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
                  bg_shdr(in, "X-Failed-Recipients")[0];
     if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
-    if (n == 0 && b->nrcpt == before && bounce)
-        bg_sreturned_to(b, &c, len);
     bg_sfailed_header(b, before, &c);
+    if (b->nrcpt == before && bounce)
+        bg_sreturned_to(b, &c, len);
     n = b->nrcpt - before;
     bg_sexplain(b, before, &c);
     if (n) {

@@ -427,7 +427,11 @@ static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
 {
     size_t before = b->nrcpt;
     bg_scrape_generic(b, c, f);
-    const char *t = bg_sfind(c->text, c->end, "Technical details of");
+    static const char *const details[] = {"Technical details of", "The response from the remote server was:",
+                                          "The response was:", NULL};
+    const char *t = NULL;
+    for (int i = 0; details[i] && !t; i++)
+        t = bg_sfind(c->text, c->end, details[i]);
     if (!t || b->nrcpt == before)
         return b->nrcpt - before;
     bg_sdiag d = {.len = 0};
@@ -436,8 +440,10 @@ static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         d.s[--d.len] = '\0';
     for (size_t i = before; i < b->nrcpt; i++) {
         bg_rcpt *r = &b->rcpts[i];
-        if (strstr(r->diagnostic, "Technical details of"))
-            continue;
+        char head[41];
+        snprintf(head, sizeof head, "%.40s", d.s);
+        if (strstr(r->diagnostic, head))
+            continue; /* already there */
         bg_sdiag e = {.len = 0};
         bg_sdiag_add(&e, r->diagnostic, strlen(r->diagnostic));
         if (e.len)
@@ -458,7 +464,7 @@ const bg_sfmt bg_scrape_formats[] = {
     {"dragonfly", {"This is the DragonFly Mail Agent"}, {0}, {0}, NULL},
     {"sendmail", {"----- The following addresses had", "----- Transcript of session follows"}, {0}, {0}, bg_scrape_sendmail},
     {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL},
-    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure"}, {0}, {0}, bg_scrape_gmail},
+    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure", "** Address not found **", "** Message not delivered **"}, {0}, {0}, bg_scrape_gmail},
     {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, bg_scrape_googlegroups},
     {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL},
     {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL},

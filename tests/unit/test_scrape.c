@@ -185,6 +185,22 @@ static const scrape_case cases[] = {
      "550 5.4.1 All recipient addresses rejected : Access denied\n",
      1, "kijitora@example.com", NULL, "550 5.4.1 All recipient addresses rejected", "5.4.1",
      "failed", NULL, NULL},
+    {"Gmail: recipient in a sentence, the response in a later paragraph",
+     "Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
+     "",
+     "** Address not found **\n\n"
+     "Your message wasn't delivered to g@example.de because the address couldn't be found.\n\n"
+     "The response from the remote server was:\n550 5.1.1 <g@example.de>: user unknown\n",
+     1, "g@example.de", NULL, "The response from the remote server was: 550 5.1.1", "5.1.1",
+     "failed", "gmail", NULL},
+    {"Google Groups: the greeting's address is the sender, the group is in the header",
+     "Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
+     "list@googlegroups.com",
+     "Hello sender@example.jp,\n\nWe're writing to let you know that the group you tried to "
+     "contact (list) may not exist, or you may not have permission to post messages to the group.\n"
+     "\nThe Google Groups Team\n",
+     1, "list@googlegroups.com", NULL, "may not have permission to post", "", "failed",
+     "googlegroups", NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
