@@ -107,6 +107,10 @@ class AuthWorld:
         self.stop_nsd()
         _run(IP, "netns", "del", self.ns, check=False)
         shutil.rmtree(self.etc, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(self.etc))  # /etc/netns, when we left it empty
+        except OSError:
+            pass
         if self.dir and not failed and os.environ.get("BG_E2E_KEEP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.dir:
