@@ -48,8 +48,7 @@ def _common(sb, data, sent=None, mark=None):
         checks.original_identical(data, sent)
     checks.panic_clean(sb)
     if mark is not None:
-        bad = [l for l in checks.plugin_lines(sb.log_since(mark))
-               if "rewritten" not in l]
+        bad = checks.problem_lines(sb.log_since(mark))
         if bad:
             checks.fail("unexpected plugin log lines: %s" % bad)
 

@@ -157,3 +157,13 @@ def panic_clean(sb):
 def plugin_lines(text):
     """Main-log lines written by the plugin."""
     return [l for l in text.splitlines() if "bounceguide:" in l]
+
+
+# informational lines of a working plugin: the rewrite summary and the
+# suppression store's / auth diagnosis's own records
+INFO = ("report rewritten", "bounceguide: store:", "bounceguide: auth:", "bounceguide: timing:")
+
+
+def problem_lines(text):
+    """Plugin main-log lines that report a problem (not the INFO ones)."""
+    return [l for l in plugin_lines(text) if not any(i in l for i in INFO)]

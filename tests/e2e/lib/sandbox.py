@@ -65,13 +65,15 @@ class Sandbox:
     files      {name: text} written into the sandbox dir before start
                ("@@DIR@@" in texts and fragments is the sandbox path)
     peer       an existing Peer to share, else one is started
+    env        {NAME: value} added to Exim's environment (add_environment),
+               which the plugin sees through getenv()
     """
 
     def __init__(self, plugin=None, bgconf="", extra_main="", extra_acl_rcpt="",
                  extra_acl_data="", extra_routers="", extra_transports="",
                  extra_retry="", delay_warning="24h", files=None, peer=None,
                  users=("alice", "bob", "carol", "postmaster"), name="sb",
-                 load_plugin=True):
+                 load_plugin=True, env=None):
         self.plugin_src = plugin
         self.bgconf_text = bgconf
         self.extra = {
@@ -86,6 +88,7 @@ class Sandbox:
         self.name = name
         self.users = list(users)
         self.load_plugin = load_plugin
+        self.env = dict(env or {})
         self.proc = None
         self.dir = None
         self.port = None
@@ -125,7 +128,7 @@ class Sandbox:
         os.chmod(self.dir, 0o755)
         uid, gid, user = self._owner()
         self.uid, self.gid, self.user = uid, gid, user
-        for d in ("spool", "log", "mail"):
+        for d in ("spool", "log", "mail", "db"):
             os.mkdir(self.path(d), 0o750)
         if self.plugin_src:
             shutil.copyfile(self.plugin_src, self.path("bounceguide.so"))
@@ -161,6 +164,7 @@ class Sandbox:
             "PORT": str(self.port), "PEER_PORT": str(self.peer.port),
             "BGCONF": self.path("bounceguide.conf"), "USER": self.user,
             "LOCAL_SCAN": ls, "DELAY_WARNING": self.delay_warning,
+            "ENV": "".join(":%s=%s" % kv for kv in sorted(self.env.items())),
         }
         vals.update({k: self._sub(v) for k, v in self.extra.items()})
         for k, v in vals.items():
@@ -227,10 +231,16 @@ class Sandbox:
         os.rename(tmp, p)
         return p
 
-    def set_bgconf(self, text):
-        """Replace the plugin's config file (read again for the next bounce)."""
+    # Prepended to every bounceguide.conf: keeps the plugin's files inside
+    # the sandbox (a test's own lines come later and win).
+    BGCONF_DEFAULTS = ("# e2e harness defaults: every file inside the sandbox\n"
+                       "suppress_db = @@DIR@@/db/suppression.db\n")
+
+    def set_bgconf(self, text, defaults=True):
+        """Replace the plugin's config file (read again for the next
+        bounce). defaults=False writes text alone (e.g. a broken file)."""
         self.bgconf_text = text
-        return self.write_file("bounceguide.conf", text)
+        return self.write_file("bounceguide.conf", (self.BGCONF_DEFAULTS if defaults else "") + text)
 
     def add_user(self, user):
         """Create a local mailbox: user@local.test is deliverable from now on."""
