@@ -49,7 +49,7 @@ $(O)/obj/%.o: plugin/%.c $(wildcard include/*.h) | $(O)/obj $(O)/gen/bg_embedded
 $(O)/obj/bg_embedded.o: $(GEN_SRC) | $(O)/obj
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
 
-$(GEN_SRC) $(O)/gen/bg_embedded.h: $(EMBED) tools/embed.sh | $(O)/gen
+$(GEN_SRC) $(O)/gen/bg_embedded.h &: $(EMBED) tools/embed.sh | $(O)/gen
 	sh tools/embed.sh $(O)/gen $(EMBED)
 
 $(LIB): $(CORE_OBJ)

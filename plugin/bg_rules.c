@@ -611,6 +611,8 @@ bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
             snprintf(err, errlen, "%s: out of memory", origin ? origin : "rules");
         return NULL;
     }
+    if (!text)
+        len = 0;
     bg_parse ps = {.r = r, .origin = origin ? origin : "rules", .err = err, .errlen = errlen,
                    .admin = base != NULL, .cur = (size_t)-1};
     int rc = 0;
