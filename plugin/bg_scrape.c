@@ -156,22 +156,71 @@ static void bg_scopy(char *dst, size_t cap, const char *src, size_t len)
     dst[o] = '\0';
 }
 
-bg_rcpt *bg_sadd(bg_bounce *b, const char *addr, const char *diag)
+/* FNV-1a over the lower-cased address. */
+static uint32_t bg_shash(const char *s)
 {
-    for (size_t i = 0; i < b->nrcpt; i++) {
-        bg_rcpt *r = &b->rcpts[i];
-        if (strcasecmp(r->recipient, addr) == 0) {
-            if (diag && strlen(diag) > strlen(r->diagnostic) && r->diagnostic[0] == '\0')
-                bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
-            return NULL;
-        }
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (uint32_t)tolower((unsigned char)*s);
+        h *= 16777619u;
     }
-    bg_rcpt *r = bg_bounce_add_rcpt(b);
+    return h;
+}
+
+/* Slot of addr in the set: its own, or the empty one where it belongs;
+ * BG_SSEEN_SLOTS when the probe gives up (then a linear search decides). */
+static size_t bg_sseen_slot(const bg_sctx *c, const bg_bounce *b, const char *addr)
+{
+    size_t h = bg_shash(addr) & (BG_SSEEN_SLOTS - 1);
+    for (size_t k = 0; k < 64; k++, h = (h + 1) & (BG_SSEEN_SLOTS - 1)) {
+        unsigned v = c->seen->slot[h];
+        if (v == 0 || (v - 1 < b->nrcpt && strcasecmp(b->rcpts[v - 1].recipient, addr) == 0))
+            return h;
+    }
+    return BG_SSEEN_SLOTS;
+}
+
+bg_rcpt *bg_sknown(const bg_sctx *c, bg_bounce *b, const char *addr)
+{
+    size_t h = c->seen ? bg_sseen_slot(c, b, addr) : BG_SSEEN_SLOTS;
+    if (h < BG_SSEEN_SLOTS) {
+        unsigned v = c->seen->slot[h];
+        return v ? &b->rcpts[v - 1] : NULL;
+    }
+    for (size_t i = 0; i < b->nrcpt; i++)
+        if (strcasecmp(b->rcpts[i].recipient, addr) == 0)
+            return &b->rcpts[i];
+    return NULL;
+}
+
+/* Remember recipient i in the set (nothing when it is full). */
+static void bg_sseen_put(const bg_sctx *c, const bg_bounce *b, size_t i)
+{
+    if (!c->seen || i + 1 >= 65536u)
+        return;
+    size_t h = bg_sseen_slot(c, b, b->rcpts[i].recipient);
+    if (h < BG_SSEEN_SLOTS && c->seen->slot[h] == 0)
+        c->seen->slot[h] = (unsigned short)(i + 1);
+}
+
+bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *diag)
+{
+    size_t max = b->rcpt_max ? b->rcpt_max : 1000;
+    bg_rcpt *r = bg_sknown(c, b, addr);
+    if (r) {
+        if (diag && diag[0] && r->diagnostic[0] == '\0')
+            bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+        return NULL;
+    }
+    if (b->nrcpt >= max)
+        return NULL;
+    r = bg_bounce_add_rcpt(b);
     if (!r)
         return NULL;
     bg_scopy(r->recipient, sizeof r->recipient, addr, strlen(addr));
     if (diag)
         bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+    bg_sseen_put(c, b, b->nrcpt - 1);
     return r;
 }
 
@@ -357,7 +406,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         if (kind != BG_SL_NONE) {
             if (open) {
                 bg_sdiag_trim(&d);
-                bg_sadd(b, cur, d.s);
+                bg_sadd(c, b, cur, d.s);
             }
             d = zero;
             memcpy(cur, addr, sizeof cur);
@@ -387,7 +436,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
                 continue; /* "because:" -- the reason is below */
             }
             bg_sdiag_trim(&d);
-            bg_sadd(b, cur, d.s);
+            bg_sadd(c, b, cur, d.s);
             open = 0;
             continue;
         }
@@ -397,7 +446,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     }
     if (open) {
         bg_sdiag_trim(&d);
-        bg_sadd(b, cur, d.s);
+        bg_sadd(c, b, cur, d.s);
     }
     return b->nrcpt - before;
 }
@@ -461,7 +510,7 @@ static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
             const char *at;
             v = bg_sskip_type(v, &vn);
             if (bg_saddr_find(v, v + vn, addr, &at)) {
-                r = bg_sadd(b, addr, "");
+                r = bg_sadd(c, b, addr, "");
             } else {
                 r = NULL;
             }
@@ -517,17 +566,10 @@ static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
     const char *fallback = from < b->nrcpt ? b->rcpts[from].diagnostic : "";
     char fb[BG_DIAG_MAX];
     bg_scopy(fb, sizeof fb, fallback, strlen(fallback));
-    size_t have = b->nrcpt;
     while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
         p = at + n;
-        int found = 0;
-        for (size_t i = from; i < have; i++)
-            if (strcasecmp(b->rcpts[i].recipient, addr) == 0)
-                found = 1;
-        if (!found) {
-            bg_rcpt *r = bg_sadd(b, addr, fb);
-            (void)r;
-        }
+        if (!bg_sknown(c, b, addr))
+            bg_sadd(c, b, addr, fb);
     }
 }
 
@@ -649,7 +691,7 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
             if (bg_saddr_find(l.p + 3, l.p + l.len, addr, &at)) {
                 bg_sdiag d = {.len = 0};
                 bg_sdigest(c, &d);
-                bg_sadd(b, addr, d.s);
+                bg_sadd(c, b, addr, d.s);
             }
             return;
         }
@@ -661,7 +703,7 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
         bg_saddr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
         bg_sdiag d = {.len = 0};
         bg_sdigest(c, &d);
-        bg_sadd(b, addr, d.s);
+        bg_sadd(c, b, addr, d.s);
     }
 }
 
@@ -820,7 +862,12 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
             f = t;
     }
 
-    bg_sctx c = {.in = in, .text = in->text, .end = in->text + len, .from = from, .subject = subject};
+    bg_sseen seen;
+    memset(&seen, 0, sizeof seen);
+    bg_sctx c = {.seen = &seen, .in = in, .text = in->text, .end = in->text + len, .from = from,
+                 .subject = subject};
+    for (size_t i = 0; i < b->nrcpt; i++)
+        bg_sseen_put(&c, b, i);
     if (h.end_off != (size_t)-1 && h.end_off > 0)
         c.end = in->text + h.end_off;
 

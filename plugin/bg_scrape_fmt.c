@@ -70,7 +70,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         if (open) {
             while (d.len && d.s[d.len - 1] == ' ')
                 d.s[--d.len] = '\0';
-            bg_sadd(b, addr, d.s);
+            bg_sadd(c, b, addr, d.s);
             open = 0;
         }
         if (blank)
@@ -117,7 +117,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     if (open) {
         while (d.len && d.s[d.len - 1] == ' ')
             d.s[--d.len] = '\0';
-        bg_sadd(b, addr, d.s);
+        bg_sadd(c, b, addr, d.s);
     }
     return b->nrcpt - before;
 }
@@ -189,7 +189,7 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
         d.s[d.len] = '\0';
         reply.len = 0;
         reply.s[0] = '\0';
-        bg_rcpt *r = bg_sadd(b, addr, d.s);
+        bg_rcpt *r = bg_sadd(c, b, addr, d.s);
         if (r && host[0])
             snprintf(r->remote_mta, sizeof r->remote_mta, "%s", host);
     }
@@ -269,7 +269,7 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
             if (!oe)
                 oe = le;
             if (bg_saddr_find(v, v + strlen(v), addr, &at)) {
-                bg_rcpt *r = bg_sadd(b, addr, "");
+                bg_rcpt *r = bg_sadd(c, b, addr, "");
                 if (r) {
                     char st[BG_STATUS_MAX];
                     if (bg_sjson_str(next, oe, "action", v, sizeof v))
@@ -311,7 +311,7 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
         const char *at;
         size_t n;
         while (q && le && (n = bg_saddr_find(q, le, addr, &at)) != 0) {
-            bg_rcpt *r = bg_sadd(b, addr, resp);
+            bg_rcpt *r = bg_sadd(c, b, addr, resp);
             if (r)
                 snprintf(r->action, sizeof r->action, "delivered");
             q = at + n;
@@ -343,7 +343,7 @@ static size_t bg_scrape_details(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f
     bg_sdiag_add(&d, s, (size_t)(det - s));
     while (d.len && d.s[d.len - 1] == ' ')
         d.s[--d.len] = '\0';
-    return bg_sadd(b, addr, d.s) ? 1 : 0;
+    return bg_sadd(c, b, addr, d.s) ? 1 : 0;
 }
 
 /* Postfix "errors from" reports (to the postmaster): the SMTP session is
@@ -368,7 +368,7 @@ static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg
             if (e - q >= 3 && (q[0] == '4' || q[0] == '5')) {
                 bg_sdiag d = {.len = 0};
                 bg_sdiag_add(&d, q, (size_t)(e - q));
-                bg_sadd(b, addr, d.s);
+                bg_sadd(c, b, addr, d.s);
                 addr[0] = '\0';
             }
         }
@@ -394,7 +394,7 @@ static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             return 0;
         bg_sdiag d = {.len = 0};
         bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
-        return bg_sadd(b, addr, d.s) ? 1 : 0;
+        return bg_sadd(c, b, addr, d.s) ? 1 : 0;
     }
     return 0;
 }
@@ -414,7 +414,7 @@ static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sf
     bg_sdiag d = {.len = 0};
     bg_sdigest(c, &d);
     while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
-        bg_sadd(b, addr, d.s);
+        bg_sadd(c, b, addr, d.s);
         p = at + n;
     }
     return b->nrcpt - before;

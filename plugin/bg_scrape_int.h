@@ -9,6 +9,7 @@
 #define BG_SCRAPE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "bg_bounce.h"
 #include "bg_scrape.h"
 
@@ -22,8 +23,16 @@ typedef struct bg_sline {
     size_t indent;
 } bg_sline;
 
+/* Recipients already added, by address: a hash of rcpt index + 1 (0 =
+ * empty), so that deduplication stays linear on hostile input. */
+#define BG_SSEEN_SLOTS 4096u
+typedef struct bg_sseen {
+    unsigned short slot[BG_SSEEN_SLOTS];
+} bg_sseen;
+
 /* The text being scraped plus the report's headers. */
 typedef struct bg_sctx {
+    bg_sseen *seen;
     const bg_scrape_input *in;
     const char *text; /* start of the text */
     const char *end;  /* end of the failure section (the returned message starts there) */
@@ -69,7 +78,9 @@ size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], cons
 void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len);
 /* Add a recipient (deduplicated; merges a longer diagnostic into an
  * existing one). Returns it or NULL. */
-bg_rcpt *bg_sadd(bg_bounce *b, const char *addr, const char *diag);
+bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *diag);
+/* The recipient already added for addr, or NULL. */
+bg_rcpt *bg_sknown(const bg_sctx *c, bg_bounce *b, const char *addr);
 /* The failure section's reply lines, else its whole text (bounded). */
 void bg_sdigest(const bg_sctx *c, bg_sdiag *d);
 /* The generic line scraper over the failure section. */
