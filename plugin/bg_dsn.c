@@ -460,10 +460,13 @@ static size_t bg_dsn_diag_for(const char *text, size_t len, const char *addr, ch
         size_t ls = pos;
         while (ls > 0 && text[ls - 1] != '\n')
             ls--;
-        /* only blanks, '<' or quotes before the address on its line */
+        /* only blanks, '<' or quotes before the address on its line, or
+         * Exim's "save to " / "pipe to " for file and pipe deliveries */
         size_t q = ls;
         while (q < pos && (text[q] == ' ' || text[q] == '\t' || text[q] == '<' || text[q] == '"'))
             q++;
+        if (q + 8 <= pos && (!strncmp(text + q, "save to ", 8) || !strncmp(text + q, "pipe to ", 8)))
+            q += 8;
         if (q != pos)
             continue;
         size_t indent = bg_dsn_indent(text + ls, pos - ls);
@@ -578,6 +581,22 @@ size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
     size_t filled = 0;
     if (!text || !len)
         return 0;
+    /* Exim's Diagnostic-Code drops the context its text part gives
+     * ("SMTP error from remote mail server after EHLO ...: 550 ..."): when
+     * the text holds the same reply with that context, take the text */
+    if (strstr(b->boundary, "-eximdsn-")) {
+        for (size_t r = 0; r < b->nrcpt; r++) {
+            bg_rcpt *rc = &b->rcpts[r];
+            char t[BG_DIAG_MAX];
+            size_t dl = strlen(rc->diagnostic);
+            if (dl < 3 || !bg_dsn_diag_for(text, len, rc->recipient, t, sizeof t))
+                continue;
+            size_t tl = strlen(t), cmp = dl < 24 ? dl : 24;
+            if (tl > dl && strstr(t, "SMTP error from remote") && bg_memcasemem(t, tl, "after") &&
+                memmem(t, tl, rc->diagnostic, cmp))
+                memcpy(rc->diagnostic, t, tl + 1);
+        }
+    }
     /* one recipient and Exim's generated text */
     if (b->nrcpt == 1 && !b->rcpts[0].diagnostic[0] &&
         bg_dsn_exim_generated(text, len, b->rcpts[0].diagnostic, sizeof b->rcpts[0].diagnostic))

@@ -110,8 +110,12 @@ static void check_exim(const char *msg, size_t len, int crlf)
     assert_string_equal(r0->action, "failed");
     assert_string_equal(r0->status, "5.0.0");
     assert_string_equal(r0->diag_type, "smtp");
+    /* Exim: the text part's fuller explanation (with the SMTP phase)
+     * replaces the bare Diagnostic-Code when it holds the same reply */
     assert_string_equal(r0->diagnostic,
-                        "550 5.1.1 <user@remote.example>: Recipient address rejected: User unknown");
+                        "host mx.remote.example [192.0.2.1] SMTP error from remote mail server "
+                        "after RCPT TO:<user@remote.example>: 550 5.1.1 <user@remote.example>: "
+                        "Recipient address rejected: User unknown");
     assert_string_equal(r0->remote_mta, "mx.remote.example");
     /* no Diagnostic-Code: the reason comes from the text part */
     assert_string_equal(r1->recipient, "gone@other.example");
