@@ -58,6 +58,60 @@ static void ac_finds_all(void **state)
     bg_ac_free(NULL);
 }
 
+/* Against a naive search: random small-alphabet patterns and texts, every
+ * occurrence found exactly once, with case folded. */
+typedef struct tally {
+    unsigned *count;
+} tally;
+
+static int count_hit(unsigned id, size_t start, size_t end, void *ctx)
+{
+    (void)start;
+    (void)end;
+    ((tally *)ctx)->count[id]++;
+    return 0;
+}
+
+static void ac_matches_naive(void **state)
+{
+    (void)state;
+    enum { NPAT = 3000, TEXTLEN = 4000 };
+    static char pats[NPAT][8];
+    static unsigned want[NPAT], got[NPAT];
+    unsigned seed = 12345;
+    bg_ac *a = bg_ac_new();
+    assert_non_null(a);
+    for (unsigned i = 0; i < NPAT; i++) {
+        unsigned len = 1 + (seed = seed * 1103515245u + 12345u) % 6;
+        for (unsigned k = 0; k < len; k++)
+            pats[i][k] = "abcABC -"[(seed = seed * 1103515245u + 12345u) >> 16 & 7];
+        pats[i][len] = '\0';
+        assert_int_equal(bg_ac_add(a, pats[i], len, i), 0);
+    }
+    assert_int_equal(bg_ac_build(a), 0);
+    static char text[TEXTLEN + 1], lower[TEXTLEN + 1];
+    for (unsigned k = 0; k < TEXTLEN; k++) {
+        text[k] = "abcABCxyz -"[(seed = seed * 1103515245u + 12345u) >> 16 & 7];
+        lower[k] = (char)(text[k] >= 'A' && text[k] <= 'Z' ? text[k] + 32 : text[k]);
+    }
+    for (unsigned i = 0; i < NPAT; i++) {
+        char lp[8];
+        size_t len = strlen(pats[i]);
+        for (size_t k = 0; k <= len; k++)
+            lp[k] = (char)(pats[i][k] >= 'A' && pats[i][k] <= 'Z' ? pats[i][k] + 32 : pats[i][k]);
+        want[i] = 0;
+        for (size_t off = 0; off + len <= TEXTLEN; off++)
+            if (memcmp(lower + off, lp, len) == 0)
+                want[i]++;
+    }
+    tally t = {got};
+    bg_ac_scan(a, text, TEXTLEN, count_hit, &t);
+    for (unsigned i = 0; i < NPAT; i++)
+        if (want[i] != got[i])
+            fail_msg("pattern %u '%s': %u hits, naive search %u", i, pats[i], got[i], want[i]);
+    bg_ac_free(a);
+}
+
 /* ---- bg_rules ---- */
 
 static const char admin_ok[] =
@@ -240,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ac_finds_all),
+        cmocka_unit_test(ac_matches_naive),
         cmocka_unit_test(rules_builtin_loads),
         cmocka_unit_test(rules_admin_overrides),
         cmocka_unit_test(rules_errors),
