@@ -21,6 +21,7 @@
 #include "bg_auth.h"
 #include "bg_exim_hooks.h"
 #include "bg_log.h"
+#include "bg_policy.h"
 #include "bg_store.h"
 
 #define BG_EXIM_AUTH_MAX_DOMAINS 8 /* bounce recipient domains used as "ours" */
@@ -78,11 +79,13 @@ static void bg_exim_auth_ip(const bg_config *cfg, const char *domain, const bg_b
 {
     out[0] = '\0';
     if (b->orig.message_id[0] && bg_config_get_bool(cfg, NULL, "diagnose_ip_from_store", 1)) {
-        const char *path = bg_config_get(cfg, NULL, "suppress_db", BG_STORE_DEFAULT_PATH);
+        bg_policy *pol = bg_policy_new(cfg);
         bg_store_status st = BG_STORE_OK;
         char err[200] = "";
-        bg_store *s = bg_store_open(path, BG_STORE_DEFAULT_TIMEOUT_MS, BG_STORE_RDONLY, &st, err,
-                                    sizeof err);
+        bg_store *s = pol ? bg_store_open(bg_policy_db_path(pol), bg_policy_timeout_ms(pol),
+                                          BG_STORE_RDONLY, &st, err, sizeof err)
+                          : NULL;
+        bg_policy_free(pol);
         if (s) {
             char ip[BG_IP_MAX] = "";
             if (bg_store_sending_ip(s, b->orig.message_id, rc->recipient, ip) == BG_STORE_OK &&

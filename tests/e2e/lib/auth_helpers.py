@@ -228,12 +228,6 @@ auth_smtp:
   allow_localhost
   hosts_avoid_esmtp =
 """ % (peer.port, SEND_IP)
-    if name.startswith("store"):
-        # the suppression store records $sending_ip_address of the failed
-        # attempt; the diagnosis reads it back (bg_store_sending_ip)
-        transports += ("  event_action = ${dlfunc{@@DIR@@/bounceguide.so}{bg_dlfunc_event}"
-                       "{$event_name}{$sender_address}{$local_part@$domain}{$event_data}"
-                       "{$h_message-id:}{$sending_ip_address}{$message_exim_id}}\n")
     sb = Sandbox(plugin=os.path.join(TOP, "build", "bounceguide.so"), bgconf=bgconf,
                  extra_routers=routers, extra_transports=transports, peer=peer,
                  name="auth-" + name)
