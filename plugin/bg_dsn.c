@@ -101,6 +101,47 @@ static void bg_dsn_set(char *dst, size_t dstlen, const char *v)
     bg_text_clean(dst, dstlen, v, strlen(v), 0);
 }
 
+/* RFC 6533 utf-8-addr-xtext / unitext: "\\x{HEX}" stands for one Unicode
+ * character. Decoded in place (UTF-8 is never longer than the escape). */
+static void bg_dsn_unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r;) {
+        if (r[0] == '\\' && r[1] == 'x' && r[2] == '{') {
+            unsigned long cp = 0;
+            char *q = r + 3;
+            int n = 0;
+            while (n < 6 && ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                             (*q >= 'A' && *q <= 'F'))) {
+                cp = cp * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
+                q++;
+                n++;
+            }
+            if (*q == '}' && n > 0 && cp >= 0x20 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+                if (cp < 0x80)
+                    *w++ = (char)cp;
+                else if (cp < 0x800) {
+                    *w++ = (char)(0xc0 | (cp >> 6));
+                    *w++ = (char)(0x80 | (cp & 0x3f));
+                } else if (cp < 0x10000) {
+                    *w++ = (char)(0xe0 | (cp >> 12));
+                    *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+                    *w++ = (char)(0x80 | (cp & 0x3f));
+                } else {
+                    *w++ = (char)(0xf0 | (cp >> 18));
+                    *w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+                    *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+                    *w++ = (char)(0x80 | (cp & 0x3f));
+                }
+                r = q + 1;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
 size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eol, int spans)
 {
     size_t added = 0, i = off;
@@ -156,9 +197,11 @@ size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eo
             }
             switch (which) {
             case BG_DF_FINAL_RCPT:
+                bg_dsn_unescape(v);
                 bg_addr_extract(v, strlen(v), cur->recipient, sizeof cur->recipient);
                 break;
             case BG_DF_ORIGINAL_RCPT:
+                bg_dsn_unescape(v);
                 bg_addr_extract(v, strlen(v), cur->original_recipient,
                                 sizeof cur->original_recipient);
                 break;

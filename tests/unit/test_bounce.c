@@ -229,6 +229,15 @@ static const bounce_case cases[] = {
      "czogNS4xLjEK\n"
      "--B--\n",
      BG_MSG_FAILURE, BG_FMT_DSN, 1, "jos\xc3\xa9@y.example", "failed", "5.1.1", ""},
+    {"global DSN with xtext escapes in the address",
+     "From: MAILER-DAEMON@x.example\n"
+     "Content-Type: multipart/report; report-type=global-delivery-status; boundary=B\n\n"
+     "--B\nContent-Type: message/global-delivery-status\n\n"
+     "Final-Recipient: utf-8; jos\\x{E9}@y.example\nAction: failed\nStatus: 5.1.1\n"
+     "Diagnostic-Code: smtp; 550 5.1.1 unknown \\x{zz}\n"
+     "--B--\n",
+     BG_MSG_FAILURE, BG_FMT_DSN, 1, "jos\xc3\xa9@y.example", "failed", "5.1.1",
+     "unknown \\x{zz}"},
     {"ARF feedback report",
      "From: feedback@isp.example\n"
      "Content-Type: multipart/report; report-type=feedback-report; boundary=B\n\n"
