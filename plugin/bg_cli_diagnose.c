@@ -18,6 +18,7 @@ static int bg_cli_diagnose_usage(FILE *out)
 {
     fprintf(out,
             "usage: bounceguide diagnose --sender DOMAIN --from DOMAIN --ip IP\n"
+            "         (an address in place of a DOMAIN stands for its domain)\n"
             "         [--helo NAME] [--dkim-domain D] [--dkim-selector S]\n"
             "         [--config FILE] [--dns-server IP[:PORT]] [--budget MS]\n"
             "         [--zone FILE] [--repeat N]\n"
@@ -139,6 +140,12 @@ int bg_cli_diagnose(int argc, char **argv)
         bg_config_free(cfg);
         return 1;
     }
+    /* an address (or a From: value) stands for its domain */
+    char sdom[256], fdom[256];
+    if (strchr(sender, '@'))
+        sender = bg_auth_addr_domain(sender, sdom, sizeof sdom);
+    if (strchr(from, '@'))
+        from = bg_auth_addr_domain(from, fdom, sizeof fdom);
     bg_auth_input in = {
         .envelope_domain = sender, .helo = helo, .from_domain = from,
         .dkim_domain = dkim, .dkim_selector = sel, .ip = ip,

@@ -101,3 +101,23 @@ def test_auth_silent_dns_bounded_by_budget(world):
     assert BUDGET_MS - 50 <= int(m.group(1)) <= BUDGET_MS + 250, lines[0]
     assert r["seconds"] < BUDGET_MS / 1000.0 + 5, r["seconds"]
     assert not r["panic"], r["panic"]
+
+
+def test_auth_cli_diagnose_through_resolv_conf(world):
+    """`bounceguide diagnose` in the namespace: /etc/resolv.conf -> nsd."""
+    import os
+    from sandbox import TOP
+    cli = os.path.join(TOP, "build", "bounceguide")
+    r = world.in_ns(cli, "diagnose", "--sender", "alice@local.test", "--from",
+                    "Alice <alice@local.test>", "--ip", SEND_IP, "--helo", "sandbox.test",
+                    check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for want in ('SPF for the envelope sender domain local.test: fail.',
+                 'add "ip4:192.0.2.10"',
+                 "p=reject sp=reject adkim=r aspf=s pct=100",
+                 "192.0.2.10 -> mail.local.test, which resolves back"):
+        assert want in r.stdout, r.stdout
+    # a name server that does not exist: exit 1, no findings, quickly
+    r = world.in_ns(cli, "diagnose", "--sender", "local.test", "--from", "local.test", "--ip",
+                    SEND_IP, "--dns-server", "127.0.0.9:53", "--budget", "800", check=False)
+    assert r.returncode == 1 and r.stdout.startswith("No diagnosis (failed)"), r.stdout
