@@ -1,6 +1,6 @@
 # make fuzz: libFuzzer over the reader (tests/fuzz/fuzz_*.c), clang with
 # ASan+UBSan, seeded at run time from the shared corpus (copied into
-# build-fuzz/, never into git). FUZZ_SECS=600 by default; FUZZ_JOBS=1.
+# build-fuzz/, never into git). FUZZ_SECS=600 by default. Also: make robust.
 #   make fuzz FUZZ_SECS=60
 FUZZ_O     ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -45,3 +45,11 @@ fuzz: $(FUZZ_BIN) fuzz-seeds
 	done
 
 .PHONY: fuzz-seeds
+
+# make robust: the ASan+UBSan CLI over the corpus and its CRLF, CR-only,
+# truncated and junk variants (tests/corpus/robust.sh).
+robust:
+	$(MAKE) --no-print-directory O=build-asan SAN=1 OPT=-O1 build-asan/bounceguide
+	sh tests/corpus/robust.sh build-asan/bounceguide
+
+.PHONY: robust
