@@ -158,6 +158,7 @@ void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verd
                 .ip = ip, .allow = bg_exim_auth_allow, .allow_ctx = &gate,
             };
             if (!d) {
+                f->status = BG_AUTH_FAILED;
                 bg_logf(BG_LOG_WARN, "auth diagnosis: no usable DNS server");
                 continue;
             }
