@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bg_ac.h"
+#include "bg_bounce.h"
 #include "bg_classify.h"
 #include "bg_log.h"
 #include "../../plugin/bg_rules_int.h"
@@ -253,6 +254,73 @@ static void rules_word_boundaries(void **state)
     bg_rules_free(r);
 }
 
+/* Conditions of different kinds all hold; admin beats built-in at equal
+ * priority; suppress overrides the category default (a 4xx still counts). */
+static void rules_conditions(void **state)
+{
+    (void)state;
+    const char *t = "rule quirk\ncategory policy-rejected\npriority 70\nmta example.net\n"
+                    "phrase unknown user\n"
+                    "rule words\ncategory unknown-user\npriority 60\nphrase unknown user\n"
+                    "rule code\ncategory unknown-user\npriority 40\nstatus 5.1.1\nreply 55x\n"
+                    "rule weak\ncategory unknown-domain\npriority 92\nsuppress address\n"
+                    "phrase may not exist\n";
+    char err[200];
+    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "t", err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    bg_bounce b;
+    bg_rcpt rc;
+    bg_verdict v;
+    memset(&b, 0, sizeof b);
+    memset(&rc, 0, sizeof rc);
+    b.kind = BG_MSG_FAILURE;
+    b.rcpts = &rc;
+    b.nrcpt = 1;
+    snprintf(rc.action, sizeof rc.action, "failed");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "550 Unknown user x");
+    static const struct {
+        const char *mta, *rule;
+    } mtas[] = {{"mx1.example.net", "builtin:quirk"}, {"[mx.example.net.]", "builtin:quirk"},
+                {"example.net", "builtin:quirk"},      {"badexample.net", "builtin:words"},
+                {"example.net.evil.test", "builtin:words"}, {"", "builtin:words"},
+                {NULL, NULL}};
+    for (size_t i = 0; mtas[i].mta; i++) {
+        snprintf(rc.remote_mta, sizeof rc.remote_mta, "%s", mtas[i].mta);
+        bg_classify_rcpt(r, &b, &rc, &v);
+        if (strcmp(v.rule, mtas[i].rule) != 0)
+            fail_msg("mta '%s': %s, want %s", mtas[i].mta, v.rule, mtas[i].rule);
+    }
+    /* status AND reply: both needed */
+    rc.remote_mta[0] = '\0';
+    snprintf(rc.status, sizeof rc.status, "5.1.1");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "550 5.1.1 gone");
+    bg_classify_rcpt(r, &b, &rc, &v);
+    assert_string_equal(v.rule, "builtin:code");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "gone");
+    bg_classify_rcpt(r, &b, &rc, &v);
+    assert_string_equal(v.rule, "default:unknown");
+    /* suppress override, and a 4xx lowers it to count */
+    snprintf(rc.status, sizeof rc.status, "5.0.0");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "550 the domain may not exist");
+    bg_classify_rcpt(r, &b, &rc, &v);
+    assert_string_equal(v.category->id, "unknown-domain");
+    assert_string_equal(bg_suppress_name(v.suppress), "address");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "450 the domain may not exist");
+    bg_classify_rcpt(r, &b, &rc, &v);
+    assert_string_equal(bg_suppress_name(v.suppress), "count");
+    /* admin rule at the same priority goes first */
+    const char *adm = "rule mine\ncategory mailbox-disabled\npriority 60\nphrase unknown user\n";
+    bg_rules *a = bg_rules_parse(r, adm, strlen(adm), "a", err, sizeof err);
+    if (!a)
+        fail_msg("%s", err);
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "550 Unknown user x");
+    bg_classify_rcpt(a, &b, &rc, &v);
+    assert_string_equal(v.rule, "admin:mine");
+    bg_rules_free(a);
+    bg_rules_free(r);
+}
+
 static char logged[1100];
 static void log_sink(bg_log_level level, const char *msg, void *ctx)
 {
@@ -300,6 +368,7 @@ int main(void)
         cmocka_unit_test(rules_errors),
         cmocka_unit_test(rules_patterns),
         cmocka_unit_test(rules_word_boundaries),
+        cmocka_unit_test(rules_conditions),
         cmocka_unit_test(rules_load_falls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
