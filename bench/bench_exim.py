@@ -32,8 +32,8 @@ import mail  # noqa: E402
 
 SO = os.path.join(TOP, "build", "bounceguide.so")
 N_PLAIN = int(os.environ.get("BG_BENCH_PLAIN", "300"))
-N_BOUNCE = int(os.environ.get("BG_BENCH_BOUNCES", "60"))
-N_TPUT = int(os.environ.get("BG_BENCH_TPUT", "300"))
+N_BOUNCE = int(os.environ.get("BG_BENCH_BOUNCES", "40"))
+N_TPUT = int(os.environ.get("BG_BENCH_TPUT", "150"))
 ROUNDS = int(os.environ.get("BG_BENCH_ROUNDS", "3"))
 CONNS = 4
 

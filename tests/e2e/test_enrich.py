@@ -240,3 +240,31 @@ def test_logged_size_matches_delivered(sb):
         checks.fail("delivered size %s < arrival size %s" % (dlv.group(1), arr.group(1)))
     if abs(len(b) - int(dlv.group(1))) > 200:
         checks.fail("delivered %d bytes, Exim logged S=%s" % (len(b), dlv.group(1)))
+
+
+def test_inbound_bounce_with_envelope_sender(sb):
+    """Some servers send bounces with a non-null envelope sender: the
+    multipart/report header alone makes the plugin look, and it enriches."""
+    mark = sb.log_mark()
+    sb.add_user("cin2")
+    with open(os.path.join(FIXTURES, "postfix-550-5.1.1.eml"), "rb") as f:
+        raw = f.read().replace(b"cin@local.test", b"cin2@local.test")
+    sb.submit("bounces@remote.test", ["cin2@local.test"], raw)
+    b = sb.wait_mail("cin2", 1)[0]
+    checks.enriched(b, "unknown-user", status="5.1.1")
+    _common(sb, b, None, mark)
+
+
+def test_ordinary_mail_from_postmaster_untouched(sb):
+    """A From: postmaster message is looked at (header rule) but is no
+    report: delivered byte for byte, nothing logged."""
+    mark = sb.log_mark()
+    sb.add_user("cpm")
+    msg = mail.make_message("postmaster@remote.test", "cpm@local.test", "Maintenance tonight",
+                            "The mail server restarts at 22:00.\n")
+    sb.submit("admin@remote.test", ["cpm@local.test"], msg)
+    d = sb.wait_mail("cpm", 1)[0]
+    if not d.endswith(msg):
+        checks.fail("message changed", d)
+    if checks.plugin_lines(sb.log_since(mark)):
+        checks.fail("plugin logged: %s" % checks.plugin_lines(sb.log_since(mark)))
