@@ -355,7 +355,11 @@ static void bg_auth_text_dmarc(bg_buf *b, const bg_auth_findings *f)
                       f->dkim_domain[0] ? f->dkim_domain : r->from_domain);
         return;
     }
-    bg_buf_printf(b, "  Fix: %s publishes DMARC p=%s", r->from_domain, e->policy);
+    if (strcmp(r->record_domain, r->from_domain) != 0)
+        bg_buf_printf(b, "  Fix: %s publishes DMARC sp=%s for its subdomain %s", r->record_domain,
+                      e->policy, r->from_domain);
+    else
+        bg_buf_printf(b, "  Fix: %s publishes DMARC p=%s", r->from_domain, e->policy);
     if (!e->spf_aligned && f->env_checked)
         bg_buf_printf(b, " with aspf=%c; the envelope sender %s is not aligned; sign with DKIM "
                          "d=%s or align the envelope sender.\n",

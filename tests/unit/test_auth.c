@@ -193,6 +193,65 @@ static void auth_budget(void **state)
     bg_dns_free(d);
 }
 
+/* One advice text per situation: {label, zone records, envelope, from,
+ * phrases that must appear}. */
+static void auth_advice_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *label;
+        const char *records[4][3];
+        const char *env, *from;
+        const char *want[3];
+    } cases[] = {
+        {"softfail",
+         {{"soft.test", "TXT", "v=spf1 ip4:198.51.100.1 ~all"}},
+         "soft.test", "soft.test",
+         {"SPF for the envelope sender domain soft.test: softfail.", "Decided by: ~all.",
+          "A softfail result counts as a failure"}},
+        {"permerror",
+         {{"broken.test", "TXT", "v=spf1 ip4:192.0.2.300 -all"}},
+         "broken.test", "broken.test",
+         {"permerror.", "is broken (Invalid IPv4 address literal", "at ip4:192.0.2.300"}},
+        {"no spf, no dmarc",
+         {{"bare.test", "A", "192.0.2.1"}},
+         "bare.test", "bare.test",
+         {"bare.test publishes no SPF record", "example \"v=spf1 ip4:192.0.2.10 -all\"",
+          "DMARC for bare.test: no record (_dmarc.bare.test)."}},
+        {"broken dmarc",
+         {{"dm.test", "TXT", "v=spf1 ip4:192.0.2.10 -all"},
+          {"_dmarc.dm.test", "TXT", "v=DMARC1; p=maybe"}},
+         "dm.test", "dm.test",
+         {"does not parse (Found DMARC record contained a bad token value)",
+          "SPF for the envelope sender domain dm.test: pass.", "nothing to change here"}},
+        {"subdomain policy sp",
+         {{"org.test", "TXT", "v=spf1 -all"},
+          {"_dmarc.org.test", "TXT", "v=DMARC1; p=none; sp=reject"}},
+         "org.test", "news.org.test",
+         {"DMARC for news.org.test (record at _dmarc.org.test): p=none sp=reject",
+          "org.test publishes DMARC sp=reject for its subdomain news.org.test", NULL}},
+        {NULL, {{NULL}}, NULL, NULL, {NULL}},
+    };
+    bg_auth_findings *f = calloc(1, sizeof *f);
+    for (int i = 0; cases[i].label; i++) {
+        bg_dns *d = bg_dns_new_zone();
+        for (int r = 0; r < 4 && cases[i].records[r][0]; r++)
+            assert_int_equal(bg_dns_add(d, cases[i].records[r][0], cases[i].records[r][1],
+                                        cases[i].records[r][2]), 0);
+        bg_auth_input in = {.envelope_domain = cases[i].env, .from_domain = cases[i].from,
+                            .helo = "", .dkim_domain = "", .dkim_selector = "",
+                            .ip = "192.0.2.10"};
+        assert_int_equal(bg_auth_diagnose(d, &in, 2000, f), BG_AUTH_DONE);
+        for (int w = 0; w < 3 && cases[i].want[w]; w++) {
+            if (!strstr(f->admin_text, cases[i].want[w]))
+                fail_msg("%s: expected \"%s\" in:\n%s", cases[i].label, cases[i].want[w],
+                         f->admin_text);
+        }
+        bg_dns_free(d);
+    }
+    free(f);
+}
+
 static void auth_wanted(void **state)
 {
     (void)state;
@@ -280,6 +339,7 @@ int main(void)
         cmocka_unit_test(auth_ptr),
         cmocka_unit_test(auth_gate),
         cmocka_unit_test(auth_budget),
+        cmocka_unit_test(auth_advice_table),
         cmocka_unit_test(auth_wanted),
         cmocka_unit_test(auth_config),
         cmocka_unit_test(auth_addr_domain),
