@@ -329,6 +329,52 @@ static void classify_text(void **state)
     assert_string_equal(v.rule, "default:unknown");
 }
 
+/* Exim transport events ($event_data) as exim-facts.md describes them. */
+static void classify_exim_events(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int deferred;
+        const char *category, *suppress;
+        int permanent;
+    } ev[] = {
+        {"Connection refused", 1, "network-error", "none", 0},
+        {"SMTP error from remote mail server after RCPT TO:<x@y.example>: 452 4.2.2 <x@y.example>: "
+         "Mailbox full",
+         1, "mailbox-full", "count", 0},
+        {"SMTP error from remote mail server after RCPT TO:<x@y.example>: 451 4.7.1 Please try "
+         "again later",
+         1, "greylisted", "none", 0},
+        {"SMTP error from remote mail server after initial connection: 554 5.7.1 Service "
+         "unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net",
+         0, "sender-blocklisted", "none", 1},
+        {"SMTP error from remote mail server after MAIL FROM:<s@x.example> SIZE=99999999: 552 5.3.4 "
+         "Message size exceeds fixed limit",
+         0, "message-too-large", "none", 1},
+        {"SMTP error from remote mail server after RCPT TO:<x@y.example>: 550-5.1.1 The email "
+         "account that you tried to reach does not exist. Please try double-checking",
+         0, "unknown-user", "address", 1},
+        {"SMTP error from remote mail server after RCPT TO:<x@y.example>: 550 5.7.26 "
+         "Unauthenticated email from x.example is not accepted due to domain's DMARC policy",
+         0, "dmarc-failure", "none", 1},
+        {"a TLS session is required, but an attempt to start TLS failed", 0, "tls-required",
+         "none", 1},
+        {"host lookup did not complete", 1, "network-error", "none", 0},
+        {NULL, 0, NULL, NULL, 0},
+    };
+    for (size_t i = 0; ev[i].text; i++) {
+        bg_verdict v;
+        bg_classify_text(rules, ev[i].text, ev[i].deferred, &v);
+        if (strcmp(v.category->id, ev[i].category) != 0 ||
+            strcmp(bg_suppress_name(v.suppress), ev[i].suppress) != 0 ||
+            v.permanent != ev[i].permanent)
+            fail_msg("event %zu: %s %s %d (%s), want %s %s %d", i, v.category->id,
+                     bg_suppress_name(v.suppress), v.permanent, v.rule, ev[i].category,
+                     ev[i].suppress, ev[i].permanent);
+    }
+}
+
 /* The category table is the taxonomy: ids, order, defaults. */
 static void category_table(void **state)
 {
@@ -385,6 +431,7 @@ int main(void)
         cmocka_unit_test(classify_table),
         cmocka_unit_test(classify_kinds),
         cmocka_unit_test(classify_text),
+        cmocka_unit_test(classify_exim_events),
         cmocka_unit_test(category_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
