@@ -364,13 +364,40 @@ static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, s
     return NULL;
 }
 
-/* Copy a header value for header_add: no control characters, bounded. */
-static void bg_exim_clean_value(const char *v, char *out, size_t outlen)
+/* Copy a header value for header_add: control characters become blanks,
+ * the length is bounded, and a long value is folded at blanks so that no
+ * line of the header passes 78 characters where a blank allows it
+ * (RFC 5322 2.2.3; an encoded word is never split). nlen is the length of
+ * "Name: " on the first line. */
+static void bg_exim_clean_value(const char *v, size_t nlen, char *out, size_t outlen)
 {
-    size_t j = 0;
-    for (; *v && j + 1 < outlen; v++) {
+    size_t j = 0;          /* bytes in out */
+    size_t line = 0;       /* index in out where the current line starts */
+    size_t cut = 0;        /* last blank of the current line after its start, 0 = none */
+    size_t first = nlen;   /* the first line also holds "Name: " */
+
+    for (; *v && j + 3 < outlen; v++) {
         unsigned char c = (unsigned char)*v;
-        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+        if (c < 0x20 || c == 0x7f)
+            c = ' ';
+        if (c == ' ') {
+            /* this word ran past column 78: fold before it */
+            if (first + (j - line) > 78 && cut > line) {
+                memmove(out + cut + 1, out + cut, j - cut);
+                out[cut] = '\n';
+                j++;
+                line = cut + 1; /* the new line starts with the blank */
+                first = 0;
+            }
+            if (j > line)
+                cut = j;
+        }
+        out[j++] = (char)c;
+    }
+    if (first + (j - line) > 78 && cut > line && j + 1 < outlen) {
+        memmove(out + cut + 1, out + cut, j - cut);
+        out[cut] = '\n';
+        j++;
     }
     out[j] = '\0';
 }
@@ -568,7 +595,7 @@ static void bg_exim_process(int fd)
             header_remove(0, (const uschar *)e->name);
         if (e->value != NULL) {
             char v[BG_EXIM_HDR_VALUE_MAX];
-            bg_exim_clean_value(e->value, v, sizeof v);
+            bg_exim_clean_value(e->value, strlen(e->name) + 2, v, sizeof v);
             header_add(' ', "%s: %s\n", e->name, v);
         }
     }

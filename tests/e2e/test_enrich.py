@@ -268,3 +268,37 @@ def test_ordinary_mail_from_postmaster_untouched(sb):
         checks.fail("message changed", d)
     if checks.plugin_lines(sb.log_since(mark)):
         checks.fail("plugin logged: %s" % checks.plugin_lines(sb.log_since(mark)))
+
+
+def test_long_non_ascii_subject(sb):
+    """A long UTF-8 subject: the new Subject is RFC 2047 encoded, folded
+    (no header line over 78 characters where a blank allows it), and
+    decodes to a text naming the original subject."""
+    mark = sb.log_mark()
+    subj = "Rückfrage zur Bestellung Nr. 4711 – Lieferung nach München, " \
+           "Änderungswünsche für die Größen und Farben der Artikel"
+    frm = sb.add_user("cutf")
+    rcpt = "umlaut@remote.test"
+    sb.peer.set_rule(rcpt, rcpt="550 5.1.1 <%s>: user unknown" % rcpt)
+    msg = mail.make_message(frm, rcpt, "=?utf-8?q?x?=", "Hallo.\n")
+    from email.header import Header
+    enc = Header(subj, "utf-8").encode(maxlinelen=76)
+    msg = msg.replace(b"Subject: =?utf-8?q?x?=", ("Subject: " + enc).encode())
+    sb.submit(frm, [rcpt], msg)
+    b = _report(sb, "cutf")
+    m = checks.enriched(b, "unknown-user", status="5.1.1")
+    got = str(m["subject"])
+    if "Bestellung Nr. 4711" not in got:
+        checks.fail("Subject %r does not name the original" % got, b)
+    hb = mail.raw_header_block(b).decode("ascii")  # must be pure ASCII
+    unfolded = re.sub(r"\n[ \t]", "\n ", hb)
+    subj_lines = unfolded.split("\nSubject:", 1)[1].split("\n")
+    subj_lines = [subj_lines[0]] + [l for l in __import__("itertools").takewhile(
+        lambda l: l[:1] == " ", subj_lines[1:])]
+    for i, line in enumerate(subj_lines):
+        full = ("Subject:" + line) if i == 0 else line
+        if len(full) > 998:
+            checks.fail("Subject line over 998 characters", b)
+        if len(full) > 78 and " " in line.strip():
+            checks.fail("Subject line not folded at a blank: %r" % full, b)
+    _common(sb, b, msg, mark)

@@ -125,6 +125,21 @@ def test_wireformat_spool_left_alone(sb):
     checks.panic_clean(sb)
 
 
+def test_disabled_for_sender_domain(sb):
+    """enabled = no in the sender domain's section: Exim's bounce as is,
+    nothing logged (a choice, not a problem)."""
+    b, msg, lines = _bounce(sb, "foff", "[domain local.test]\nenabled = no\n")
+    checks.unchanged_exim_bounce(b)
+    checks.original_identical(b, msg)
+    if lines:
+        checks.fail("unexpected plugin lines: %s" % lines)
+
+
+def test_other_domain_section_does_not_apply(sb):
+    b, msg, lines = _bounce(sb, "fother", "[domain elsewhere.test]\nenabled = no\n")
+    checks.enriched(b, "unknown-user", status="5.1.1")
+
+
 def test_good_config_after_faults(sb):
     """The same daemon enriches again once the config is fixed (the plugin
     re-reads a changed file)."""
