@@ -14,6 +14,8 @@
 #include "bg_header.h"
 #include "bg_mime.h"
 
+#define BG_DSN_TEXT_RCPTS 64 /* recipients whose explanation is looked up in the text */
+
 /* Which field a name is. Tables as data, sentinel-ended. */
 typedef enum {
     BG_DF_NONE = 0,
@@ -500,17 +502,18 @@ static size_t bg_dsn_diag_for(const char *text, size_t len, const char *addr, ch
             return 0;
         size_t pos = (size_t)(m - text);
         from = pos + al;
-        size_t ls = pos;
-        while (ls > 0 && text[ls - 1] != '\n')
-            ls--;
         /* only blanks, '<' or quotes before the address on its line, or
-         * Exim's "save to " / "pipe to " for file and pipe deliveries */
-        size_t q = ls;
-        while (q < pos && (text[q] == ' ' || text[q] == '\t' || text[q] == '<' || text[q] == '"'))
-            q++;
-        if (q + 8 <= pos && (!strncmp(text + q, "save to ", 8) || !strncmp(text + q, "pipe to ", 8)))
-            q += 8;
-        if (q != pos)
+         * Exim's "save to " / "pipe to " for file and pipe deliveries.
+         * Looking backwards over those few bytes only keeps this linear. */
+        size_t ls = pos;
+        while (ls > 0 && (text[ls - 1] == '<' || text[ls - 1] == '"'))
+            ls--;
+        if (ls >= 8 && (!strncmp(text + ls - 8, "save to ", 8) ||
+                        !strncmp(text + ls - 8, "pipe to ", 8)))
+            ls -= 8;
+        while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t'))
+            ls--;
+        if (ls > 0 && text[ls - 1] != '\n')
             continue;
         size_t indent = bg_dsn_indent(text + ls, pos - ls);
         bg_buf acc;
@@ -628,7 +631,7 @@ size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
      * ("SMTP error from remote mail server after EHLO ...: 550 ..."): when
      * the text holds the same reply with that context, take the text */
     if (strstr(b->boundary, "-eximdsn-")) {
-        for (size_t r = 0; r < b->nrcpt; r++) {
+        for (size_t r = 0; r < b->nrcpt && r < BG_DSN_TEXT_RCPTS; r++) {
             bg_rcpt *rc = &b->rcpts[r];
             char t[BG_DIAG_MAX];
             size_t dl = strlen(rc->diagnostic);
@@ -644,7 +647,8 @@ size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
     if (b->nrcpt == 1 && !b->rcpts[0].diagnostic[0] &&
         bg_dsn_exim_generated(text, len, b->rcpts[0].diagnostic, sizeof b->rcpts[0].diagnostic))
         return 1;
-    for (size_t r = 0; r < b->nrcpt; r++) {
+    /* each recipient searches the text: bound the count (linear time) */
+    for (size_t r = 0; r < b->nrcpt && r < BG_DSN_TEXT_RCPTS; r++) {
         bg_rcpt *rc = &b->rcpts[r];
         if (rc->diagnostic[0] || !rc->recipient[0])
             continue;

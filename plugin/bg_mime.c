@@ -161,7 +161,8 @@ static int bg_mime_split(bg_mime_ctx *c, long idx, size_t i, size_t end, unsigne
 static int bg_mime_guess_boundary(const char *p, size_t i, size_t end, char eol, char *out,
                                   size_t outlen)
 {
-    for (int lines = 0; i < end && lines < 200; lines++) {
+    int tries = 0;
+    for (int lines = 0; i < end && lines < 200 && tries < 3; lines++) {
         size_t next, ce = bg_line_end(p, i, end, eol, &next);
         size_t n = ce - i;
         if (n >= 5 && n < outlen + 2 && p[i] == '-' && p[i + 1] == '-') {
@@ -170,7 +171,9 @@ static int bg_mime_guess_boundary(const char *p, size_t i, size_t end, char eol,
                 k++;
             size_t bl = k - i - 2;
             if (k == ce && bl >= 3 && !(p[k - 1] == '-' && p[k - 2] == '-')) {
-                /* it must come back later as "--token" */
+                /* it must come back later as "--token" (a few tries only:
+                 * each one scans the rest of the body) */
+                tries++;
                 const char *again = memmem(p + next, end - next, p + i, bl + 2);
                 if (again) {
                     memcpy(out, p + i + 2, bl);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bg_bounce.h"
 #include "bg_buf.h"
@@ -400,6 +401,43 @@ static void bounce_limits_and_junk(void **state)
     bg_buf_free(&m);
 }
 
+/* Inputs built to make a careless reader quadratic: many recipients
+ * without diagnostics over a long text line full of their addresses, and
+ * a multipart body of candidate boundary lines. Each must read quickly. */
+static void bounce_linear_time(void **state)
+{
+    (void)state;
+    bg_buf m;
+    bg_buf_init(&m);
+    bg_buf_adds(&m, "From: MAILER-DAEMON@x\nContent-Type: multipart/report; boundary=B\n\n"
+                    "--B\n\n");
+    for (int i = 0; i < 40000; i++)
+        bg_buf_adds(&m, " u1@y.example");
+    bg_buf_adds(&m, "\n--B\nContent-Type: message/delivery-status\n\n");
+    for (int i = 0; i < 1000; i++)
+        bg_buf_printf(&m, "Final-Recipient: rfc822; u%d@y.example\nAction: failed\n\n", i);
+    bg_buf_adds(&m, "--B--\n");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bg_read_status st;
+    bg_bounce *b = bg_bounce_read(m.p, m.len, NULL, &st);
+    assert_non_null(b);
+    assert_int_equal(b->nrcpt, 1000);
+    bg_bounce_free(b);
+    bg_buf_reset(&m);
+    bg_buf_adds(&m, "Content-Type: multipart/mixed; boundary=never\n\n");
+    for (int i = 0; i < 200000; i++)
+        bg_buf_printf(&m, "--cand%d\n", i);
+    b = bg_bounce_read(m.p, m.len, NULL, &st);
+    assert_non_null(b);
+    bg_bounce_free(b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    print_message("pathological inputs read in %.3f s\n", secs);
+    assert_true(secs < 5.0); /* quadratic behaviour takes minutes */
+    bg_buf_free(&m);
+}
+
 /* Read a file whole. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -476,6 +514,7 @@ int main(void)
         cmocka_unit_test(bounce_table),
         cmocka_unit_test(bounce_bad_input),
         cmocka_unit_test(bounce_limits_and_junk),
+        cmocka_unit_test(bounce_linear_time),
         cmocka_unit_test(bounce_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
