@@ -519,7 +519,9 @@ int bg_catalog_expand(const char *line, const bg_catalog_var *vars, bg_buf *out)
     size_t mark = out->len;
     for (const char *s = line; *s; s++) {
         if (*s != '{') {
-            bg_buf_addc(out, *s);
+            size_t run = strcspn(s, "{");
+            bg_buf_add(out, s, run);
+            s += run - 1;
             continue;
         }
         if (s[1] == '{') {

@@ -17,6 +17,16 @@ void bg_html_escape(bg_buf *out, const char *s, size_t len, int br)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        /* a run of plain printable ASCII goes in one append */
+        size_t run = 0;
+        while (i + run < len && p[i + run] >= 0x20 && p[i + run] < 0x7F && p[i + run] != '&' &&
+               p[i + run] != '<' && p[i + run] != '>' && p[i + run] != '"' && p[i + run] != '\'')
+            run++;
+        if (run) {
+            bg_buf_add(out, p + i, run);
+            i += run;
+            continue;
+        }
         unsigned c = p[i];
         const char *ent = NULL;
         switch (c) {

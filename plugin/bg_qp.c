@@ -13,8 +13,27 @@
 
 static const char bg_qp_hex[] = "0123456789ABCDEF";
 
-/* Encode one line (no line end) into out. */
-static void bg_qp_line(bg_buf *out, const unsigned char *s, size_t n, const char *eol)
+/* Output staging: bytes are collected on the stack and appended in runs
+ * (the renderer's cost is dominated by per-byte appends otherwise). */
+typedef struct bg_qp_out {
+    bg_buf *buf;
+    char tmp[1024];
+    size_t n;
+} bg_qp_out;
+
+static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
+{
+    if (o->n + n > sizeof o->tmp) {
+        bg_buf_add(o->buf, o->tmp, o->n);
+        o->n = 0;
+    }
+    memcpy(o->tmp + o->n, s, n);
+    o->n += n;
+}
+
+/* Encode one line (no line end). */
+static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const char *eol,
+                       size_t eollen)
 {
     size_t col = 0;
     for (size_t i = 0; i < n; i++) {
@@ -27,8 +46,8 @@ static void bg_qp_line(bg_buf *out, const unsigned char *s, size_t n, const char
         size_t w = literal ? 1 : 3;
         /* room for this token plus a soft break '=' (unless it ends the line) */
         if (col + w > (last ? BG_QP_WIDTH : BG_QP_WIDTH - 1)) {
-            bg_buf_addc(out, '=');
-            bg_buf_adds(out, eol);
+            bg_qp_put(o, "=", 1);
+            bg_qp_put(o, eol, eollen);
             col = 0;
             if (c == '-' || c == '.') {
                 literal = 0;
@@ -36,11 +55,11 @@ static void bg_qp_line(bg_buf *out, const unsigned char *s, size_t n, const char
             }
         }
         if (literal) {
-            bg_buf_addc(out, (char)c);
+            char ch = (char)c;
+            bg_qp_put(o, &ch, 1);
         } else {
-            bg_buf_addc(out, '=');
-            bg_buf_addc(out, bg_qp_hex[c >> 4]);
-            bg_buf_addc(out, bg_qp_hex[c & 15]);
+            char enc[3] = {'=', bg_qp_hex[c >> 4], bg_qp_hex[c & 15]};
+            bg_qp_put(o, enc, 3);
         }
         col += w;
     }
@@ -49,16 +68,18 @@ static void bg_qp_line(bg_buf *out, const unsigned char *s, size_t n, const char
 void bg_qp_encode(bg_buf *out, const char *text, size_t len, const char *eol)
 {
     const unsigned char *p = (const unsigned char *)text;
-    size_t pos = 0;
+    size_t pos = 0, eollen = strlen(eol);
+    bg_qp_out o = {.buf = out, .n = 0};
     while (pos < len) {
         const unsigned char *nl = memchr(p + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (p + pos)) : len - pos;
         size_t m = n;
         if (m && p[pos + m - 1] == '\r')
             m--;
-        bg_qp_line(out, p + pos, m, eol);
+        bg_qp_line(&o, p + pos, m, eol, eollen);
         if (nl)
-            bg_buf_adds(out, eol);
+            bg_qp_put(&o, eol, eollen);
         pos += n + (nl ? 1 : 0);
     }
+    bg_buf_add(out, o.tmp, o.n);
 }

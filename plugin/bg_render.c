@@ -50,6 +50,15 @@ static void bg_render_clean_block(bg_buf *out, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t avail = strlen(s);
     while (avail) {
+        size_t run = 0; /* plain printable ASCII and LF in one append */
+        while (run < avail && ((p[run] >= 0x20 && p[run] < 0x7F) || p[run] == '\n'))
+            run++;
+        if (run) {
+            bg_buf_add(out, p, run);
+            p += run;
+            avail -= run;
+            continue;
+        }
         size_t n = bg_utf8_len(p, avail);
         if (n == 0) {
             bg_buf_addc(out, '?');
