@@ -63,6 +63,18 @@ def test_auth_findings_in_bounce(world):
     assert not r["panic"], r["panic"]
 
 
+def test_auth_stranger_from_domain_not_looked_up(world):
+    """From: names a domain this server does not handle: its DMARC record is
+    not looked up (it exists in DNS), the envelope domain's SPF still is."""
+    r = world.run_case("stranger", BGCONF)
+    text = _plain(r["text"])
+    assert "DMARC for stranger.test: not looked up (not one of this server's domains)." in text, text
+    assert "_dmarc.stranger.test" not in text and "p=reject sp=" not in text, text
+    assert "SPF for the envelope sender domain local.test: fail." in text, text
+    assert re.search(r"auth diagnosis for local\.test/stranger\.test from 192\.0\.2\.10: "
+                     r"spf=fail dmarc=- ptr=confirmed", r["log"]), r["log"]
+
+
 def test_auth_dns_down_bounce_without_diagnosis(world):
     world.stop_nsd()
     try:

@@ -43,6 +43,11 @@ _spf    IN TXT "v=spf1 ip4:198.51.100.0/24 -all"
 @       IN TXT "v=spf1 a -all"
 @       IN A   %(ip)s
 """,
+    # not ours: published, but the plugin must never ask for it
+    "stranger.test": """
+@       IN TXT "v=spf1 -all"
+_dmarc  IN TXT "v=DMARC1; p=reject"
+""",
     "2.0.192.in-addr.arpa": """
 10      IN PTR mail.local.test.
 """,
@@ -239,7 +244,9 @@ auth_smtp:
         rcpt = "x-%s@auth-remote.test" % name
         peer.set_rule(rcpt, rcpt="550-5.7.26 This mail has been blocked because the sender is\n"
                                  "550 5.7.26 unauthenticated. DMARC policy of local.test says reject.")
-        msg = mail.make_message(user, rcpt, "auth e2e " + name)
+        # case "stranger": the From: header names a domain that is not ours
+        frm = "Mallory <m@stranger.test>" if name == "stranger" else user
+        msg = mail.make_message(frm, rcpt, "auth e2e " + name)
         mark = sb.log_mark()
         t0 = time.monotonic()
         sb.submit(user, [rcpt], msg)
