@@ -13,11 +13,18 @@
  *   - the reason is the rest of that line plus the lines that follow, up
  *     to a blank line, a rule line or the next recipient line at the same
  *     or a smaller indentation.
- * Then X-Failed-Recipients (Exim) fixes the list, DSN-like fields written
- * into the text ("Final-Recipient:", "Diagnostic-Code:") are read, and the
- * status, action and remote MTA are filled from the reasons.
+ * Order: DSN-like fields written into the text ("Final-Recipient:",
+ * "Diagnostic-Code:") win; then the format's extractor; then the generic
+ * scraper -- the heuristics only when something says the message is a
+ * bounce (a format marker, a mailer-daemon From, a failure Subject,
+ * X-Failed-Recipients), so an auto-reply naming an address is left alone.
+ * X-Failed-Recipients (Exim) adds what the text did not explain; a bounce
+ * naming nobody falls back to the To of the returned message. Reasons
+ * without a reply code borrow the section's reply lines; status, action
+ * and remote MTA are filled from the reasons.
  * It does not judge the reason (bg_classify does) and does not read MIME
- * (bg_bounce_read hands over decoded text).
+ * (bg_bounce_read hands over decoded text). Work is linear in the text:
+ * one marker pass, one pass per extractor, a hash for duplicates.
  */
 #include "bg_scrape_int.h"
 
@@ -573,6 +580,8 @@ static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
     }
 }
 
+static int bg_shint(const char *value, const char *const *list, size_t max);
+
 /* ---- status, action, remote MTA ---- */
 
 /* Host name after "host " or before " [ip]" in a diagnostic. */
@@ -601,15 +610,15 @@ static void bg_sremote(bg_rcpt *r)
 
 void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
 {
-    /* a delay warning says so near its start */
-    static const char *const delayed[] = {"has been delayed", "not yet been delivered",
-                                          "will continue to try", "still trying",
-                                          "will keep trying", "delayed", NULL};
-    int delay = 0;
+    /* a delay warning says so in its Subject or near its start */
+    static const char *const delayed_text[] = {"has been delayed", "not yet been delivered",
+                                               "will continue to try", "still trying",
+                                               "will keep trying", NULL};
+    static const char *const delayed_subject[] = {"delayed", "delay", NULL};
     size_t head = (size_t)(c->end - c->text) < 2048 ? (size_t)(c->end - c->text) : 2048;
-    for (int i = 0; delayed[i] && !delay; i++)
-        if (bg_sfind(c->subject, c->subject + strlen(c->subject), delayed[i]) ||
-            (i < 5 && bg_sfind(c->text, c->text + head, delayed[i])))
+    int delay = bg_shint(c->subject, delayed_subject, 8);
+    for (int i = 0; delayed_text[i] && !delay; i++)
+        if (bg_sfind(c->text, c->text + head, delayed_text[i]))
             delay = 1;
     for (size_t i = from; i < b->nrcpt; i++) {
         bg_rcpt *r = &b->rcpts[i];
@@ -627,7 +636,6 @@ void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
     }
 }
 
-static int bg_shint(const char *value, const char *const *list, size_t max);
 
 /* ---- the last resort: the returned message's To ---- */
 

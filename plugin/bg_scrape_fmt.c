@@ -170,6 +170,9 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
             !isdigit((unsigned char)p[2]) || p[3] != ' ')
             continue;
         const char *q = p + 4;
+        size_t sn = bg_status_valid(q); /* "550 5.1.1 <user@dom>..." */
+        if (sn && q + sn < e && q[sn] == ' ')
+            q += sn + 1;
         if (q < e && *q == '<')
             q++;
         char addr[BG_ADDR_MAX];

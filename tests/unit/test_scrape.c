@@ -201,6 +201,42 @@ static const scrape_case cases[] = {
      "\nThe Google Groups Team\n",
      1, "list@googlegroups.com", NULL, "may not have permission to post", "", "failed",
      "googlegroups", NULL},
+    {"Exchange 2003: 'address on date' and the indented reason",
+     "System Administrator <postmaster@example.jp>", "Undeliverable: hello", "",
+     "Your message\n\n  To:      someone@example.com\n  Subject: hello\n\n"
+     "did not reach the following recipient(s):\n\n"
+     "x@example.co.jp on Thu, 29 Apr 2010 00:00:00 -0000\n"
+     "    The recipient name is not recognized\n"
+     "    MSEXCH:IMS:NNN:EXAMPLE 0 (000C05A6) Unknown Recipient\n",
+     1, "x@example.co.jp", NULL, "The recipient name is not recognized", "", "failed",
+     "exchange2003", NULL},
+    {"MessagingServer: 'Recipient address:' label with Reason and Diagnostic code below",
+     "PMDF e-Mail Interconnect <MAILER-DAEMON@example.com>", "Delivery Notification: Delivery has failed",
+     "",
+     "This report relates to a message you sent with the following header fields:\n\n"
+     "  From: me@example.com\n  To: you@example.org\n\n"
+     "Your message cannot be delivered to the following recipients:\n\n"
+     "  Recipient address: s@example.org\n"
+     "  Reason: Remote SMTP server has rejected address\n"
+     "  Diagnostic code: smtp; 550 5.1.1 User Unknown: s@example.org\n",
+     1, "s@example.org", NULL, "Diagnostic code: smtp; 550 5.1.1 User Unknown", "5.1.1", "failed",
+     "messagingserver", NULL},
+    {"bracketed reasons after the address (McAfee, x1)", "<MAILER-DAEMON@smtp.example.ne.jp>",
+     "Delivery Status", "",
+     "    --- The following addresses had delivery problems ---\n\n"
+     "<k@example.co.jp>   (Unknown user k@example.co.jp)\n"
+     "m@example.co.jp [Mailbox full]\n",
+     2, "k@example.co.jp", "m@example.co.jp", "(Unknown user k@example.co.jp)", "", "failed", NULL,
+     NULL},
+    {"a Sendmail transcript command line is no recipient line",
+     "Mail Delivery Subsystem <MAILER-DAEMON@s.example>", "Returned mail: see transcript for details", "",
+     "   ----- Transcript of session follows -----\n"
+     "... while talking to mx.example.jp.:\n"
+     ">>> RCPT To:<r@example.jp>\n"
+     "<<< 550 5.1.1 <r@example.jp>... User unknown\n"
+     "550 5.1.1 <r@example.jp>... User unknown\n",
+     1, "r@example.jp", NULL, "550 5.1.1 <r@example.jp>... User unknown", "5.1.1", "failed",
+     "sendmail", "mx.example.jp"},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
