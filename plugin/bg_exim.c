@@ -471,9 +471,16 @@ static void bg_exim_process(int fd)
         return;
     }
     const bg_config *cfg = s->cfg;
-    const char *rcpt_dom = recipients_count > 0 && recipients_list != NULL
-                               ? bg_exim_domain_of((const char *)recipients_list[0].address)
-                               : "";
+    /* the report's recipient is the bounced message's sender: its domain
+     * picks the per-domain sections (branding, switches) */
+    char rcpt_dom[256] = "";
+    if (recipients_count > 0 && recipients_list != NULL && recipients_list[0].address != NULL) {
+        const char *d = bg_exim_domain_of((const char *)recipients_list[0].address);
+        size_t k = 0;
+        for (; d[k] && k + 1 < sizeof rcpt_dom; k++)
+            rcpt_dom[k] = (char)bg_exim_lc((unsigned char)d[k]);
+        rcpt_dom[k] = '\0';
+    }
     if (!bg_config_get_bool(cfg, rcpt_dom, "enabled", 1))
         return;
 
