@@ -68,6 +68,7 @@ static int32_t bg_ac_node_new(bg_ac *a, unsigned char byte)
     return (int32_t)a->nnode++;
 }
 
+/* An automaton with only its root state. */
 bg_ac *bg_ac_new(void)
 {
     bg_ac *a = calloc(1, sizeof *a);
@@ -80,6 +81,7 @@ bg_ac *bg_ac_new(void)
     return a;
 }
 
+/* Free it all; NULL is fine. */
 void bg_ac_free(bg_ac *a)
 {
     if (!a)
@@ -100,6 +102,8 @@ static int32_t bg_ac_child(const bg_ac *a, int32_t s, unsigned char c)
     return -1;
 }
 
+/* Walk or grow the trie along the folded pattern; chain the id on the
+ * state where it ends. */
 int bg_ac_add(bg_ac *a, const char *pat, size_t len, unsigned id)
 {
     if (!a || a->delta || !pat || len == 0 || len > BG_AC_PATTERN_MAX)
@@ -133,6 +137,8 @@ int bg_ac_add(bg_ac *a, const char *pat, size_t len, unsigned id)
     return 0;
 }
 
+/* Byte classes, then failure links and transitions breadth first, then
+ * the per-state "an output is reachable" flags. */
 int bg_ac_build(bg_ac *a)
 {
     if (!a)
@@ -193,6 +199,8 @@ int bg_ac_build(bg_ac *a)
     return 0;
 }
 
+/* One transition per byte; outputs are only looked at in states that
+ * have some. */
 size_t bg_ac_scan(const bg_ac *a, const char *text, size_t len, bg_ac_hit_fn fn, void *ctx)
 {
     if (!a || !a->delta || !text)
@@ -216,6 +224,7 @@ size_t bg_ac_scan(const bg_ac *a, const char *text, size_t len, bg_ac_hit_fn fn,
     return hits;
 }
 
+/* Counts for tests and the dump. */
 size_t bg_ac_patterns(const bg_ac *a)
 {
     return a ? a->npat : 0;

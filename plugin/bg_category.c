@@ -125,6 +125,7 @@ const bg_category *bg_category_unknown(void)
     return &bg_categories[sizeof bg_categories / sizeof bg_categories[0] - 2];
 }
 
+/* Name of a suppression decision; "none" for an unknown value. */
 const char *bg_suppress_name(bg_suppress s)
 {
     for (size_t i = 0; bg_suppress_names[i].name; i++)
@@ -133,6 +134,7 @@ const char *bg_suppress_name(bg_suppress s)
     return "none";
 }
 
+/* Name of who acts; "nobody" for an unknown value. */
 const char *bg_acts_name(bg_acts a)
 {
     for (size_t i = 0; bg_acts_names[i].name; i++)
@@ -141,6 +143,7 @@ const char *bg_acts_name(bg_acts a)
     return "nobody";
 }
 
+/* A suppression name back to its value, -1 when unknown. */
 int bg_suppress_parse(const char *name)
 {
     if (!name)

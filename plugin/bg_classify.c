@@ -31,6 +31,7 @@ typedef struct bg_evidence {
     int temporary; /* a 4xx reply, a 4.x.x status or a delay */
 } bg_evidence;
 
+/* An empty verdict: category unknown, rule default:unknown. */
 static void bg_verdict_init(bg_verdict *out)
 {
     memset(out, 0, sizeof *out);
@@ -146,11 +147,13 @@ static int bg_reply_of(const char *text)
     return r ? r : bg_reply_before_status(text);
 }
 
+/* 1 for a 4.x.x status or a 4xx reply: the refusal was temporary. */
 static int bg_temporary(const char *status, int reply)
 {
     return bg_status_class(status) == '4' || (reply >= 400 && reply < 500);
 }
 
+/* The message kind first, then the evidence of this recipient. */
 void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
                       bg_verdict *out)
 {
@@ -214,6 +217,7 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
     bg_decide(r, &ev, out);
 }
 
+/* A bare reply text: its own status and reply code, no kind, no parser. */
 void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verdict *out)
 {
     bg_verdict_init(out);

@@ -58,6 +58,7 @@ static void bg_rule_clear(bg_rule *ru)
     ru->nphrase = ru->capphrase = 0;
 }
 
+/* Free a rule set; NULL is fine. */
 void bg_rules_free(bg_rules *r)
 {
     if (!r)
@@ -88,6 +89,7 @@ static bg_rule *bg_rules_append(bg_rules *r)
     return ru;
 }
 
+/* Append a copy of one normalised phrase. */
 static int bg_rule_add_phrase(bg_rule *ru, const char *p)
 {
     if (ru->nphrase == ru->capphrase) {
@@ -117,6 +119,7 @@ static int bg_rule_copy(bg_rule *dst, const bg_rule *src)
     return 0;
 }
 
+/* The rule of that name, or NULL (linear: load time only). */
 static bg_rule *bg_rules_find(bg_rules *r, const char *name)
 {
     for (size_t i = 0; i < r->nrule; i++)
@@ -181,6 +184,7 @@ static int bg_rule_status_norm(const char *in, char out[BG_STATUS_MAX])
     return 0;
 }
 
+/* Part by part: "*" accepts any part, anything else must be equal. */
 int bg_rule_status_match(const char *pattern, const char *status)
 {
     if (!status || !status[0])
@@ -219,6 +223,7 @@ static int bg_rule_reply_norm(const char *in, char out[4])
     return 0;
 }
 
+/* Digit by digit: "x" accepts any digit. */
 int bg_rule_reply_match(const char *pattern, int code)
 {
     if (code < 200 || code > 599)
@@ -285,6 +290,7 @@ typedef struct bg_parse {
     size_t nseen, capseen;
 } bg_parse;
 
+/* Fill the caller's error as "origin:line: reason"; returns -1. */
 static int bg_parse_fail(bg_parse *ps, const char *fmt, const char *arg)
 {
     if (ps->err && ps->errlen) {
@@ -313,6 +319,7 @@ static int bg_parse_finish(bg_parse *ps)
     return 0;
 }
 
+/* Rule, parser and domain names: letters, digits, - _ . only. */
 static int bg_parse_name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -324,6 +331,8 @@ static int bg_parse_name_ok(const char *s)
     return 1;
 }
 
+/* 1 when name was already defined in this text, else records it (0);
+ * -1 when memory runs out. */
 static int bg_parse_seen(bg_parse *ps, const char *name)
 {
     for (size_t i = 0; i < ps->nseen; i++)
@@ -358,6 +367,7 @@ static int bg_parse_words(bg_parse *ps, char *rest,
     return any ? 0 : bg_parse_fail(ps, "missing value", NULL);
 }
 
+/* One word of a "status" line. */
 static int bg_parse_status(bg_parse *ps, bg_rule *ru, const char *w)
 {
     if (ru->nstatus == BG_RULE_STATUS_N)
@@ -368,6 +378,7 @@ static int bg_parse_status(bg_parse *ps, bg_rule *ru, const char *w)
     return 0;
 }
 
+/* One word of a "reply" line. */
 static int bg_parse_reply(bg_parse *ps, bg_rule *ru, const char *w)
 {
     if (ru->nreply == BG_RULE_REPLY_N)
@@ -378,6 +389,7 @@ static int bg_parse_reply(bg_parse *ps, bg_rule *ru, const char *w)
     return 0;
 }
 
+/* One word of a "parser" line. */
 static int bg_parse_parser(bg_parse *ps, bg_rule *ru, const char *w)
 {
     if (ru->nparser == BG_RULE_PARSER_N)
@@ -388,6 +400,7 @@ static int bg_parse_parser(bg_parse *ps, bg_rule *ru, const char *w)
     return 0;
 }
 
+/* One word of an "mta" line, kept in lower case. */
 static int bg_parse_mta(bg_parse *ps, bg_rule *ru, const char *w)
 {
     if (ru->nmta == BG_RULE_MTA_N)
@@ -400,6 +413,7 @@ static int bg_parse_mta(bg_parse *ps, bg_rule *ru, const char *w)
     return 0;
 }
 
+/* One word of a "type" line. */
 static int bg_parse_type(bg_parse *ps, bg_rule *ru, const char *w)
 {
     if (ru->ntype == BG_RULE_TYPE_N)
@@ -464,6 +478,7 @@ static int bg_parse_rule(bg_parse *ps, const char *name)
     return 0;
 }
 
+/* "disable NAME": drop a rule of the base (or of this text). */
 static int bg_parse_disable(bg_parse *ps, const char *name)
 {
     if (bg_parse_finish(ps) < 0)
@@ -600,6 +615,7 @@ static int bg_rules_compile(bg_rules *r)
     return bg_ac_build(r->ac);
 }
 
+/* Copy base (if any), apply the text line by line, then compile. */
 bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
                          const char *origin, char *err, size_t errlen)
 {
@@ -656,6 +672,7 @@ bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
     return r;
 }
 
+/* conf/rules.conf as compiled in; "" if the build has none. */
 const char *bg_rules_builtin_text(void)
 {
     const char *t = bg_embedded("rules.conf");
@@ -689,6 +706,8 @@ static char *bg_rules_read_file(const char *path, size_t *len, const char **why)
     return buf;
 }
 
+/* Built-in rules, extended by the admin file when it parses; a broken or
+ * missing admin file logs one warning and changes nothing. */
 bg_rules *bg_rules_load(const char *admin_path)
 {
     char err[300];
@@ -720,11 +739,13 @@ bg_rules *bg_rules_load(const char *admin_path)
     return r;
 }
 
+/* Number of rules in effect. */
 size_t bg_rules_count(const bg_rules *r)
 {
     return r ? r->nrule : 0;
 }
 
+/* The i-th rule in precedence order, NULL past the end. */
 const bg_rule *bg_rules_at(const bg_rules *r, size_t i)
 {
     return r && i < r->nrule ? &r->rule[i] : NULL;
@@ -857,6 +878,8 @@ static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
     return 1;
 }
 
+/* One automaton pass per text marks the rules whose phrases occur; then
+ * the first rule in precedence order whose conditions all hold wins. */
 const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in)
 {
     if (!r || !in)
