@@ -507,6 +507,24 @@ static void bg_render_plain_rc(const bg_render_ctx *c, const bg_render_rc *r, bg
     bg_buf_free(&s);
 }
 
+/* The overview line for several recipients ("" for one). */
+static const char *bg_render_summary(const bg_render_ctx *c, bg_buf *s)
+{
+    bg_buf_reset(s);
+    if (c->nrc < 2)
+        return "";
+    bg_catalog_var vars[24];
+    bg_render_vars(c, NULL, vars);
+    bg_catalog_text(c->in->catalog, "common", c->all_delay ? "summary_delay" : "summary", vars, s);
+    return bg_buf_str(s);
+}
+
+/* The short reason of a recipient's category (its "subject" text). */
+static const char *bg_render_reason(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *s)
+{
+    return bg_render_text(c, r, "subject", NULL, s);
+}
+
 static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
 {
     bg_buf s;
@@ -515,6 +533,19 @@ static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
     if (c->helpdesk.len)
         bg_render_wrap(t, bg_render_text(c, NULL, "help", NULL, &s), "", 0);
     bg_buf_addc(t, '\n');
+    if (*bg_render_summary(c, &s)) {
+        bg_render_wrap(t, bg_buf_str(&s), "", 0);
+        bg_buf line;
+        bg_buf_init(&line);
+        for (size_t i = 0; i < c->nrc; i++) {
+            bg_buf_reset(&line);
+            bg_buf_printf(&line, "%s -- %s", bg_buf_str(&c->rc[i].recipient),
+                          bg_render_reason(c, &c->rc[i], &s));
+            bg_render_wrap(t, bg_buf_str(&line), "  * ", 4);
+        }
+        bg_buf_free(&line);
+        bg_buf_addc(t, '\n');
+    }
     for (size_t i = 0; i < c->nrc; i++)
         bg_render_plain_rc(c, &c->rc[i], t);
     if (c->nshown > c->nrc)
@@ -676,7 +707,7 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
     if (r->diag.len) {
         bg_buf_adds(h, "<div style=\"margin:12px 0 4px;color:#616e7c;\">");
         bg_html_escapes(h, bg_render_text(c, NULL, "label_reply", NULL, &s), 0);
-        bg_buf_adds(h, "</div>\n<pre style=\"margin:0;white-space:pre-wrap;word-break:break-all;"
+        bg_buf_adds(h, "</div>\n<pre style=\"margin:0;white-space:pre-wrap;overflow-wrap:anywhere;"
                        BG_CSS_MONO "font-size:12px;background:#ffffff;border:1px solid #e4e7eb;"
                        "border-left:3px solid #9aa5b1;border-radius:4px;padding:8px 10px;\">");
         bg_html_escape(h, r->diag.p, r->diag.len, 0);
@@ -706,6 +737,21 @@ static void bg_render_html(const bg_render_ctx *c, bg_buf *h)
         bg_buf_adds(h, "</strong>");
     }
     bg_buf_adds(h, "</p>\n");
+    if (*bg_render_summary(c, &s)) {
+        bg_buf_adds(h, "<div style=\"background:#ffffff;border:1px solid #e4e7eb;border-radius:8px;"
+                       "padding:16px 26px;margin:0 0 22px;\">\n<p style=\"margin:0 0 8px;"
+                       "font-weight:600;\">");
+        bg_html_escapes(h, bg_buf_str(&s), 0);
+        bg_buf_adds(h, "</p>\n<ul style=\"margin:0;padding-left:22px;\">\n");
+        for (size_t i = 0; i < c->nrc; i++) {
+            bg_buf_adds(h, "<li style=\"margin:0 0 4px;\"><strong>");
+            bg_html_escapes(h, bg_buf_str(&c->rc[i].recipient), 0);
+            bg_buf_adds(h, "</strong> &mdash; ");
+            bg_html_escapes(h, bg_render_reason(c, &c->rc[i], &s), 0);
+            bg_buf_adds(h, "</li>\n");
+        }
+        bg_buf_adds(h, "</ul>\n</div>\n");
+    }
     for (size_t i = 0; i < c->nrc; i++)
         bg_render_html_rc(c, &c->rc[i], h);
     if (c->nshown > c->nrc)
@@ -1243,6 +1289,32 @@ static int bg_render_removed(const bg_render_output *out, const char *p, size_t 
     return 0;
 }
 
+/* "Name: value" folded at blanks before column 78 (encoded words are
+ * separated by blanks, so each stays whole on its line). */
+static void bg_render_fold(bg_buf *dst, const char *name, const char *value, const char *eol)
+{
+    size_t col = strlen(name) + 1;
+    bg_buf_adds(dst, name);
+    bg_buf_addc(dst, ':');
+    const char *s = value;
+    while (*s) {
+        size_t blanks = strspn(s, " ");
+        const char *w = s + blanks;
+        size_t n = strcspn(w, " ");
+        if (!n)
+            break;
+        if (col > strlen(name) + 1 && col + 1 + n > 78) {
+            bg_buf_adds(dst, eol);
+            col = 0;
+        }
+        bg_buf_addc(dst, ' ');
+        bg_buf_add(dst, w, n);
+        col += 1 + n;
+        s = w + n;
+    }
+    bg_buf_adds(dst, eol);
+}
+
 int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
                     const bg_render_output *out, bg_buf *dst)
 {
@@ -1268,7 +1340,7 @@ int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
     }
     for (size_t i = 0; i < out->nedits; i++)
         if (out->edits[i].value)
-            bg_buf_printf(dst, "%s: %s%s", out->edits[i].name, out->edits[i].value, eol);
+            bg_render_fold(dst, out->edits[i].name, out->edits[i].value, eol);
     bg_buf_adds(dst, eol);
     bg_buf_add(dst, out->body.p ? out->body.p : "", out->body.len);
     return bg_buf_failed(dst) ? -1 : 0;
