@@ -732,8 +732,8 @@ static int bg_shas_code(const char *t)
  * reason takes the section's text. */
 static void bg_sexplain(bg_bounce *b, size_t from, const bg_sctx *c)
 {
-    bg_sdiag replies = {.len = 0};
-    int have = 0;
+    bg_sdiag replies = {.len = 0}, all = {.len = 0};
+    int have = 0, have_all = 0; /* each digest is made once */
     for (size_t i = from; i < b->nrcpt; i++) {
         bg_rcpt *r = &b->rcpts[i];
         char st[BG_STATUS_MAX];
@@ -751,7 +751,11 @@ static void bg_sexplain(bg_bounce *b, size_t from, const bg_sctx *c)
                 bg_sdiag_add(&d, " ", 1);
             bg_sdiag_add(&d, replies.s, replies.len);
         } else if (d.len == 0) {
-            bg_sdigest(c, &d);
+            if (!have_all) {
+                bg_sdigest(c, &all);
+                have_all = 1;
+            }
+            bg_sdiag_add(&d, all.s, all.len);
         }
         bg_sdiag_trim(&d);
         memcpy(r->diagnostic, d.s, d.len + 1);

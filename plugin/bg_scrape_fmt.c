@@ -34,8 +34,8 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         return 0;
     pos++;
     const char *xf = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
-    const char *xp = xf ? xf : "", *xe = xp + strnlen(xp, 65536);
-    size_t before = b->nrcpt, nblock = 0;
+    const char *xp = xf ? xf : "", *xe = xp + strnlen(xp, 65536), *xq = xp;
+    size_t before = b->nrcpt;
     bg_sline l;
     bg_sdiag d = {.len = 0};
     char addr[BG_ADDR_MAX] = "";
@@ -86,14 +86,12 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         size_t n = bg_saddr_at(q, e, addr);
         const char *at;
         char xaddr[BG_ADDR_MAX];
-        const char *xq = xp;
-        size_t xn = 0;
-        for (size_t k = 0; k <= nblock; k++) {
-            xn = bg_saddr_find(xq, xe, xaddr, &at);
-            if (!xn)
-                break;
+        /* the header address in this block's position (one step per block) */
+        size_t xn = bg_saddr_find(xq, xe, xaddr, &at);
+        if (xn)
             xq = at + xn;
-        }
+        else
+            xq = xe;
         d.len = 0;
         d.s[0] = '\0';
         if (n) {
@@ -112,7 +110,6 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         open = 1;
         seen = 1;
         hindent = l.indent;
-        nblock++;
     }
     if (open) {
         while (d.len && d.s[d.len - 1] == ' ')
