@@ -374,9 +374,19 @@ static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_li
     }
     char eol = bg_eol_detect(msg, len);
     size_t off = 0;
-    if (len > 5 && !memcmp(msg, "From ", 5)) { /* mbox separator */
-        bg_line_end(msg, 0, len, eol, &off);
+    /* blank lines before the headers (saved by some tools), then an mbox
+     * "From " separator: neither belongs to the header block */
+    while (off < len) {
+        size_t next, ce = bg_line_end(msg, off, len, eol, &next);
+        size_t k = off;
+        while (k < ce && (msg[k] == ' ' || msg[k] == '\t'))
+            k++;
+        if (k != ce)
+            break;
+        off = next;
     }
+    if (len - off > 5 && !memcmp(msg + off, "From ", 5))
+        bg_line_end(msg, off, len, eol, &off);
     bg_hdrs top;
     if (bg_hdrs_parse(&top, msg, off, len, eol) == 0 ||
         memchr(msg + off, '\0', top.block_end - off)) {

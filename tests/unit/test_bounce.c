@@ -344,6 +344,14 @@ static void bounce_bad_input(void **state)
         if (b || st != bad[i].st)
             fail_msg("%s: got %s", bad[i].label, bg_read_status_text(st));
     }
+    /* blank lines before the headers are skipped */
+    static const char lead[] = "\n \nFrom: a@b\nSubject: s\n\nbody\n";
+    bg_read_status st0;
+    bg_bounce *b0 = bg_bounce_read(lead, strlen(lead), NULL, &st0);
+    assert_non_null(b0);
+    assert_int_equal(b0->headers.off, 3);
+    assert_string_equal(b0->subject, "s");
+    bg_bounce_free(b0);
     /* NUL in the body is fine */
     static const char nulbody[] = "From: a@b\n\nx\0y";
     bg_read_status st;
