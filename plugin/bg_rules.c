@@ -30,6 +30,7 @@
 #define BG_RULES_NAME_LEN 48         /* room for "builtin:" in BG_RULE_NAME_MAX */
 #define BG_RULES_TEXT_MAX 8192       /* bytes of each text scanned for phrases */
 #define BG_RULES_ADMIN_ORDER 1000000u
+#define BG_RULES_PHRASE_BYTES 100000  /* all phrases together: bounds the automaton */
 
 /* One phrase of the compiled set: which rule, and where word boundaries
  * are required. */
@@ -659,6 +660,16 @@ bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
     }
     if (rc == 0)
         rc = bg_parse_finish(&ps);
+    if (rc == 0) {
+        size_t total = 0;
+        for (size_t i = 0; i < r->nrule; i++)
+            for (size_t k = 0; k < r->rule[i].nphrase; k++)
+                total += strlen(r->rule[i].phrase[k]);
+        if (total > BG_RULES_PHRASE_BYTES) {
+            ps.line = 0;
+            rc = bg_parse_fail(&ps, "phrases too long in total (over 100000 bytes)", NULL);
+        }
+    }
     if (rc == 0 && bg_rules_compile(r) < 0)
         rc = bg_parse_fail(&ps, "out of memory", NULL);
     free(copy);

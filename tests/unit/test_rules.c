@@ -198,6 +198,20 @@ static void rules_errors(void **state)
         {"rule a\ncategory unknown-user\nsuppress often\nreply 550\n", "t:3: suppress must be"},
         {NULL, NULL},
     };
+    /* a huge admin file is refused, not compiled into a huge automaton */
+    {
+        size_t cap = 300000, n = 0;
+        char *big = malloc(cap);
+        assert_non_null(big);
+        n += (size_t)snprintf(big, cap, "rule big\ncategory unknown-user\n");
+        for (unsigned k = 0; n + 40 < cap; k++)
+            n += (size_t)snprintf(big + n, cap - n, "phrase some long phrase number %u\n", k);
+        char err[300] = "";
+        bg_rules *r = bg_rules_parse(NULL, big, n, "t", err, sizeof err);
+        free(big);
+        assert_null(r);
+        assert_non_null(strstr(err, "phrases too long in total"));
+    }
     for (size_t i = 0; cases[i].text; i++) {
         char err[300] = "";
         bg_rules *r = bg_rules_parse(NULL, cases[i].text, strlen(cases[i].text), "t", err,
