@@ -113,7 +113,10 @@ typedef struct bg_store_result {
 } bg_store_result;
 
 /* Record one event under rule. Dedupes on (message id, recipient, kind)
- * when message_id is not empty. res may be NULL. One transaction. */
+ * when message_id is not empty; kind is fail or defer, with events under a
+ * BG_SUP_NONE rule kept apart (fail-info, defer-info) so that they never
+ * hide a counting event of the same message. res may be NULL. One
+ * transaction. */
 bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_store_rule *rule,
                                 bg_store_result *res);
 

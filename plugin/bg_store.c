@@ -933,7 +933,11 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         bg_copy_clean(cat, sizeof cat, ev->category);
         bg_bind_text(q, 1, msgid);
         bg_bind_text(q, 2, rcpt);
-        bg_bind_text(q, 3, ev->deferred ? "defer" : "fail");
+        /* events that cannot count ("info") dedupe apart from counting
+         * ones: a connection failure first must not hide a later 452 of
+         * the same message */
+        bg_bind_text(q, 3, rule->mode == BG_SUP_NONE ? (ev->deferred ? "defer-info" : "fail-info")
+                                                     : (ev->deferred ? "defer" : "fail"));
         bg_bind_text(q, 4, domain);
         bg_bind_text(q, 5, cat);
         bg_bind_text(q, 6, bg_store_source_name(ev->source));

@@ -93,6 +93,12 @@ def test_soft_threshold_three_deferrals_suppress_two_do_not(sb):
     r = _wait_row(sb, "local.test", rcpt, pred=lambda r: r["soft_count"] == 2)
     assert not sh.active(r), r
     assert r["category"] == "mailbox-full" and r["scope"] == "soft", r
+    # $sending_ip_address is kept with each event, for the auth diagnosis
+    # (deferrals run in the transport process, where Exim always has it)
+    c = sqlite3.connect("file:%s?mode=ro" % sh.db_path(sb), uri=True)
+    ips = {x[0] for x in c.execute("SELECT sending_ip FROM bg_event WHERE recipient = ?", (rcpt,))}
+    c.close()
+    assert ips == {"127.0.0.1"}, ips
     code, text = sh.rcpt_reply(sb, user, rcpt)     # two do not suppress: accepted ...
     assert code == 250, (code, text)
     r = _wait_row(sb, "local.test", rcpt)          # ... and its deferral is the third
@@ -144,6 +150,39 @@ def test_cli_remove_lifts_suppression(sb):
     # the database stays usable for Exim after root touched it
     st = os.stat(sh.db_path(sb))
     assert st.st_uid == sb.uid, st
+
+
+def test_cli_import_all_or_nothing_then_enforced(sb):
+    user = sb.add_user("imp1")
+    csv = sb.path("import.csv")
+    good = ('address,code,error,created_at\n'
+            'imported1@remote.test,550,"550 5.1.1 <imported1@remote.test>: user unknown",2026-11-01T10:00:00Z\n'
+            'Imported2@Remote.test,550,"550 5.2.1 account disabled, ""closed""",2026-11-02\n')
+    with open(csv, "w") as f:
+        f.write(good + 'imported3@-bad-.test,550,x,2026-11-03\n')
+    r = sh.cli("suppress", "import", csv, "--domain", "local.test", "--db", sh.db_path(sb))
+    assert r.returncode == 1, r
+    assert "import.csv:4: bad address or domain syntax" in r.stderr, r.stderr
+    assert "nothing imported" in r.stderr, r.stderr
+    assert sh.row(sb, "local.test", "imported1@remote.test") is None
+    with open(csv, "w") as f:
+        f.write(good)
+    r = sh.cli("suppress", "import", csv, "--domain", "local.test", "--db", sh.db_path(sb))
+    assert r.returncode == 0 and "2 row(s) imported" in r.stdout, r
+    code, text = sh.rcpt_reply(sb, user, "imported1@remote.test")
+    assert code == 550 and _joined(text) == (
+        "5.7.1 <imported1@remote.test> is suppressed for mail from local.test: "
+        "unknown-user since 2026-11-01 (bounceguide)"), text
+    assert sh.row(sb, "local.test", "imported2@remote.test")["category"] == "mailbox-disabled"
+    out = sh.cli("suppress", "export", "--domain", "local.test", "--db", sh.db_path(sb))
+    assert out.returncode == 0, out
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("address,code,error,created_at,sending_domain,category"), lines[0]
+    assert any(l.startswith("imported1@remote.test,550,") for l in lines), lines
+    js = sh.cli("suppress", "list", "--json", "--category", "mailbox-disabled", "--db", sh.db_path(sb))
+    import json
+    got = json.loads(js.stdout)
+    assert [g["recipient"] for g in got] == ["imported2@remote.test"], got
 
 
 def test_forged_inbound_bounce_changes_nothing(sb):

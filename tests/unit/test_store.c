@@ -290,6 +290,14 @@ static void dedupe(void **state)
     assert_int_equal(bg_store_sending_ip(s, "<auth1@example.com>", "CEO@example.net", ip), BG_STORE_OK);
     assert_string_equal(ip, "192.0.2.7");
     assert_int_equal(bg_store_sending_ip(s, "nothere@example.com", "ceo@example.net", ip), BG_STORE_NOTFOUND);
+    /* a non-counting event (connection refused) does not hide a later
+     * counting one of the same message */
+    e = ev("example.com", "net@example.net", "n1@example.com", "network-error", 1, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_none, &res), BG_STORE_OK);
+    e = ev("example.com", "net@example.net", "n1@example.com", "mailbox-full", 1, T0 + 60);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 1);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_DUPLICATE);
     assert_string_equal(ip, "");
     bg_store_close(s);
 }
