@@ -13,7 +13,6 @@
 
 #include "bg_classify.h"
 #include "bg_cli.h"
-#include "bg_log.h"
 #include "bg_rules_int.h"
 
 #define BG_CLI_RULES_MAX (1u << 20)
@@ -162,13 +161,6 @@ static void bg_cli_rules_print(const bg_rule *ru)
     printf("\n");
 }
 
-static void bg_cli_rules_log(bg_log_level level, const char *msg, void *ctx)
-{
-    (void)ctx;
-    if (level >= BG_LOG_WARN)
-        fprintf(stderr, "%s\n", msg);
-}
-
 int bg_cli_rules(int argc, char **argv)
 {
     if (argc < 2)
@@ -191,7 +183,6 @@ int bg_cli_rules(int argc, char **argv)
         else
             break;
     }
-    bg_log_set(bg_cli_rules_log, NULL);
     bg_rules *r = bg_rules_load(path);
     if (!r) {
         fprintf(stderr, "bounceguide: out of memory\n");

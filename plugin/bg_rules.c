@@ -726,7 +726,7 @@ bg_rules *bg_rules_load(const char *admin_path)
     bg_rules *base = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
     if (!base) {
         /* only a build that shipped broken rules gets here: run with none */
-        bg_logf(BG_LOG_ERROR, "bounceguide: built-in rules: %s", err);
+        bg_logf(BG_LOG_ERROR, "built-in rules: %s", err);
         base = bg_rules_parse(NULL, "", 0, "empty", NULL, 0);
         return base;
     }
@@ -736,14 +736,14 @@ bg_rules *bg_rules_load(const char *admin_path)
     const char *why = NULL;
     char *text = bg_rules_read_file(admin_path, &len, &why);
     if (!text) {
-        bg_logf(BG_LOG_WARN, "bounceguide: rules file %s: %s; using the built-in rules",
+        bg_logf(BG_LOG_WARN, "rules file %s: %s; using the built-in rules",
                 admin_path, why);
         return base;
     }
     bg_rules *r = bg_rules_parse(base, text, len, admin_path, err, sizeof err);
     free(text);
     if (!r) {
-        bg_logf(BG_LOG_WARN, "bounceguide: %s; using the built-in rules", err);
+        bg_logf(BG_LOG_WARN, "rules file %s; using the built-in rules", err);
         return base;
     }
     bg_rules_free(base);
