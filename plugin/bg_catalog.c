@@ -63,6 +63,7 @@ static int bg_cat_grow(void **arr, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+/* Drop the lines of a key (an override replaces them all). */
 static void bg_cat_key_clear(bg_cat_key *k)
 {
     for (size_t i = 0; i < k->n; i++)
@@ -72,6 +73,7 @@ static void bg_cat_key_clear(bg_cat_key *k)
     k->n = k->cap = 0;
 }
 
+/* Free a catalogue; NULL is fine. */
 void bg_catalog_free(bg_catalog *c)
 {
     if (!c)
@@ -85,6 +87,7 @@ void bg_catalog_free(bg_catalog *c)
     free(c);
 }
 
+/* A section by name, NULL when absent (few sections: a linear scan is cheapest). */
 static bg_cat_section *bg_cat_find_section(const bg_catalog *c, const char *name)
 {
     for (size_t i = 0; i < c->n; i++)
@@ -93,6 +96,7 @@ static bg_cat_section *bg_cat_find_section(const bg_catalog *c, const char *name
     return NULL;
 }
 
+/* A key of a section, NULL when absent. */
 static bg_cat_key *bg_cat_find_key(const bg_cat_section *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -127,6 +131,7 @@ static bg_cat_key *bg_cat_key_get(bg_cat_section *s, const char *name)
     return k;
 }
 
+/* Append one text line to a key. */
 static int bg_cat_key_add(bg_cat_key *k, const char *line, size_t len)
 {
     if (bg_cat_grow((void **)&k->lines, &k->cap, k->n, sizeof *k->lines) < 0)
@@ -176,6 +181,7 @@ static int bg_cat_check_line(const char *s, size_t len, char *why, size_t whylen
     return 0;
 }
 
+/* Section and key names: lower-case letters, digits, - and _. */
 static int bg_cat_name_ok(const char *s, size_t len)
 {
     if (len == 0 || len >= BG_CAT_NAME_MAX)
@@ -187,6 +193,7 @@ static int bg_cat_name_ok(const char *s, size_t len)
     return 1;
 }
 
+/* The four values of "acts" (who has to act). */
 static int bg_cat_acts_ok(const char *v)
 {
     return strcmp(v, "sender") == 0 || strcmp(v, "recipient") == 0 ||
@@ -242,6 +249,7 @@ static int bg_cat_append(bg_cat_pending *p, const char *s, size_t n, const char 
     return 0;
 }
 
+/* Trim blanks (and a CR) at both ends of a slice. */
 static void bg_cat_trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t')) {
@@ -383,6 +391,7 @@ static int bg_cat_merge(bg_catalog *dst, const bg_catalog *src)
     return 0;
 }
 
+/* Parse text alone, or on top of base (override semantics: whole keys). */
 bg_catalog *bg_catalog_parse(const bg_catalog *base, const char *text, size_t len,
                              const char *origin, char *err, size_t errlen)
 {
@@ -441,6 +450,8 @@ static char *bg_cat_read_file(const char *path, size_t *len, char *err, size_t e
     return bg_buf_take(&b);
 }
 
+/* Built-in catalogue for lang, then the admin override; a bad override
+ * logs one line and is ignored, so mail keeps flowing with the built-in text. */
 bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
 {
     char name[64], err[512];
@@ -481,6 +492,7 @@ bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
     return c;
 }
 
+/* Lines of a key, from the section or else from [common]. */
 size_t bg_catalog_lines(const bg_catalog *c, const char *section, const char *key,
                         const char *const **lines)
 {
@@ -499,6 +511,7 @@ size_t bg_catalog_lines(const bg_catalog *c, const char *section, const char *ke
     return k->n;
 }
 
+/* Whether the section itself defines the key (no [common] fallback). */
 int bg_catalog_has(const bg_catalog *c, const char *section, const char *key)
 {
     const bg_cat_section *s = c ? bg_cat_find_section(c, section) : NULL;
@@ -506,6 +519,7 @@ int bg_catalog_has(const bg_catalog *c, const char *section, const char *key)
     return k && k->n > 0;
 }
 
+/* The value of placeholder name[0..n) in vars, NULL when unknown. */
 static const char *bg_cat_var(const bg_catalog_var *vars, const char *name, size_t n)
 {
     for (size_t i = 0; vars && vars[i].name; i++)
@@ -514,6 +528,7 @@ static const char *bg_cat_var(const bg_catalog_var *vars, const char *name, size
     return NULL;
 }
 
+/* Fill placeholders; a line naming an empty one is dropped (returns 0). */
 int bg_catalog_expand(const char *line, const bg_catalog_var *vars, bg_buf *out)
 {
     size_t mark = out->len;
@@ -544,6 +559,7 @@ int bg_catalog_expand(const char *line, const bg_catalog_var *vars, bg_buf *out)
     return 1;
 }
 
+/* The first line of a key that expands (single-text keys). */
 int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
                     const bg_catalog_var *vars, bg_buf *out)
 {
@@ -555,6 +571,7 @@ int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
     return 0;
 }
 
+/* Number of sections, for the coverage test. */
 size_t bg_catalog_sections(const bg_catalog *c)
 {
     return c ? c->n : 0;

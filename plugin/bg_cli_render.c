@@ -19,6 +19,7 @@
 
 #define BG_CLI_RENDER_MAX (32u << 20)
 
+/* Usage line; exit status 2 like the other subcommands. */
 static int bg_cli_render_usage(void)
 {
     fprintf(stderr, "usage: bounceguide render [--config FILE] [--rules FILE] [--catalog FILE]\n"
@@ -35,6 +36,8 @@ static int bg_cli_render_passthrough(const char *file, const char *msg, size_t l
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The subcommand: load config, rules and catalogue; read, classify,
+ * render and print one message. */
 int bg_cli_render(int argc, char **argv)
 {
     const char *config_path = NULL, *rules_path = NULL, *catalog_path = NULL;

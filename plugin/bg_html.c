@@ -12,6 +12,7 @@
 
 #define BG_HTML_REPLACEMENT "\xEF\xBF\xBD"
 
+/* Escape len bytes of untrusted text (see bg_html.h). */
 void bg_html_escape(bg_buf *out, const char *s, size_t len, int br)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -70,6 +71,7 @@ void bg_html_escape(bg_buf *out, const char *s, size_t len, int br)
     }
 }
 
+/* Escape a NUL-terminated string. */
 void bg_html_escapes(bg_buf *out, const char *s, int br)
 {
     bg_html_escape(out, s, strlen(s), br);

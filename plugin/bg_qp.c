@@ -21,6 +21,7 @@ typedef struct bg_qp_out {
     size_t n;
 } bg_qp_out;
 
+/* Stage n bytes, flushing to the buffer when the stage is full. */
 static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
 {
     if (o->n + n > sizeof o->tmp) {
@@ -65,6 +66,7 @@ static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const cha
     }
 }
 
+/* Encode text line by line, CR before LF dropped, eol as the line end. */
 void bg_qp_encode(bg_buf *out, const char *text, size_t len, const char *eol)
 {
     const unsigned char *p = (const unsigned char *)text;

@@ -219,6 +219,7 @@ typedef struct bg_render_ctx {
     bg_buf reason;     /* {reason} for the Subject */
 } bg_render_ctx;
 
+/* Free one recipient's cleaned strings. */
 static void bg_render_rc_free(bg_render_rc *r)
 {
     bg_buf_free(&r->recipient);
@@ -281,6 +282,7 @@ static int bg_render_wanted(const bg_bounce *b, const bg_rcpt *rc, const bg_verd
     return 0;
 }
 
+/* Clean and bound everything the texts show about one recipient. */
 static void bg_render_fill_rc(bg_render_rc *r, const bg_rcpt *rc, const bg_verdict *v)
 {
     const char *addr = rc->recipient[0] ? rc->recipient : rc->original_recipient;
@@ -345,6 +347,7 @@ typedef struct bg_render_list {
     size_t n;
 } bg_render_list;
 
+/* Free an expanded list. */
 static void bg_render_list_free(bg_render_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -352,6 +355,7 @@ static void bg_render_list_free(bg_render_list *l)
     l->n = 0;
 }
 
+/* Add an item (copied); silently bounded to 32 items. */
 static void bg_render_list_add(bg_render_list *l, const char *s)
 {
     if (l->n < sizeof l->item / sizeof l->item[0] && s && *s) {
@@ -361,6 +365,7 @@ static void bg_render_list_add(bg_render_list *l, const char *s)
     }
 }
 
+/* Every expanding line of a list key (do, delay_do, admin). */
 static void bg_render_list_get(const bg_render_ctx *c, const bg_render_rc *r, const char *key,
                                bg_render_list *l)
 {
@@ -419,6 +424,7 @@ static void bg_render_kv_text(bg_buf *t, const char *label, const char *value)
     bg_render_wrap(t, value, first, 2 + (lw < 16 ? 17 : lw + 2));
 }
 
+/* One recipient in text/plain: headline, what happened, steps, who, admin. */
 static void bg_render_plain_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *t)
 {
     bg_buf s;
@@ -525,6 +531,7 @@ static const char *bg_render_reason(const bg_render_ctx *c, const bg_render_rc *
     return bg_render_text(c, r, "subject", NULL, s);
 }
 
+/* The whole text/plain guidance (LF line ends; encoded later). */
 static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
 {
     bg_buf s;
@@ -552,7 +559,6 @@ static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
         bg_buf_printf(t, "(%zu more recipients: see the technical report below.)\n\n",
                       c->nshown - c->nrc);
 
-    const bg_original *o = &c->in->bounce->orig;
     if (c->subject.len || c->date.len || c->to.len) {
         bg_render_rule_line(t);
         bg_render_wrap(t, bg_render_text(c, NULL, "label_original", NULL, &s), "", 0);
@@ -564,7 +570,6 @@ static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
         bg_render_kv_text(t, bg_render_text(c, NULL, "label_cc", NULL, &s), bg_buf_str(&c->cc));
         bg_buf_addc(t, '\n');
     }
-    (void)o;
     const char *ht = c->in->bounce->human_text;
     if (ht && *ht) {
         bg_render_rule_line(t);
@@ -589,6 +594,7 @@ static void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
 #define BG_CSS_H2 "font-size:13px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;" \
                   "color:#52606d;margin:20px 0 6px;"
 
+/* A label/value row of an HTML table, both escaped. */
 static void bg_render_html_kv(bg_buf *h, const char *label, const char *value, int mono)
 {
     if (!value || !*value)
@@ -604,6 +610,7 @@ static void bg_render_html_kv(bg_buf *h, const char *label, const char *value, i
     bg_buf_adds(h, "</td></tr>\n");
 }
 
+/* One recipient as an HTML card. */
 static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *h)
 {
     bg_buf s;
@@ -717,6 +724,7 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
     bg_buf_free(&s);
 }
 
+/* The whole text/html guidance: a standalone page with inline styles. */
 static void bg_render_html(const bg_render_ctx *c, bg_buf *h)
 {
     bg_buf s;
@@ -833,6 +841,7 @@ typedef struct bg_render_edit {
     char small[96];     /* storage for short replacement texts */
 } bg_render_edit;
 
+/* Order body edits by offset (qsort). */
 static int bg_render_edit_cmp(const void *a, const void *b)
 {
     const bg_render_edit *x = a, *y = b;
@@ -841,6 +850,7 @@ static int bg_render_edit_cmp(const void *a, const void *b)
     return x->len < y->len ? -1 : (x->len > y->len); /* insertion before replacement */
 }
 
+/* A span lies inside a buffer of len bytes. */
 static int bg_span_ok(bg_span s, size_t len)
 {
     return s.off <= len && s.len <= len - s.off;
@@ -908,6 +918,7 @@ static size_t bg_render_status_edits(const bg_render_input *in, const bg_rcpt *r
     return n;
 }
 
+/* Append a header edit (name, remove, copied value). */
 static int bg_render_add_edit(bg_render_output *out, const char *name, int remove,
                               const char *value)
 {
@@ -1075,6 +1086,7 @@ done:
     return rc;
 }
 
+/* Free the facts gathered for one rendering. */
 static void bg_render_ctx_free(bg_render_ctx *c)
 {
     for (size_t i = 0; i < c->nrc; i++)
@@ -1132,6 +1144,7 @@ static int bg_render_parts_ok(const bg_bounce *b, size_t len)
     return 1;
 }
 
+/* Leave out empty and say why: the caller passes the message unchanged. */
 static bg_render_status bg_render_fail(bg_render_output *out, bg_render_status st, char *err,
                                        size_t errlen, const char *why)
 {
@@ -1141,6 +1154,8 @@ static bg_render_status bg_render_fail(bg_render_output *out, bg_render_status s
     return st;
 }
 
+/* Render: gather and clean the facts, build the guidance, then either
+ * edit the report in place (RFC 3464) or wrap the body (anything else). */
 bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, char *err,
                            size_t errlen)
 {
@@ -1261,6 +1276,7 @@ done:
     return BG_RENDER_OK;
 }
 
+/* Free an output; safe on an empty or already freed one. */
 void bg_render_output_free(bg_render_output *out)
 {
     if (!out)
@@ -1315,6 +1331,7 @@ static void bg_render_fold(bg_buf *dst, const char *name, const char *value, con
     bg_buf_adds(dst, eol);
 }
 
+/* The whole new message: headers minus removed ones, added ones, body. */
 int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
                     const bg_render_output *out, bg_buf *dst)
 {

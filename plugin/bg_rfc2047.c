@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+/* Validate one UTF-8 sequence strictly (no overlongs, surrogates or > U+10FFFF). */
 size_t bg_utf8_len(const unsigned char *s, size_t avail)
 {
     if (avail == 0)
@@ -43,6 +44,7 @@ size_t bg_utf8_len(const unsigned char *s, size_t avail)
     return n;
 }
 
+/* One-line, valid UTF-8, bounded copy of untrusted text. */
 void bg_utf8_clean(bg_buf *out, const char *s, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -84,6 +86,7 @@ void bg_utf8_clean(bg_buf *out, const char *s, size_t max)
 static const char bg_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Plain base64 of n bytes (with padding). */
 static void bg_b64_encode(bg_buf *out, const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i += 3) {
@@ -102,6 +105,7 @@ static void bg_b64_encode(bg_buf *out, const unsigned char *s, size_t n)
 /* Raw bytes per encoded word: "=?UTF-8?B?" + 60 base64 chars + "?=" = 72. */
 #define BG_RFC2047_CHUNK 45
 
+/* A header value: plain when ASCII, else UTF-8 B-encoded words. */
 void bg_rfc2047_encode(bg_buf *out, const char *text, size_t max)
 {
     bg_buf clean;
