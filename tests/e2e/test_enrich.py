@@ -135,12 +135,13 @@ def test_retry_timeout_bounce(sb):
 def test_delay_warning(sb):
     mark = sb.log_mark()
     sb.peer.set_rule("slow@slow.test", rcpt="451 4.7.1 <slow@slow.test>: greylisted, try again later")
-    _send(sb, "cdelay", "slow@slow.test")
+    sent = _send(sb, "cdelay", "slow@slow.test")
     try:
         b = _report(sb, "cdelay", want=("delayed",), timeout=30, poke=sb.run_queue)
     finally:
         sb.remove_queued([i for i in sb.queue_ids()])
-    m = checks.enriched(b, "greylisted")
+    m = checks.enriched(b, "greylisted", status="4.7.1")
+    checks.original_headers_identical(b, sent)
     sev = mail.header_values(b, "X-Bounce-Severity")
     if sev != ["delay"]:
         checks.fail("X-Bounce-Severity %s, want delay" % sev, b)

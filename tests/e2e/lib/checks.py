@@ -141,6 +141,20 @@ def original_identical(data, sent):
     return inner
 
 
+def original_headers_identical(data, sent):
+    """The returned part (text/rfc822-headers in a delay warning) holds the
+    submitted message's header block byte for byte."""
+    raw = mail.raw_original(data)
+    if raw is None:
+        fail("no returned-message part", data)
+    inner = mail.part_body(raw).replace(b"\r\n", b"\n")
+    sent = sent if isinstance(sent, bytes) else sent.encode()
+    hb = mail.raw_header_block(sent.replace(b"\r\n", b"\n"))
+    if hb not in inner:
+        fail("returned headers differ from the submitted ones", data)
+    return inner
+
+
 def same_original_part(a, b):
     """Two reports return byte-identical original parts (part body)."""
     ra, rb = mail.raw_original(a), mail.raw_original(b)
