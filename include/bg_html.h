@@ -10,10 +10,17 @@
 #include <stddef.h>
 #include "bg_buf.h"
 
+/* What a line end (LF or CRLF) becomes. */
+enum {
+    BG_HTML_LF_BLANK = 0, /* a blank: one-line text */
+    BG_HTML_LF_BR = 1,    /* "<br>" and a line end: paragraphs */
+    BG_HTML_LF_KEEP = 2   /* a line end: inside <pre> */
+};
+
 /* Append s (len bytes, UTF-8) escaped for HTML text and attribute values:
  * & < > " ' become entities; control characters other than tab and line
- * ends become U+FFFD; LF (or CRLF) becomes "<br>" when br is set, else a
- * blank. Invalid UTF-8 bytes become U+FFFD. */
+ * ends become U+FFFD; a line end becomes what br says (BG_HTML_LF_*).
+ * Invalid UTF-8 bytes become U+FFFD. */
 void bg_html_escape(bg_buf *out, const char *s, size_t len, int br);
 
 /* The same for a NUL-terminated string. */

@@ -46,7 +46,7 @@ void bg_html_escape(bg_buf *out, const char *s, size_t len, int br)
         if (c == '\r' && i + 1 < len && p[i + 1] == '\n')
             i++, c = '\n';
         if (c == '\n' || c == '\r') {
-            bg_buf_adds(out, br ? "<br>\n" : " ");
+            bg_buf_adds(out, br == BG_HTML_LF_BR ? "<br>\n" : br == BG_HTML_LF_KEEP ? "\n" : " ");
             i++;
             continue;
         }

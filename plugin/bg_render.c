@@ -707,7 +707,7 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
         bg_buf_init(&a);
         bg_render_clean_block(&a, x->admin_text);
         bg_buf_adds(h, "<p style=\"margin:10px 0 0;color:#3e4c59;\">");
-        bg_html_escape(h, a.p ? a.p : "", a.len, 1);
+        bg_html_escape(h, a.p ? a.p : "", a.len, BG_HTML_LF_BR);
         bg_buf_adds(h, "</p>\n");
         bg_buf_free(&a);
     }
@@ -792,7 +792,7 @@ static void bg_render_html(const bg_render_ctx *c, bg_buf *h)
         bg_html_escapes(h, bg_render_text(c, NULL, "label_explanation", NULL, &s), 0);
         bg_buf_adds(h, "</h2>\n<pre style=\"margin:0;white-space:pre-wrap;word-break:break-word;"
                        BG_CSS_MONO "font-size:12px;color:#3e4c59;\">");
-        bg_html_escape(h, clean.p ? clean.p : "", clean.len, 0);
+        bg_html_escape(h, clean.p ? clean.p : "", clean.len, BG_HTML_LF_KEEP);
         bg_buf_adds(h, "</pre>\n</div>\n");
         bg_buf_free(&clean);
     }
