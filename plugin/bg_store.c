@@ -425,8 +425,9 @@ int bg_store_norm_recipient(const char *in, char out[BG_ADDR_MAX])
     out[len] = '\0';
     char *at = strrchr(out, '@');
     const char *domain = at ? at + 1 : out;
-    if (at && (at == out || at - out > 64)) {
-        out[0] = '\0';
+    if (at && (at == out || at - out > 64 ||
+               (out[0] != '"' && memchr(out, '@', (size_t)(at - out)) != NULL))) {
+        out[0] = '\0'; /* empty or over-long local part, or a bare '@' inside it */
         return -1;
     }
     if (!bg_store_domain_valid(domain)) {

@@ -619,6 +619,8 @@ static void helpers(void **state)
     assert_int_equal(bg_store_norm_recipient("Example.NET", a), 0);
     assert_string_equal(a, "example.net");
     assert_int_equal(bg_store_norm_recipient("@example.net", a), -1);
+    assert_int_equal(bg_store_norm_recipient("x@@example.net", a), -1);
+    assert_int_equal(bg_store_norm_recipient("\"x@y\"@example.net", a), 0);
     assert_string_equal(bg_store_source_name(BG_SRC_INBOUND), "inbound");
     assert_int_equal(bg_store_source_parse("admin"), BG_SRC_ADMIN);
     assert_int_equal(bg_store_source_parse("x"), -1);

@@ -1,0 +1,220 @@
+/* Unit tests: `bounceguide suppress` as a user runs it (the CLI binary
+ * next to this test, ASan-built under make unit-asan) on real database
+ * files: CSV import edge cases (quotes, CRLF, BOM, aliases, multi-line
+ * records, line numbers of bad rows, all or nothing), export round trip,
+ * add/remove/list/show/stats/expire and their exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bg_store.h"
+
+static char cli[PATH_MAX];
+static char dir[64];
+static char db[128];
+
+/* Run the CLI with a shell command tail; returns the exit code, output
+ * (stdout + stderr) in out. */
+static int run(char *out, size_t outlen, const char *fmt, ...)
+{
+    char args[2048], cmd[PATH_MAX + 2048 + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' suppress %s --db '%s' 2>&1", cli, args, db);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, outlen - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char p[160];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bg_cli_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void import_edge_cases(void **state)
+{
+    (void)state;
+    char out[16384];
+    /* BOM, CRLF, aliases, a quoted comma, a doubled quote, a quoted line
+     * break (the record spans lines 3-4), an unknown extra column */
+    write_file("a.csv",
+               "\xef\xbb\xbf" "Email,Reason,Code,Created,Sender_Domain,Extra\r\n"
+               "a@example.net,\"550 5.1.1 user unknown, sorry\",550,2026-11-01,example.com,x\r\n"
+               "b@example.net,\"550 5.2.1 \"\"disabled\"\"\r\nsecond line\",550,1790000000,example.com,y\r\n"
+               "c@example.net,552 5.2.2 mailbox full,552,\"Fri, 20 Nov 2026 10:00:00 +0000\",,z\r\n");
+    /* c@ has no sending domain: the whole file is refused, line 5 named */
+    assert_int_equal(run(out, sizeof out, "import %s/a.csv", dir), 1);
+    assert_non_null(strstr(out, "a.csv:5: no sending domain"));
+    assert_non_null(strstr(out, "nothing imported"));
+    assert_int_equal(access(db, F_OK), -1); /* not even created */
+    /* with --domain it goes in, and the categories come from the texts */
+    assert_int_equal(run(out, sizeof out, "import %s/a.csv --domain example.org", dir), 0);
+    assert_non_null(strstr(out, "3 row(s) imported"));
+    assert_int_equal(run(out, sizeof out, "list --json"), 0);
+    assert_non_null(strstr(out, "\"recipient\":\"a@example.net\",\"scope\":\"address\",\"category\":\"unknown-user\""));
+    assert_non_null(strstr(out, "\"recipient\":\"b@example.net\",\"scope\":\"address\",\"category\":\"mailbox-disabled\""));
+    assert_non_null(strstr(out, "\"diagnostic\":\"550 5.2.1 \\\"disabled\\\"  second line\""));
+    assert_non_null(strstr(out, "\"sending_domain\":\"example.org\",\"recipient\":\"c@example.net\""));
+    assert_non_null(strstr(out, "\"suppressed_since\":\"2026-11-20T10:00:00Z\""));
+
+    /* export, import into a fresh file, export again: identical */
+    char e1[160], e2[160];
+    snprintf(e1, sizeof e1, "%s/e1.csv", dir);
+    snprintf(e2, sizeof e2, "%s/e2.csv", dir);
+    assert_int_equal(run(out, sizeof out, "export %s", e1), 0);
+    char saved[128];
+    snprintf(saved, sizeof saved, "%s", db);
+    snprintf(db, sizeof db, "%s/copy.db", dir);
+    assert_int_equal(run(out, sizeof out, "import %s", e1), 0);
+    assert_int_equal(run(out, sizeof out, "export %s", e2), 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", e1, e2);
+    assert_int_equal(system(cmd), 0);
+    snprintf(db, sizeof db, "%s", saved);
+}
+
+static void import_bad_lines(void **state)
+{
+    (void)state;
+    char out[16384];
+    static const struct {
+        const char *row;
+        const char *want;
+    } bad[] = {
+        {"x@@example.net,550,e,2026-11-01", "bad address or domain syntax"},
+        {"x@example.net,abc,e,2026-11-01", "bad reply code"},
+        {"x@example.net,550,e,yesterday", "bad created_at time"},
+        {"x@example.net,550,e,2026-11-01,extra", "5 fields, the header has 4"},
+        {"x@example.net,550,\"e,2026-11-01", "unterminated quoted field"},
+        {"x@example.net,550,e\"x,2026-11-01", "quote inside an unquoted field"},
+        {NULL, NULL},
+    };
+    for (int i = 0; bad[i].row; i++) {
+        char text[600];
+        snprintf(text, sizeof text,
+                 "address,code,error,created_at\nok@example.net,550,fine,2026-11-01\n%s\n", bad[i].row);
+        write_file("b.csv", text);
+        assert_int_equal(run(out, sizeof out, "import %s/b.csv --domain example.com", dir), 1);
+        if (!strstr(out, "b.csv:3: ") || !strstr(out, bad[i].want))
+            fail_msg("row %d: got %s", i, out);
+        assert_non_null(strstr(out, "nothing imported"));
+    }
+    /* an unknown category, scope or sending domain in the columns */
+    write_file("c.csv", "address,category,scope,sending_domain\n"
+                        "a@example.net,no-such,address,example.com\n"
+                        "b@example.net,unknown-user,domain,example.com\n"
+                        "c@example.net,unknown-user,address,not_a domain\n"
+                        "example.net,unknown-domain,domain,example.com\n");
+    assert_int_equal(run(out, sizeof out, "import %s/c.csv", dir), 1);
+    assert_non_null(strstr(out, "c.csv:2: unknown category"));
+    assert_non_null(strstr(out, "c.csv:3: scope domain does not fit"));
+    assert_non_null(strstr(out, "c.csv:4: bad sending domain syntax"));
+    assert_null(strstr(out, "c.csv:5"));
+    assert_non_null(strstr(out, "3 bad line(s); nothing imported"));
+    /* nothing at all was written by any of these */
+    assert_int_equal(access(db, F_OK), -1);
+    write_file("d.csv", "");
+    assert_int_equal(run(out, sizeof out, "import %s/d.csv --domain example.com", dir), 1);
+    assert_non_null(strstr(out, "header line"));
+    write_file("e.csv", "code,error\n550,x\n");
+    assert_int_equal(run(out, sizeof out, "import %s/e.csv --domain example.com", dir), 1);
+    assert_non_null(strstr(out, "no address column"));
+    /* --dry-run checks without writing */
+    write_file("f.csv", "address\nx@example.net\n");
+    assert_int_equal(run(out, sizeof out, "import %s/f.csv --domain example.com --dry-run", dir), 0);
+    assert_non_null(strstr(out, "1 row(s) would be imported"));
+    assert_int_equal(access(db, F_OK), -1);
+}
+
+static void admin_commands(void **state)
+{
+    (void)state;
+    char out[16384];
+    assert_int_equal(run(out, sizeof out, "list"), 1); /* no database yet */
+    assert_non_null(strstr(out, "no suppression database"));
+    assert_int_equal(run(out, sizeof out, "add Bob@Example.NET --domain example.com --category unknown-user"), 0);
+    assert_int_equal(run(out, sizeof out, "add nosuch.example --domain example.com --expires 30d"), 0);
+    assert_int_equal(run(out, sizeof out, "add x@example.net --domain example.com --category bogus"), 1);
+    assert_int_equal(run(out, sizeof out, "add x@example.net"), 2);
+    assert_int_equal(run(out, sizeof out, "add x@example.net --domain 'bad domain'"), 2);
+    assert_int_equal(run(out, sizeof out, "add x@example.net --domain example.com --expires soon"), 1);
+    assert_int_equal(run(out, sizeof out, "list"), 0);
+    assert_non_null(strstr(out, "bob@example.net"));
+    assert_non_null(strstr(out, "nosuch.example"));
+    assert_int_equal(run(out, sizeof out, "list --category unknown-user --domain example.com"), 0);
+    assert_null(strstr(out, "nosuch.example"));
+    /* show an address: its own row and its domain's row */
+    assert_int_equal(run(out, sizeof out, "show someone@nosuch.example"), 0);
+    assert_non_null(strstr(out, "SUPPRESSED"));
+    assert_int_equal(run(out, sizeof out, "show nobody@else.example"), 1);
+    assert_int_equal(run(out, sizeof out, "stats --json"), 0);
+    assert_non_null(strstr(out, "\"rows\":2,\"active\":2"));
+    assert_int_equal(run(out, sizeof out, "remove bob@example.net --domain example.org"), 1);
+    assert_int_equal(run(out, sizeof out, "remove bob@example.net --domain example.com"), 0);
+    assert_non_null(strstr(out, "removed 1 row(s)"));
+    assert_int_equal(run(out, sizeof out, "expire"), 0);
+    assert_non_null(strstr(out, "expired 0 row(s)"));
+    assert_int_equal(run(out, sizeof out, "frobnicate"), 2);
+    assert_int_equal(run(out, sizeof out, "list --bogus"), 2);
+    struct stat st;
+    assert_int_equal(stat(db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char self[PATH_MAX];
+    if (!realpath(argv[0], self))
+        return 1;
+    /* O/tests/test_cli_suppress -> O/bounceguide */
+    snprintf(cli, sizeof cli, "%s/../bounceguide", dirname(self));
+    if (access(cli, X_OK) != 0) {
+        fprintf(stderr, "test_cli_suppress: %s missing (make builds it with the tests)\n", cli);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(import_edge_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(import_bad_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(admin_commands, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
