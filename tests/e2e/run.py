@@ -50,7 +50,14 @@ def main(argv):
     failures = []
     t_all = time.monotonic()
     for path in mods:
-        mod = load(path)
+        try:
+            mod = load(path)
+        except Exception:  # a module that cannot even load counts as a failure
+            traceback.print_exc()
+            print("FAIL %s (module did not load)" % os.path.basename(path))
+            failed += 1
+            failures.append(os.path.basename(path))
+            continue
         cases = [(n, getattr(mod, n)) for n in dir(mod)
                  if n.startswith("test_") and callable(getattr(mod, n)) and pattern in n]
         cases.sort(key=lambda c: c[1].__code__.co_firstlineno)
