@@ -942,7 +942,7 @@ static int bg_render_headers(const bg_render_ctx *c, bg_render_output *out)
     bg_buf_init(&cats);
     bg_buf_init(&subj);
     bg_buf_init(&enc);
-    int permanent = 0, several = 0;
+    int permanent = 0, mixed = 0;
     for (size_t i = 0; i < c->nrc; i++) {
         const bg_verdict *v = &in->verdicts[c->rc[i].index];
         permanent |= v->permanent;
@@ -954,14 +954,16 @@ static int bg_render_headers(const bg_render_ctx *c, bg_render_output *out)
             continue;
         if (cats.len) {
             bg_buf_adds(&cats, ", ");
-            several = 1;
+            mixed = 1;
         }
         bg_buf_adds(&cats, c->rc[i].section);
     }
     bg_catalog_var vars[24];
     bg_render_vars(c, &c->rc[0], vars);
-    const char *key = c->all_delay ? "subject_delay" : several ? "subject_several"
-                                                               : "subject_failure";
+    const char *key = c->all_delay     ? "subject_delay"
+                      : mixed          ? "subject_mixed"
+                      : c->nshown > 1  ? "subject_several"
+                                       : "subject_failure";
     if (!bg_catalog_text(in->catalog, "common", key, vars, &subj))
         bg_buf_adds(&subj, c->all_delay ? "Delivery delayed" : "Undeliverable");
     bg_rfc2047_encode(&enc, bg_buf_str(&subj), BG_RENDER_HDR_MAX);

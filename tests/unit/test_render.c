@@ -786,6 +786,57 @@ static void render_truncated_inputs(void **state)
     assert_true(ok > 100);
 }
 
+/* Many recipients: 50 explained, the rest counted; every one still gets
+ * its X-Bounce-Category in the status part. */
+static void render_many_recipients(void **state)
+{
+    (void)state;
+    bg_buf m;
+    bg_buf_init(&m);
+    bg_buf_adds(&m, "From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
+                    "To: alice@example.org\nSubject: Mail delivery failed\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=MANY\n"
+                    "MIME-Version: 1.0\n\n--MANY\nContent-type: text/plain; charset=us-ascii\n\n"
+                    "Failed.\n\n--MANY\nContent-type: message/delivery-status\n\n"
+                    "Reporting-MTA: dns; mail.example.org\n");
+    for (int i = 0; i < 60; i++)
+        bg_buf_printf(&m, "\nAction: failed\nFinal-Recipient: rfc822;user%d@example.net\n"
+                          "Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n", i);
+    bg_buf_adds(&m, "\n--MANY\nContent-type: text/rfc822-headers\n\nFrom: alice@example.org\n"
+                    "Subject: Newsletter\n\n--MANY--\n");
+    bg_read_status rs;
+    bg_bounce *b = bg_bounce_read(m.p, m.len, NULL, &rs);
+    assert_non_null(b);
+    assert_int_equal(b->nrcpt, 60);
+    bg_verdict v[60];
+    for (size_t i = 0; i < 60; i++)
+        bg_classify_rcpt(rules, b, &b->rcpts[i], &v[i]);
+    bg_render_input in = {.msg = m.p, .len = m.len, .bounce = b, .verdicts = v,
+                          .catalog = catalog};
+    bg_render_output out;
+    char err[200];
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+    const char *body = bg_buf_str(&out.body);
+    size_t cats = 0;
+    for (const char *p = body; (p = strstr(p, "\nStatus: 5.1.1\nX-Bounce-Category: unknown-user\n")); p++)
+        cats++;
+    assert_int_equal(cats, 60);
+    bg_buf text;
+    bg_buf_init(&text);
+    assert_int_equal(decoded_part(body, "text/plain", &text), 0);
+    const char *t = flatten(&text);
+    assert_non_null(strstr(t, "couldn't be delivered to 60 recipients"));
+    assert_non_null(strstr(t, "(10 more recipients: see the technical report below.)"));
+    assert_non_null(strstr(t, "user49@example.net couldn't be delivered"));
+    assert_null(strstr(t, "user50@example.net couldn't be delivered"));
+    assert_string_equal(out.edits[0].value,
+                        "Undeliverable to 60 recipients: Newsletter -- address not found");
+    bg_buf_free(&text);
+    bg_render_output_free(&out);
+    bg_bounce_free(b);
+    bg_buf_free(&m);
+}
+
 static void render_not_applicable_and_errors(void **state)
 {
     (void)state;
@@ -1135,6 +1186,7 @@ int main(void)
         cmocka_unit_test(render_delay_wording),
         cmocka_unit_test(render_every_category),
         cmocka_unit_test(render_extra_and_override),
+        cmocka_unit_test(render_many_recipients),
         cmocka_unit_test(render_not_applicable_and_errors),
         cmocka_unit_test(render_truncated_inputs),
         cmocka_unit_test(golden_files),
