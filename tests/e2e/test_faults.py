@@ -148,3 +148,24 @@ def test_good_config_after_faults(sb):
     checks.original_identical(b, msg)
     if lines:
         checks.fail("unexpected plugin lines: %s" % lines)
+
+
+def test_rewrite_inbound_off(sb):
+    """rewrite_inbound = no: a bounce from another server passes as it came,
+    while Exim's own bounces are still enriched."""
+    sb.set_bgconf("rewrite_inbound = no\n")
+    sb.add_user("finb")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                           "postfix-550-5.1.1.eml"), "rb") as f:
+        raw = f.read().replace(b"cin@local.test", b"finb@local.test")
+    mark = sb.log_mark()
+    sb.submit("", ["finb@local.test"], raw)
+    d = sb.wait_mail("finb", 1)[0]
+    if mail.header_values(d, "X-Bounce-Category"):
+        checks.fail("inbound bounce rewritten despite rewrite_inbound = no", d)
+    if not d.replace(b"\r\n", b"\n").endswith(raw.split(b"\n\n", 1)[1]):
+        checks.fail("inbound bounce body changed", d)
+    if checks.problem_lines(sb.log_since(mark)):
+        checks.fail("unexpected plugin lines: %s" % checks.problem_lines(sb.log_since(mark)))
+    b, msg, lines = _bounce(sb, "finb2", "rewrite_inbound = no\n")
+    checks.enriched(b, "unknown-user", status="5.1.1")
