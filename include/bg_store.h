@@ -201,11 +201,19 @@ bg_store_status bg_store_count_by_category(bg_store *s, const char *sender_domai
 bg_store_status bg_store_was_sent(bg_store *s, const char *message_id, const char *recipient,
                                   int *found);
 
-/* The sending IP recorded for (message id, recipient): the failure's own
- * attempt first, else the delivery. For the auth diagnosis. out gets ""
- * and BG_STORE_NOTFOUND when none. */
+/* The sending IP recorded for (message id, recipient): the recipient's own
+ * events first (a failure before a delivery), else the IP noted for the
+ * message at smtp:ehlo. For the auth diagnosis. out gets "" and
+ * BG_STORE_NOTFOUND when none. */
 bg_store_status bg_store_sending_ip(bg_store *s, const char *message_id, const char *recipient,
                                     char out[BG_IP_MAX]);
+
+/* Remember the local IP a message is being sent from, for every recipient
+ * of it (the transport's smtp:ehlo event: Exim knows $sending_ip_address
+ * in the transport process, not when it raises msg:delivery or
+ * msg:fail:delivery). bg_store_sending_ip falls back to it. */
+bg_store_status bg_store_note_ip(bg_store *s, const char *message_id, const char *sender_domain,
+                                 const char *sending_ip, long long now);
 
 /* Explicit transactions for bulk work (import): everything between begin
  * and commit is one transaction; rollback drops it. */

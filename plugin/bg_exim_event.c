@@ -128,6 +128,27 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
     const char *ip = bg_arg(argc, argv, 5);
     const char *exim_id = bg_arg(argc, argv, 6);
 
+    if (strcmp(name, "smtp:ehlo") == 0) {
+        /* the transport process knows the local address; msg:delivery and
+         * msg:fail:delivery (raised later by the main delivery process) do
+         * not: note it per message */
+        const char *sd = bg_domain_of(sender);
+        if (!*ip || !*sd)
+            return OK;
+        if (!*msgid)
+            msgid = exim_id;
+        const bg_config *c = bg_ev_config();
+        if (!c || !bg_config_get_bool(c, sd, "suppress", 1))
+            return OK;
+        bg_store *s = bg_exim_store_handle(c, "sending IP not recorded");
+        if (!s)
+            return OK;
+        long long t0 = bg_exim_store_ms();
+        bg_store_status st = bg_store_note_ip(s, msgid, sd, ip, 0);
+        if (st != BG_STORE_OK && st != BG_STORE_INVALID)
+            bg_exim_store_report(st, bg_exim_store_ms() - t0, "sending IP not recorded");
+        return OK;
+    }
     int delivered = strcmp(name, "msg:delivery") == 0;
     int failed = strcmp(name, "msg:fail:delivery") == 0;
     int deferred = strcmp(name, "msg:rcpt:defer") == 0 || strcmp(name, "msg:rcpt:host:defer") == 0 ||

@@ -54,6 +54,7 @@ enum {
     ST_WAS_SENT_ANY,
     ST_WAS_SENT_RCPT,
     ST_SENDING_IP,
+    ST_NOTE_IP,
     ST_N
 };
 
@@ -123,9 +124,15 @@ static const char *const bg_store_sql[ST_N] = {
     [ST_WAS_SENT_ANY] = "SELECT 1 FROM bg_event WHERE message_id = ?1 AND kind = 'sent' LIMIT 1",
     [ST_WAS_SENT_RCPT] = "SELECT 1 FROM bg_event WHERE message_id = ?1 AND recipient = ?2 "
                          "AND kind = 'sent'",
-    [ST_SENDING_IP] = "SELECT sending_ip FROM bg_event WHERE message_id = ?1 AND recipient = ?2 "
-                      "AND sending_ip <> '' ORDER BY CASE kind WHEN 'sent' THEN 1 ELSE 0 END, "
-                      "seen_at DESC LIMIT 1",
+    [ST_SENDING_IP] = "SELECT sending_ip FROM bg_event WHERE message_id = ?1 "
+                      "AND recipient IN (?2, '') AND sending_ip <> '' "
+                      "ORDER BY CASE WHEN recipient = ?2 THEN 0 ELSE 1 END, "
+                      "CASE kind WHEN 'sent' THEN 1 ELSE 0 END, seen_at DESC LIMIT 1",
+    [ST_NOTE_IP] =
+        "INSERT INTO bg_event (message_id, recipient, kind, sender_domain, category, source, "
+        "sending_ip, seen_at) VALUES (?1, '', 'ip', ?2, '', 'transport', ?3, ?4) "
+        "ON CONFLICT (message_id, recipient, kind) DO UPDATE SET sending_ip = excluded.sending_ip, "
+        "seen_at = excluded.seen_at",
 };
 
 /* Schema migrations, in order; each step's SQL runs in one transaction and
@@ -1362,6 +1369,34 @@ bg_store_status bg_store_sending_ip(bg_store *s, const char *message_id, const c
     }
     sqlite3_reset(q);
     return st;
+}
+
+bg_store_status bg_store_note_ip(bg_store *s, const char *message_id, const char *sender_domain,
+                                 const char *sending_ip, long long now)
+{
+    if (!s)
+        return BG_STORE_INVALID;
+    char msgid[BG_MSGID_MAX], domain[BG_ADDR_MAX], ip[BG_IP_MAX];
+    bg_store_norm_msgid(message_id, msgid);
+    bg_copy_clean(ip, sizeof ip, sending_ip);
+    if (!msgid[0] || !ip[0] || bg_store_norm_recipient(sender_domain, domain) < 0 ||
+        strchr(domain, '@'))
+        return BG_STORE_INVALID;
+    if (s->rdonly)
+        return BG_STORE_READONLY;
+    bg_store_arm(s);
+    int rc = bg_store_tx_begin(s);
+    if (rc != SQLITE_OK)
+        return bg_store_map(rc);
+    sqlite3_stmt *q = bg_stmt(s, ST_NOTE_IP, &rc);
+    if (q) {
+        bg_bind_text(q, 1, msgid);
+        bg_bind_text(q, 2, domain);
+        bg_bind_text(q, 3, ip);
+        sqlite3_bind_int64(q, 4, bg_now(now));
+        rc = bg_step_done(q);
+    }
+    return bg_store_map(bg_store_tx_end(s, rc));
 }
 
 bg_store_status bg_store_begin(bg_store *s)

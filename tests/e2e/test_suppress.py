@@ -61,8 +61,14 @@ def test_hard_failure_refused_for_that_sending_domain_only(sb):
     c = sqlite3.connect("file:%s?mode=ro" % sh.db_path(sb), uri=True)
     n = c.execute("SELECT COUNT(*) FROM bg_event WHERE recipient = ? AND kind = 'fail'",
                   (rcpt,)).fetchone()[0]
+    # the local IP, noted at smtp:ehlo, for the auth diagnosis
+    # (bg_store_sending_ip's query: the recipient's own events, else the message's)
+    ip = c.execute("SELECT sending_ip FROM bg_event WHERE message_id = "
+                   "(SELECT message_id FROM bg_event WHERE recipient = ? AND kind = 'fail') "
+                   "AND recipient IN (?, '') AND sending_ip <> ''", (rcpt, rcpt)).fetchone()
     c.close()
     assert n == 1, n
+    assert ip and ip[0] == "127.0.0.1", ip
     # the next message from the same sending domain is refused at RCPT
     code, text = sh.rcpt_reply(sb, "someone.else@local.test", rcpt)
     assert code == 550, (code, text)
@@ -129,6 +135,26 @@ def test_delivery_clears_soft_count(sb):
     code, _ = sh.rcpt_reply(sb, user, rcpt)
     assert code == 250
     sb.remove_queued()
+
+
+def test_retry_timeout_bounce_recorded_by_local_scan(sb):
+    # the transport sees a deferral; the "retry timeout exceeded" bounce
+    # after it is seen only by local_scan, which records it too (once)
+    user = sb.add_user("retry1")
+    rcpt = "slow1@timeout.test"
+    sb.peer.set_rule(rcpt, rcpt="452 4.2.2 <%s>: Mailbox full" % rcpt)
+    _defer_once(sb, user, rcpt, "will time out")
+    r = _wait_row(sb, "local.test", rcpt, pred=lambda r: r["soft_count"] == 1)
+    assert r["source"] == "transport", r
+    # timeout.test gives up after 2 s: queue runs until Exim bounces it
+    wait_for(lambda: sb.run_queue() and sb.mailbox("retry1"), 15, "retry-timeout bounce", step=0.3)
+    r = _wait_row(sb, "local.test", rcpt, pred=lambda r: r["soft_count"] == 2)
+    assert r["source"] == "bounce", r
+    c = sqlite3.connect("file:%s?mode=ro" % sh.db_path(sb), uri=True)
+    kinds = sorted(k for (k,) in c.execute(
+        "SELECT kind FROM bg_event WHERE recipient = ? AND kind IN ('fail', 'defer')", (rcpt,)))
+    c.close()
+    assert kinds == ["defer", "fail"], kinds
 
 
 def test_cli_remove_lifts_suppression(sb):

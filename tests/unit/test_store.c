@@ -322,6 +322,16 @@ static void sent_proof(void **state)
     char ip[BG_IP_MAX];
     assert_int_equal(bg_store_sending_ip(s, "abc@example.com", "bob@example.net", ip), BG_STORE_OK);
     assert_string_equal(ip, "198.51.100.1");
+    /* the per-message IP noted at smtp:ehlo is the fallback ... */
+    assert_int_equal(bg_store_note_ip(s, "<ehlo@example.com>", "example.com", "203.0.113.5", T0), BG_STORE_OK);
+    assert_int_equal(bg_store_sending_ip(s, "ehlo@example.com", "anyone@example.net", ip), BG_STORE_OK);
+    assert_string_equal(ip, "203.0.113.5");
+    /* ... a recipient's own record wins over it */
+    assert_int_equal(bg_store_note_ip(s, "abc@example.com", "example.com", "203.0.113.9", T0), BG_STORE_OK);
+    assert_int_equal(bg_store_sending_ip(s, "abc@example.com", "bob@example.net", ip), BG_STORE_OK);
+    assert_string_equal(ip, "198.51.100.1");
+    assert_int_equal(bg_store_note_ip(s, "", "example.com", "203.0.113.9", T0), BG_STORE_INVALID);
+    assert_int_equal(bg_store_note_ip(s, "x@y.example", "example.com", "", T0), BG_STORE_INVALID);
     bg_store_close(s);
 }
 
