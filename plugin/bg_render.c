@@ -202,6 +202,7 @@ static int bg_render_header(const char *msg, bg_span hs, const char *name, bg_bu
 typedef struct bg_render_rc {
     size_t index;          /* into bounce->rcpts */
     int delay;             /* rendered as "still trying" */
+    long same_as;          /* index of an earlier recipient with the same category, or -1 */
     const char *section;   /* category id (catalogue section) */
     bg_buf recipient, domain, code, reply_code, remote_mta, retry_until, rule, diag;
 } bg_render_rc;
@@ -237,6 +238,7 @@ static void bg_render_rc_free(bg_render_rc *r)
 static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, bg_catalog_var *v)
 {
     size_t i = 0;
+    const char *first = r && r->same_as >= 0 ? bg_buf_str(&c->rc[r->same_as].recipient) : "";
 #define BG_VAR(n, val) (v[i].name = (n), v[i].value = (val), i++)
     BG_VAR("organisation", bg_buf_str(&c->organisation));
     BG_VAR("helpdesk", bg_buf_str(&c->helpdesk));
@@ -246,6 +248,7 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, bg_cat
     BG_VAR("dkim_domain", bg_buf_str(&c->dkim_d));
     BG_VAR("dkim_selector", bg_buf_str(&c->dkim_s));
     BG_VAR("reason", bg_buf_str(&c->reason));
+    BG_VAR("first_recipient", first);
     if (r) {
         BG_VAR("recipient", bg_buf_str(&r->recipient));
         BG_VAR("domain", bg_buf_str(&r->domain));
@@ -436,6 +439,11 @@ static void bg_render_plain_rc(const bg_render_ctx *c, const bg_render_rc *r, bg
         bg_buf_addc(t, '=');
     bg_buf_adds(t, "\n\n");
 
+    if (r->same_as >= 0) {
+        bg_render_wrap(t, bg_render_text(c, r, "same_as", NULL, &s), "", 0);
+        bg_buf_addc(t, '\n');
+        goto admin;
+    }
     bg_render_wrap(t, bg_render_text(c, NULL, "label_happened", NULL, &s), "", 0);
     bg_render_wrap(t, bg_render_text(c, r, "happened", "delay_happened", &s), "  ", 2);
     if (r->delay) {
@@ -461,7 +469,7 @@ static void bg_render_plain_rc(const bg_render_ctx *c, const bg_render_rc *r, bg
     bg_render_wrap(t, bg_render_text(c, r, bg_render_acts_key(c, r), NULL, &s), "  ", 2);
     bg_buf_addc(t, '\n');
 
-    /* administrator section */
+admin:
     bg_render_wrap(t, bg_render_text(c, NULL, "label_admin", NULL, &s), "", 0);
     bg_buf cat;
     bg_buf_init(&cat);
@@ -629,6 +637,12 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
     bg_html_escapes(h, bg_render_text(c, r, "headline", "delay_headline", &s), 0);
     bg_buf_adds(h, "</h1>\n");
 
+    if (r->same_as >= 0) {
+        bg_buf_adds(h, "<p style=\"margin:8px 0 0;\">");
+        bg_html_escapes(h, bg_render_text(c, r, "same_as", NULL, &s), 0);
+        bg_buf_adds(h, "</p>\n");
+        goto admin;
+    }
     bg_buf_adds(h, "<h2 style=\"" BG_CSS_H2 "\">");
     bg_html_escapes(h, bg_render_text(c, NULL, "label_happened", NULL, &s), 0);
     bg_buf_adds(h, "</h2>\n<p style=\"margin:0 0 8px;\">");
@@ -667,7 +681,7 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
     bg_html_escapes(h, bg_render_text(c, r, bg_render_acts_key(c, r), NULL, &s), 0);
     bg_buf_adds(h, "</p>\n");
 
-    /* administrator section */
+admin:
     bg_buf_adds(h, "<div style=\"background:#f5f7fa;border:1px solid #e4e7eb;border-radius:6px;"
                    "padding:14px 18px;margin:22px 0 0;font-size:13px;line-height:1.45;\">\n"
                    "<div style=\"font-weight:600;color:#3e4c59;margin:0 0 8px;\">");
@@ -1204,6 +1218,12 @@ bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, cha
         r->delay = delay;
         c.all_delay &= delay;
         bg_render_fill_rc(r, &b->rcpts[i], &in->verdicts[i]);
+        /* the same cause as an earlier recipient: a short card pointing there */
+        r->same_as = -1;
+        for (size_t j = 0; j + 1 < c.nrc && r->same_as < 0; j++)
+            if (c.rc[j].same_as < 0 && c.rc[j].delay == delay &&
+                strcmp(c.rc[j].section, r->section) == 0)
+                r->same_as = (long)j;
     }
     if (c.nrc == 0) {
         bg_render_ctx_free(&c);

@@ -829,6 +829,14 @@ static void render_many_recipients(void **state)
     assert_non_null(strstr(t, "(10 more recipients: see the technical report below.)"));
     assert_non_null(strstr(t, "user49@example.net couldn't be delivered"));
     assert_null(strstr(t, "user50@example.net couldn't be delivered"));
+    /* the steps once; the other 49 point to the first */
+    size_t steps = 0, same = 0;
+    for (const char *p = t; (p = strstr(p, "What you can do")); p++)
+        steps++;
+    for (const char *p = t; (p = strstr(p, "Same cause as for user0@example.net above")); p++)
+        same++;
+    assert_int_equal(steps, 1);
+    assert_int_equal(same, 49);
     assert_string_equal(out.edits[0].value,
                         "Undeliverable to 60 recipients: Newsletter -- address not found");
     bg_buf_free(&text);
