@@ -23,6 +23,7 @@
 #define BG_SCRAPE_MAX (256u << 10) /* text handed to the scraper */
 #define BG_HLOOKUP_SLOTS 16
 
+/* Doubling growth up to the recipient bound (b->rcpt_max, default 1000). */
 bg_rcpt *bg_bounce_add_rcpt(bg_bounce *b)
 {
     size_t max = b->rcpt_max ? b->rcpt_max : 1000;
@@ -43,6 +44,7 @@ bg_rcpt *bg_bounce_add_rcpt(bg_bounce *b)
     return rc;
 }
 
+/* Strings live inside the struct; only the arrays are separate. */
 void bg_bounce_free(bg_bounce *b)
 {
     if (!b)
@@ -60,6 +62,7 @@ static const char *const bg_read_texts[] = {
     [BG_READ_NOMEM] = "out of memory",
 };
 
+/* Table lookup; unknown values get a fixed text. */
 const char *bg_read_status_text(bg_read_status s)
 {
     if ((unsigned)s < sizeof bg_read_texts / sizeof bg_read_texts[0] && bg_read_texts[s])
@@ -73,6 +76,7 @@ static const char *const bg_kind_names[] = {
     [BG_MSG_FEEDBACK] = "feedback",       [BG_MSG_AUTOREPLY] = "autoreply",
 };
 
+/* Table lookup; the names are public (CLI JSON "kind"). */
 const char *bg_msg_kind_name(bg_msg_kind k)
 {
     if ((unsigned)k < sizeof bg_kind_names / sizeof bg_kind_names[0] && bg_kind_names[k])
@@ -88,6 +92,7 @@ typedef struct bg_hlookup {
     int n;
 } bg_hlookup;
 
+/* Decoded value of a top-level header; kept until the scraper returns. */
 static const char *bg_hlookup_get(const void *ctx, const char *name)
 {
     bg_hlookup *l = (bg_hlookup *)(uintptr_t)ctx;
@@ -116,6 +121,7 @@ static const char *bg_hlookup_get(const void *ctx, const char *name)
     return s;
 }
 
+/* Release the values handed to the scraper. */
 static void bg_hlookup_free(bg_hlookup *l)
 {
     for (int i = 0; i < l->n; i++)
@@ -268,6 +274,7 @@ static void bg_html_to_text(bg_buf *out, size_t start)
         out->p[w] = '\0';
 }
 
+/* 1 when t is one of the types in the NULL-ended list. */
 static int bg_type_is(const char *t, const char *const *list)
 {
     for (int i = 0; list[i]; i++)
@@ -288,6 +295,8 @@ static const char *const bg_original_types[] = {
 static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_limits *limits,
                                         bg_read_status *status, int nest);
 
+/* Returns 1 when an attached report was adopted (dsn_only: only a real
+ * delivery-status report, before the scraper gets a chance). */
 static int bg_adopt_inner(bg_bounce *b, const char *msg, const bg_mime *m,
                           const bg_limits *lim, int nest, int dsn_only)
 {
@@ -333,12 +342,14 @@ static int bg_adopt_inner(bg_bounce *b, const char *msg, const bg_mime *m,
     return 0;
 }
 
+/* Public entry: a message at nesting level 0. */
 bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
                           bg_read_status *status)
 {
     return bg_bounce_read_nested(msg, len, limits, status, 0);
 }
 
+/* The reader proper; nest bounds how deep wrapped reports are followed. */
 static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_limits *limits,
                                         bg_read_status *status, int nest)
 {

@@ -52,6 +52,7 @@ static const struct {
     {NULL, BG_DF_NONE},
 };
 
+/* Field name to meaning, case-insensitive. */
 static bg_dsn_field bg_dsn_lookup(const char *name, size_t len)
 {
     for (int i = 0; bg_dsn_fields[i].name; i++)
@@ -119,7 +120,8 @@ static void bg_dsn_unescape(char *s)
                 q++;
                 n++;
             }
-            if (*q == '}' && n > 0 && cp >= 0x20 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+            if (*q == '}' && n > 0 && cp >= 0x20 && cp <= 0x10ffff &&
+                !(cp >= 0xd800 && cp <= 0xdfff)) {
                 if (cp < 0x80)
                     *w++ = (char)cp;
                 else if (cp < 0x800) {
@@ -144,6 +146,7 @@ static void bg_dsn_unescape(char *s)
     *w = '\0';
 }
 
+/* Each group of fields is a header block; a new group starts a new recipient. */
 size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eol, int spans)
 {
     size_t added = 0, i = off;
@@ -273,6 +276,7 @@ size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eo
     return added;
 }
 
+/* ARF fields are header blocks too; recipients come from Original-Rcpt-To. */
 size_t bg_dsn_arf(bg_bounce *b, const char *p, size_t off, size_t end, char eol,
                   char *feedback_type, size_t ftlen)
 {
@@ -372,6 +376,7 @@ static void bg_dsn_dkim(const char *v, bg_original *o)
     }
 }
 
+/* The returned message's headers; at least one useful field makes it present. */
 int bg_dsn_original(bg_original *o, const char *p, size_t off, size_t end, char eol)
 {
     /* an mbox "From " line is not a header */
@@ -455,6 +460,7 @@ static size_t bg_dsn_next_marker(const char *text, size_t len, size_t from)
     return len;
 }
 
+/* Plain-text bounces: the headers after a copy marker line. */
 int bg_dsn_inline_original(bg_original *o, const char *text, size_t len)
 {
     /* "The original message was received at ..." is a sentence, not a
@@ -551,7 +557,8 @@ static size_t bg_dsn_diag_for(const char *text, size_t len, const char *addr, ch
  * then a "------ address ------" line, then the text. */
 static size_t bg_dsn_exim_generated(const char *text, size_t len, char *out, size_t outlen)
 {
-    const char *m = bg_memcasemem(text, len, "The following text was generated during the delivery");
+    const char *m =
+        bg_memcasemem(text, len, "The following text was generated during the delivery");
     if (!m)
         return 0;
     size_t i = (size_t)(m - text), next;
@@ -622,6 +629,7 @@ static size_t bg_dsn_transcript(const char *text, size_t len, char *out, size_t 
     return n;
 }
 
+/* Exim context first, then per-address explanations, then a Sendmail transcript. */
 size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
 {
     size_t filled = 0;
@@ -690,6 +698,7 @@ static size_t bg_dsn_line_start(const char *text, size_t len, const char *name)
     return len;
 }
 
+/* Flattened reports: parse from the first recipient field found at a line start. */
 size_t bg_dsn_embedded(bg_bounce *b, const char *text, size_t len)
 {
     /* one pass for both names: find "Recipient:" where a line starts with

@@ -101,6 +101,7 @@ size_t bg_hdrs_parse(bg_hdrs *h, const char *p, size_t off, size_t end, char eol
     return h->n;
 }
 
+/* Only a block that outgrew the inline array owns memory. */
 void bg_hdrs_free(bg_hdrs *h)
 {
     if (!h)
@@ -112,6 +113,7 @@ void bg_hdrs_free(bg_hdrs *h)
     h->cap = BG_HDRS_INLINE;
 }
 
+/* Linear over the fields: blocks are small and looked up a few times. */
 long bg_hdrs_find(const bg_hdrs *h, const char *name, size_t from)
 {
     size_t nl = strlen(name);
@@ -121,6 +123,7 @@ long bg_hdrs_find(const bg_hdrs *h, const char *name, size_t from)
     return -1;
 }
 
+/* Unfold and sanitise in one pass, straight from the input. */
 size_t bg_hdrs_raw(const bg_hdrs *h, size_t idx, char *out, size_t outlen)
 {
     if (idx >= h->n) {
@@ -132,6 +135,7 @@ size_t bg_hdrs_raw(const bg_hdrs *h, size_t idx, char *out, size_t outlen)
     return bg_text_clean(out, outlen, h->base + f->val_off, f->end - f->val_off, 0);
 }
 
+/* As bg_hdrs_raw, plus RFC 2047; the input read is bounded by the output size. */
 size_t bg_hdrs_decoded(const bg_hdrs *h, size_t idx, char *out, size_t outlen)
 {
     if (idx >= h->n) {
@@ -149,6 +153,7 @@ size_t bg_hdrs_decoded(const bg_hdrs *h, size_t idx, char *out, size_t outlen)
     return bg_rfc2047_decode(v, len, out, outlen);
 }
 
+/* First field of that name, raw; "" when absent. */
 size_t bg_hdrs_get(const bg_hdrs *h, const char *name, char *out, size_t outlen)
 {
     long i = bg_hdrs_find(h, name, 0);
@@ -160,6 +165,7 @@ size_t bg_hdrs_get(const bg_hdrs *h, const char *name, char *out, size_t outlen)
     return bg_hdrs_raw(h, (size_t)i, out, outlen);
 }
 
+/* First field of that name, decoded; "" when absent. */
 size_t bg_hdrs_get_decoded(const bg_hdrs *h, const char *name, char *out, size_t outlen)
 {
     long i = bg_hdrs_find(h, name, 0);
@@ -206,6 +212,7 @@ static size_t bg_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Runs of printable ASCII are copied in bulk; everything else is checked byte by byte. */
 size_t bg_text_clean(char *out, size_t outlen, const char *src, size_t len, int flags)
 {
     if (outlen == 0)
@@ -289,6 +296,7 @@ static void bg_charset_norm(const char *cs, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* ASCII, UTF-8 and Latin-1 without iconv (most bounces); iconv for the rest, "?" for bad bytes. */
 int bg_charset_to_utf8(const char *charset, const char *in, size_t len, bg_buf *out,
                        size_t limit)
 {
@@ -355,6 +363,7 @@ int bg_charset_to_utf8(const char *charset, const char *in, size_t len, bg_buf *
     return bg_buf_failed(out) ? -1 : 0;
 }
 
+/* Value of a hex digit, -1 for anything else. */
 static int bg_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -366,6 +375,7 @@ static int bg_hexval(unsigned char c)
     return -1;
 }
 
+/* Value of a base64 (or base64url) digit, -1 for anything else. */
 static int bg_b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -442,6 +452,7 @@ static size_t bg_word_try(const char *in, size_t len, size_t i, bg_buf *acc, siz
     return k + 2;
 }
 
+/* Plain values skip the decoder; encoded words are joined in a buffer, then cleaned once. */
 size_t bg_rfc2047_decode(const char *in, size_t len, char *out, size_t outlen)
 {
     if (!memmem(in, len, "=?", 2))
@@ -489,6 +500,7 @@ static int bg_addr_delim(unsigned char c)
            c == '"' || c == '\'' || c == '[' || c == ']' || c == 0x7f;
 }
 
+/* Prefer an address in angle brackets, else the token around the first @. */
 size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
 {
     const char *s = in, *e = in + len;

@@ -13,6 +13,7 @@
 
 #include "bg_header.h"
 
+/* The part list is the only allocation. */
 void bg_mime_free(bg_mime *m)
 {
     if (!m)
@@ -107,6 +108,7 @@ typedef struct bg_mime_ctx {
     unsigned max_depth, max_parts;
 } bg_mime_ctx;
 
+/* Forward declaration: bg_mime_split recurses through it. */
 static void bg_mime_part_walk(bg_mime_ctx *c, size_t off, size_t end, unsigned depth, int parent,
                               const char *deftype);
 
@@ -224,6 +226,7 @@ static void bg_mime_part_walk(bg_mime_ctx *c, size_t off, size_t end, unsigned d
     pt->truncated = nchild > 0 && !closed;
 }
 
+/* Zero limits take the defaults of bg_limits. */
 size_t bg_mime_walk(bg_mime *m, const char *p, size_t off, size_t len, char eol,
                     unsigned max_depth, unsigned max_parts)
 {
@@ -234,6 +237,7 @@ size_t bg_mime_walk(bg_mime *m, const char *p, size_t off, size_t len, char eol,
     return m->n;
 }
 
+/* Value of a hex digit, -1 for anything else. */
 static int bg_mime_hex(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -245,6 +249,7 @@ static int bg_mime_hex(unsigned char c)
     return -1;
 }
 
+/* One pass over the parameters; RFC 2231 sections are taken in the order they come. */
 size_t bg_mime_param(const char *val, size_t len, const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);
@@ -381,6 +386,7 @@ static int bg_b64_val(unsigned char c)
     return bg_b64[c] ? bg_b64[c] : -1;
 }
 
+/* Decoders write through a stack chunk so the buffer grows in few steps. */
 int bg_mime_decode(const char *p, size_t len, bg_mime_enc enc, bg_buf *out, size_t limit)
 {
     if (out->len >= limit)
@@ -457,6 +463,7 @@ int bg_mime_decode(const char *p, size_t len, bg_mime_enc enc, bg_buf *out, size
     return bg_buf_failed(out) ? -1 : 0;
 }
 
+/* Line ends first (CR runs copied in bulk), then one clean pass in place. */
 int bg_text_lines(const char *in, size_t len, bg_buf *out, size_t limit)
 {
     size_t start = out->len;
@@ -490,6 +497,7 @@ static int bg_mime_charset_plain(const char *cs)
            !strcasecmp(cs, "utf8") || !strcasecmp(cs, "ascii");
 }
 
+/* The common case (7bit/8bit ASCII or UTF-8) needs no intermediate buffer. */
 int bg_mime_text(const char *p, const bg_mime_part *part, bg_buf *out, size_t limit)
 {
     const char *src = p + part->body_off;

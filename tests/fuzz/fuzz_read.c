@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FIELD(b->orig.subject);
     FIELD(b->orig.to);
     FIELD(b->orig.dkim_domain);
-    if (!b->human_text || strlen(b->human_text) >= (64u << 10) || memchr(b->human_text, '\r', strlen(b->human_text)))
+    size_t hl = b->human_text ? strlen(b->human_text) : 0;
+    if (!b->human_text || hl >= (64u << 10) || memchr(b->human_text, '\r', hl))
         __builtin_trap();
     bg_fuzz_span(b->headers, size);
     bg_fuzz_span(b->body, size);
@@ -67,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FIELD(r->remote_mta);
         bg_fuzz_span(r->status_field, size);
         if (r->status_field.len &&
-            (r->status_field.len < 6 || strncasecmp((const char *)data + r->status_field.off, "Status", 6)))
+            (r->status_field.len < 6 ||
+             strncasecmp((const char *)data + r->status_field.off, "Status", 6)))
             __builtin_trap();
     }
     bg_bounce_free(b);
