@@ -743,7 +743,9 @@ static void bg_render_html(const bg_render_ctx *c, bg_buf *h)
 {
     bg_buf s;
     bg_buf_init(&s);
-    bg_buf_adds(h, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+    bg_buf_adds(h, "<!DOCTYPE html>\n<html lang=\"");
+    bg_html_escapes(h, bg_render_text(c, NULL, "html_lang", NULL, &s), 0);
+    bg_buf_adds(h, "\"><head><meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                    "<title>");
     if (c->nrc)
