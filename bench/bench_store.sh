@@ -15,4 +15,5 @@ chmod 755 "$T"
 echo "store: 1 writer   (target: -)";          $BIN write "$T/w1.db" 1 8000
 echo "store: 8 writers  (target: >= 5000 events/s)"; $BIN write "$T/w8.db" 8 2000
 echo "store: lookup     (target: median < 50 us)";   $BIN lookup "$T/l.db" 100000 100000
+echo "store: cold check (open + check + close, what a new SMTP process pays first)"; $BIN cold "$T/w1.db" 2000
 echo "store: size       (extrapolated from 100k rows)"; $BIN size "$T/s.db" 100000

@@ -594,34 +594,30 @@ static int bg_store_create_file(const char *path)
     return 0;
 }
 
-/* The schema version (0 when the file is new). -1 on error (rc set). */
+/* The schema version (0 when the file is new). -1 on error (rc set).
+ * One statement: this runs in every process that opens the store. */
 static int bg_store_version(bg_store *s, int *rc)
 {
     sqlite3_stmt *q = NULL;
-    *rc = sqlite3_prepare_v2(s->db,
-                             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'bg_schema'",
-                             -1, &q, NULL);
-    if (*rc != SQLITE_OK)
-        return -1;
-    int r = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (r == SQLITE_DONE)
-        return 0;
-    if (r != SQLITE_ROW) {
-        *rc = r;
+    *rc = sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL);
+    if (*rc != SQLITE_OK) {
+        /* a new (empty) file has no bg_schema table: version 0. Anything
+         * else -- not a database, locked, unreadable -- is an error. */
+        const char *m = sqlite3_errmsg(s->db);
+        if (*rc == SQLITE_ERROR && strstr(m, "no such table")) {
+            *rc = SQLITE_OK;
+            return 0;
+        }
         return -1;
     }
-    *rc = sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL);
-    if (*rc != SQLITE_OK)
-        return -1;
-    int v = 0;
-    r = sqlite3_step(q);
+    int v = -1;
+    int r = sqlite3_step(q);
     if (r == SQLITE_ROW)
         v = sqlite3_column_int(q, 0);
     else
         *rc = r;
     sqlite3_finalize(q);
-    return r == SQLITE_ROW ? v : -1;
+    return v;
 }
 
 /* Bring the schema to BG_STORE_SCHEMA_VERSION in one transaction. */
