@@ -921,6 +921,8 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
     if (s->rdonly)
         return BG_STORE_READONLY;
     bg_store_norm_msgid(ev->message_id, msgid);
+    if (!msgid[0] && rule->mode == BG_SUP_NONE)
+        return BG_STORE_OK; /* nothing to dedupe on and nothing to count */
     long long now = bg_now(ev->now);
     bg_store_arm(s);
 
