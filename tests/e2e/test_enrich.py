@@ -303,3 +303,46 @@ def test_long_non_ascii_subject(sb):
         if len(full) > 78 and " " in line.strip():
             checks.fail("Subject line not folded at a blank: %r" % full, b)
     _common(sb, b, msg, mark)
+
+
+def test_large_original_headers_only(sb):
+    """A 300 KB message bounces; over bounce_return_size_limit (100K by
+    default) Exim 4.96 returns only its headers (text/rfc822-headers). The
+    rewritten bounce keeps that part byte for byte."""
+    mark = sb.log_mark()
+    frm = sb.add_user("cbig")
+    rcpt = "big@remote.test"
+    sb.peer.set_rule(rcpt, rcpt="550 5.1.1 <%s>: no such user" % rcpt)
+    body = "".join("line %06d of a long message, padded to some length......\n" % i
+                   for i in range(5000))
+    msg = mail.make_message(frm, rcpt, "big one", body)
+    sb.submit(frm, [rcpt], msg)
+    b = _report(sb, "cbig")
+    checks.enriched(b, "unknown-user", status="5.1.1")
+    raw = mail.raw_original(b)
+    if b"text/rfc822-headers" not in raw.split(b"\n\n", 1)[0]:
+        checks.fail("expected Exim's headers-only return", b)
+    checks.original_headers_identical(b, msg)
+    if b"only headers are returned" not in raw:
+        checks.fail("Exim's note on the returned part is gone", b)
+    _common(sb, b, None, mark)
+
+
+def test_original_with_nul_bytes(sb):
+    """A returned message carrying NUL bytes: whatever the reader makes of
+    it, the bounce is delivered, parses, and nothing reaches the panic log."""
+    mark = sb.log_mark()
+    frm = sb.add_user("cnul")
+    rcpt = "nul@remote.test"
+    sb.peer.set_rule(rcpt, rcpt="550 5.1.1 <%s>: no such user" % rcpt)
+    msg = mail.make_message(frm, rcpt, "binary", "text\x00with\x00nuls\n")
+    sb.submit(frm, [rcpt], msg)
+    b = _report(sb, "cnul")
+    checks.no_defects(b)
+    cats = mail.header_values(b, "X-Bounce-Category")
+    probs = checks.problem_lines(sb.log_since(mark))
+    if cats:
+        checks.enriched(b, "unknown-user", status="5.1.1")
+    elif len(probs) != 1:
+        checks.fail("unchanged bounce without exactly one log line: %s" % probs, b)
+    checks.panic_clean(sb)
