@@ -288,6 +288,23 @@ static int bg_store_busy(void *ctx, int n)
     return 1;
 }
 
+/* SQLite answers some lock conflicts with SQLITE_BUSY at once, without the
+ * busy handler (a journal-mode change or recovery by another process, the
+ * deadlock rule of rollback mode). 1 (after a short sleep) when rc is such
+ * a BUSY and the call's deadline has not passed: the caller tries again. */
+static int bg_store_again(bg_store *s, int rc)
+{
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+        return 0;
+    long long left = s->deadline_us - bg_mono_us();
+    if (left <= 0)
+        return 0;
+    long long us = left < 1000 ? left : 1000;
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 /* Copy a string bounded, replacing control characters by spaces and never
  * cutting a UTF-8 sequence in two. NULL copies "". */
 static void bg_copy_clean(char *out, size_t outsz, const char *in)
@@ -699,7 +716,9 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
     sqlite3_busy_handler(s->db, bg_store_busy, s);
     if (!rdonly && sqlite3_db_readonly(s->db, "main") == 1)
         s->rdonly = 1; /* the file is not writable for us: reads still work */
-    int v = bg_store_version(s, &rc);
+    int v;
+    while ((v = bg_store_version(s, &rc)) < 0 && bg_store_again(s, rc)) {
+    }
     if (v < 0) {
         bg_store_fail(st, err, errlen, bg_store_map(rc), path, sqlite3_errmsg(s->db));
         bg_store_close(s);
@@ -717,7 +736,8 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
             bg_store_close(s);
             return NULL;
         }
-        rc = bg_store_migrate(s);
+        while ((rc = bg_store_migrate(s)) != SQLITE_OK && bg_store_again(s, rc)) {
+        }
         if (rc != SQLITE_OK) {
             bg_store_fail(st, err, errlen, bg_store_map(rc), path, sqlite3_errmsg(s->db));
             bg_store_close(s);
@@ -830,7 +850,10 @@ static int bg_store_tx_begin(bg_store *s)
 {
     if (s->in_tx)
         return SQLITE_OK;
-    return bg_tx(s, ST_BEGIN);
+    int rc;
+    while ((rc = bg_tx(s, ST_BEGIN)) != SQLITE_OK && bg_store_again(s, rc)) {
+    }
+    return rc;
 }
 
 /* Commit (rc OK) or roll back what bg_store_tx_begin started. */
@@ -1050,7 +1073,8 @@ bg_store_status bg_store_check(bg_store *s, const char *sender_domain, const cha
     bg_bind_text(q, 2, rcpt);
     bg_bind_text(q, 3, at ? at + 1 : rcpt);
     sqlite3_bind_int64(q, 4, bg_now(now));
-    rc = sqlite3_step(q);
+    while ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
+        sqlite3_reset(q);
     if (rc == SQLITE_ROW) {
         *hit = 1;
         if (out)

@@ -121,6 +121,23 @@ static void create_perms(void **state)
     bg_store_close(NULL);
 }
 
+/* A zero-byte file (what Exim's own sqlite lookup leaves when it finds no
+ * database) is taken over and migrated. */
+static void empty_file_migrated(void **state)
+{
+    const char *path = *state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/sub", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    bg_store *s = open_rw(path);
+    bg_store_event e = ev("example.com", "bob@example.net", "m@x.example", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+    bg_store_close(s);
+}
+
 static void hard_address(void **state)
 {
     bg_store *s = open_rw(*state);
@@ -641,6 +658,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_perms, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_file_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(hard_address, setup, teardown),
         cmocka_unit_test_setup_teardown(domain_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(soft_threshold, setup, teardown),

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "bg_store.h"
 
 #define NPROC 16
@@ -101,9 +103,73 @@ static void sixteen_writers(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Eight processes open one new file at the same moment: each must get a
+ * usable store, and the schema must be created once. */
+static void racing_creators(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bg_race_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    char path[128];
+    snprintf(path, sizeof path, "%s/new/s.db", dir);
+    pid_t pids[8];
+    for (int p = 0; p < 8; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            char err[300] = "";
+            bg_store *s = bg_store_open(path, 5000, BG_STORE_CREATE, NULL, err, sizeof err);
+            if (!s) {
+                fprintf(stderr, "racing_creators: open: %s\n", err);
+                _exit(1);
+            }
+            static const bg_store_rule rule = {BG_SUP_ADDRESS, 3, 86400, 0};
+            bg_store_event e = {0};
+            char rcpt[64];
+            snprintf(rcpt, sizeof rcpt, "r%d@example.net", p);
+            e.sender_domain = "example.com";
+            e.recipient = rcpt;
+            e.category = "unknown-user";
+            int rc = bg_store_record(s, &e, &rule, NULL);
+            if (rc != BG_STORE_OK)
+                fprintf(stderr, "racing_creators: record: %s: %s\n", bg_store_status_text(rc),
+                        bg_store_errmsg(s));
+            bg_store_close(s);
+            _exit(rc == BG_STORE_OK ? 0 : 2);
+        }
+    }
+    int bad = 0;
+    for (int p = 0; p < 8; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            bad++;
+    }
+    assert_int_equal(bad, 0);
+    bg_store *s = bg_store_open(path, 1000, BG_STORE_RDONLY, NULL, NULL, 0);
+    assert_non_null(s);
+    bg_store_stats st;
+    assert_int_equal(bg_store_get_stats(s, NULL, 0, &st), BG_STORE_OK);
+    assert_int_equal(st.rows, 8);
+    bg_store_close(s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bg_schema", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1); /* migrated once */
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(racing_creators),
         cmocka_unit_test(sixteen_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
