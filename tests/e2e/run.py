@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 
 from sandbox import Sandbox, TOP  # noqa: E402
+from checks import Skip  # noqa: E402
 
 
 def load(path):
@@ -46,7 +47,7 @@ def main(argv):
         i += 1
     if not mods:
         mods = sorted(glob.glob(os.path.join(HERE, "test_*.py")))
-    passed = failed = 0
+    passed = failed = skipped = 0
     failures = []
     t_all = time.monotonic()
     for path in mods:
@@ -87,6 +88,9 @@ def main(argv):
                     fn(sb)
                     passed += 1
                     print("ok   %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
+                except Skip as e:
+                    skipped += 1
+                    print("skip %s: %s" % (n, e), flush=True)
                 except Exception as e:
                     failed += 1
                     mod_failed = True
@@ -97,9 +101,9 @@ def main(argv):
                         traceback.print_exc()
         finally:
             sb.stop(failed=mod_failed)
-    print("e2e: %d passed, %d failed%s (%.1fs)" % (
+    print("e2e: %d passed, %d failed%s%s (%.1fs)" % (
         passed, failed, (" -- " + " ".join(failures)) if failures else "",
-        time.monotonic() - t_all))
+        (", %d skipped" % skipped) if skipped else "", time.monotonic() - t_all))
     return 1 if failed or passed == 0 else 0
 
 

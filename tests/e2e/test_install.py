@@ -59,3 +59,35 @@ def test_single_file_snippet_is_valid_exim(sb):
     out = (r.stdout + r.stderr).decode(errors="replace")
     if r.returncode != 0 or sb.path("bounceguide.so") not in out or snippet not in text:
         checks.fail("exim rejects the single-file snippet: %s" % out)
+
+
+def test_debian_generated_config_loads_plugin(sb):
+    """docs/install.md's check: Debian's own generated configuration plus the
+    local_scan_path line, in a -bh session (nothing is delivered), reaches
+    the plugin (250 OK); a wrong path gives 451 (the check can fail)."""
+    import shutil
+    uc = shutil.which("update-exim4.conf") or "/usr/sbin/update-exim4.conf"
+    if os.getuid() != 0 or not os.path.exists(uc):
+        raise checks.Skip("needs root and Debian's update-exim4.conf")
+    gen = sb.path("debian-exim4.conf")
+    r = subprocess.run([uc, "-o", gen], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        checks.fail("update-exim4.conf -o failed: %s" % r.stderr[:300])
+    base = open(gen).read()
+    script = ("EHLO check\r\nMAIL FROM:<>\r\nRCPT TO:<postmaster@localhost>\r\nDATA\r\n"
+              "Subject: check\r\n\r\nhi\r\n.\r\nQUIT\r\n").encode()
+
+    def session(so):
+        p = sb.path("debian-check.conf")
+        with open(p, "w") as f:
+            f.write("local_scan_path = %s\n" % so + base)
+        r = subprocess.run([EXIM, "-C", p, "-bh", "127.0.0.1"], input=script,
+                           capture_output=True, timeout=60)
+        return r.stdout.decode(errors="replace")
+
+    good = session(sb.path("bounceguide.so"))
+    if "250 OK id=" not in good:
+        checks.fail("plugin not reached with Debian's config:\n" + good[-800:])
+    bad = session(sb.path("no-such-plugin.so"))
+    if "451" not in bad or "local_scan() library failure" not in bad:
+        checks.fail("a wrong local_scan_path was not noticed:\n" + bad[-800:])

@@ -9,6 +9,11 @@ import mail
 from sandbox import TOP
 
 
+class Skip(Exception):
+    """Raised by a case that cannot run here (printed as "skip", never
+    counted as passed)."""
+
+
 class AnyOf(list):
     """A guidance expectation met by any one of its phrases."""
 
