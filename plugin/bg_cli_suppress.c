@@ -283,6 +283,38 @@ static void bg_csv_field(bg_buf *b, const char *s, int last)
     bg_buf_adds(b, last ? "\r\n" : ",");
 }
 
+/* Remote text opened in a spreadsheet must not become a formula: a text
+ * field starting with = + - @ (or a quote before one of them) gets a
+ * leading quote on export, which import takes off again. */
+static int bg_csv_formula_like(const char *s)
+{
+    if (s[0] == '\'')
+        s++;
+    return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+}
+
+static void bg_csv_text_field(bg_buf *b, const char *s, int last)
+{
+    if (!bg_csv_formula_like(s)) {
+        bg_csv_field(b, s, last);
+        return;
+    }
+    bg_buf tmp;
+    bg_buf_init(&tmp);
+    bg_buf_addc(&tmp, '\'');
+    bg_buf_adds(&tmp, s);
+    bg_csv_field(b, bg_buf_str(&tmp), last);
+    if (bg_buf_failed(&tmp))
+        b->failed = 1;
+    bg_buf_free(&tmp);
+}
+
+/* The import side: drop the quote the export put in front. */
+static const char *bg_csv_text_value(const char *s)
+{
+    return s[0] == '\'' && bg_csv_formula_like(s + 1) ? s + 1 : s;
+}
+
 static const char *const bg_csv_columns[] = {
     "address", "code", "error", "created_at", "sending_domain", "category", "status",
     "scope", "last_seen", "expires_at", "soft_count", "source", "last_message_id", NULL,
@@ -301,8 +333,13 @@ static int bg_sup_csv_row(const bg_store_row *r, void *ctx)
     snprintf(soft, sizeof soft, "%d", r->soft_count);
     const char *f[] = {r->recipient, code, r->diagnostic, created, r->sender_domain, r->category,
                        r->status, r->scope, last, exp, soft, r->source, r->last_message_id};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        bg_csv_field(b, f[i], i + 1 == sizeof f / sizeof f[0]);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        int end = i + 1 == sizeof f / sizeof f[0];
+        if (f[i] == r->diagnostic || f[i] == r->last_message_id)
+            bg_csv_text_field(b, f[i], end);
+        else
+            bg_csv_field(b, f[i], end);
+    }
     return 0;
 }
 
@@ -597,14 +634,14 @@ static int bg_import_record(bg_import *im, const char *file, int line, char **f,
         bg_status_find(v[C_ERROR], r->status);
     }
     r->reply_code = (int)code;
-    snprintf(r->diagnostic, sizeof r->diagnostic, "%s", v[C_ERROR]);
+    snprintf(r->diagnostic, sizeof r->diagnostic, "%s", bg_csv_text_value(v[C_ERROR]));
     r->first_seen = created;
     r->last_seen = last ? last : created;
     r->suppressed_since = created;
     r->soft_count = (int)soft;
     r->expires_at = expires;
     snprintf(r->source, sizeof r->source, "%s", *v[C_SOURCE] ? v[C_SOURCE] : "admin");
-    snprintf(r->last_message_id, sizeof r->last_message_id, "%.250s", v[C_MSGID]);
+    snprintf(r->last_message_id, sizeof r->last_message_id, "%.250s", bg_csv_text_value(v[C_MSGID]));
     return 0;
 }
 

@@ -95,6 +95,18 @@ static void import_edge_cases(void **state)
     assert_non_null(strstr(out, "\"sending_domain\":\"example.org\",\"recipient\":\"c@example.net\""));
     assert_non_null(strstr(out, "\"suppressed_since\":\"2026-11-20T10:00:00Z\""));
 
+    /* remote text that looks like a spreadsheet formula is quoted on
+     * export and comes back unchanged */
+    write_file("f.csv", "address,error\n"
+                        "f1@example.net,\"=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\"\n"
+                        "f2@example.net,'=already quoted\n");
+    assert_int_equal(run(out, sizeof out, "import %s/f.csv --domain example.org", dir), 0);
+    assert_int_equal(run(out, sizeof out, "export --domain example.org"), 0);
+    assert_non_null(strstr(out, "f1@example.net,,\"'=HYPERLINK("));
+    assert_non_null(strstr(out, "f2@example.net,,'=already quoted,"));
+    assert_int_equal(run(out, sizeof out, "show f1@example.net --json"), 0);
+    assert_non_null(strstr(out, "\"diagnostic\":\"=HYPERLINK("));
+
     /* export, import into a fresh file, export again: identical */
     char e1[160], e2[160];
     snprintf(e1, sizeof e1, "%s/e1.csv", dir);
