@@ -77,7 +77,7 @@ int bg_reply_find(const char *text)
         return code;
     /* after a "said:", "smtp;", "]:", ">:" or "error:" within the text */
     static const char *const leads[] = {"smtp;", "said:", "]:", ">:", "error:", "reply:",
-                                        "response:", "returned:", "said ", NULL};
+                                        "response:", "returned:", "said ", ": ", NULL};
     const char *best = NULL;
     for (int i = 0; leads[i]; i++) {
         const char *q = text;

@@ -14,6 +14,7 @@ run() {
 MAKE=${MAKE:-make}
 run unit      $MAKE --no-print-directory unit
 run asan      $MAKE --no-print-directory unit-asan
+run robust    $MAKE --no-print-directory robust
 run corpus    $MAKE --no-print-directory corpus
 run e2e       $MAKE --no-print-directory e2e
 echo "suites: $pass passed, $fail failed${failed:+ --$failed}"

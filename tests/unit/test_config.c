@@ -105,6 +105,8 @@ static void status_find(void **state)
         {"Exim 4.96 version 2.1.5.3 ok", "", 0},
         {"550-5.7.509 Access denied", "5.7.509", 550},
         {"SMTP error from remote mail server after RCPT TO:<a@b>: 554 5.4.14 loop", "5.4.14", 554},
+        /* the reply after a host name and colon (Exim's EHLO-stage text) */
+        {"SMTP error from remote mail server after EHLO neko.example.com: 550 Rejected", "", 550},
         {NULL, NULL, 0},
     };
     for (int i = 0; cases[i].text; i++) {
