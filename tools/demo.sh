@@ -2,7 +2,8 @@
 # make demo: bounceguide in a minute. Starts a private Exim (Debian's exim4,
 # own spool and logs, loopback ports only) with the plugin loaded, and a
 # scripted remote server that refuses one recipient with "550 5.1.1 User
-# unknown". Sends one message, and prints the bounce the sender gets back.
+# unknown". Sends one message, prints the bounce the sender gets back, the
+# suppression row the transport hook wrote, and the next RCPT being refused.
 # Leaves the whole bounce in build/demo/bounce.eml and its HTML part in
 # build/demo/bounce.html. Uses the end-to-end harness (tests/e2e/lib).
 set -eu
@@ -13,6 +14,7 @@ import os, sys, textwrap
 sys.path.insert(0, os.path.join("tests", "e2e", "lib"))
 from sandbox import Sandbox, TOP
 import mail
+import store_helpers as sh
 
 OUT = os.path.join(TOP, "build", "demo")
 os.makedirs(OUT, exist_ok=True)
@@ -23,7 +25,9 @@ conf = "organisation = Example Ltd\nhelpdesk = the IT service desk (help@example
 def say(s=""):
     print(s, flush=True)
 
-with Sandbox(plugin=os.path.join(TOP, "build", "bounceguide.so"), bgconf=conf, name="demo") as sb:
+sb = sh.make_sandbox("demo")
+sb.bgconf_text = sh.bgconf(extra=conf)
+with sb:
     say("== A private Exim 4.96 on 127.0.0.1:%d with bounceguide.so loaded (local_scan)" % sb.port)
     say("   and a scripted remote SMTP server on 127.0.0.1:%d that answers:" % sb.peer.port)
     say("     RCPT TO:<%s>  ->  %s" % (rcpt, reply))
@@ -60,6 +64,19 @@ with Sandbox(plugin=os.path.join(TOP, "build", "bounceguide.so"), bgconf=conf, n
     say("   Exim's generic 5.0.0 to %s) and Alice's original message, byte for byte." % ", ".join(st))
     d = mail.defects(m)
     say("   MIME check (Python email, policy=default): %s" % ("no defects" if not d else d))
+    say()
+    say()
+    say("== The suppression database (SQLite, written by the transport's event hook):")
+    say("   $ bounceguide suppress list --db %s" % sh.db_path(sb))
+    r = sh.cli("suppress", "list", "--db", sh.db_path(sb))
+    for line in (r.stdout + r.stderr).splitlines():
+        say("   " + line)
+    code, text = sh.rcpt_reply(sb, "bob@local.test", rcpt)
+    say()
+    say("== The next message from local.test to %s is refused at RCPT time:" % rcpt)
+    say("   %d %s" % (code, " ".join(text.split("\n"))))
+    code, text = sh.rcpt_reply(sb, "carol@other.test", rcpt)
+    say("   ... while mail from other.test is still accepted: %d %s" % (code, text.split("\n")[0]))
     say()
     say("== Saved: %s (whole bounce), %s (HTML part)" % (
         os.path.relpath(os.path.join(OUT, "bounce.eml")), os.path.relpath(os.path.join(OUT, "bounce.html"))))
