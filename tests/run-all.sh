@@ -13,6 +13,7 @@ run() {
 }
 MAKE=${MAKE:-make}
 run unit      $MAKE --no-print-directory unit
+run exports   $MAKE --no-print-directory check-exports
 run asan      $MAKE --no-print-directory unit-asan
 run robust    $MAKE --no-print-directory robust
 run corpus    $MAKE --no-print-directory corpus
