@@ -43,4 +43,9 @@ int bg_buf_failed(const bg_buf *b);
  * Returns NULL when the buffer failed; an empty buffer gives "". */
 char *bg_buf_take(bg_buf *b);
 
+/* Read a whole file into b (appending), at most limit bytes. Returns 0;
+ * -1 when it cannot be opened (*why = strerror), -2 on a read error or
+ * when memory runs out, -3 when it is larger than limit (*why says so). */
+int bg_buf_read_file(bg_buf *b, const char *path, size_t limit, const char **why);
+
 #endif

@@ -1,6 +1,7 @@
 /* bg_buf: growable byte buffer with a sticky failure flag (see bg_buf.h). */
 #include "bg_buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +119,29 @@ char *bg_buf_take(bg_buf *b)
         p = calloc(1, 1);
     bg_buf_init(b);
     return p;
+}
+
+int bg_buf_read_file(bg_buf *b, const char *path, size_t limit, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = strerror(errno);
+        return -1;
+    }
+    size_t old_limit = b->limit;
+    b->limit = b->len + limit;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (bg_buf_add(b, chunk, n) < 0)
+            break;
+    int bad = ferror(f);
+    fclose(f);
+    int over = bg_buf_failed(b) && b->len + sizeof chunk > b->limit;
+    b->limit = old_limit;
+    if (bad || bg_buf_failed(b)) {
+        *why = bad ? "read error" : over ? "larger than the limit" : "out of memory";
+        return over && !bad ? -3 : -2;
+    }
+    return 0;
 }

@@ -426,23 +426,12 @@ bg_catalog *bg_catalog_parse(const bg_catalog *base, const char *text, size_t le
 /* Read a whole small file; NULL with err filled. */
 static char *bg_cat_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     bg_buf b;
     bg_buf_init(&b);
-    b.limit = BG_CAT_FILE_MAX;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (bg_buf_add(&b, chunk, n) < 0)
-            break;
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || bg_buf_failed(&b)) {
-        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "larger than 1 MiB");
+    const char *why;
+    int r = bg_buf_read_file(&b, path, BG_CAT_FILE_MAX, &why);
+    if (r < 0) {
+        snprintf(err, errlen, "%s: %s", path, r == -3 ? "larger than 1 MiB" : why);
         bg_buf_free(&b);
         return NULL;
     }

@@ -173,26 +173,14 @@ bg_config *bg_config_parse(const char *text, size_t len, const char *origin, cha
 
 bg_config *bg_config_load(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
     bg_buf b;
     bg_buf_init(&b);
-    b.limit = BG_CONFIG_MAX_FILE;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (bg_buf_add(&b, chunk, n) < 0)
-            break;
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr || bg_buf_failed(&b)) {
+    const char *why;
+    int r = bg_buf_read_file(&b, path, BG_CONFIG_MAX_FILE, &why);
+    if (r < 0) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: %s", path,
-                     rerr ? "read error" : "file too large (over 1 MiB)");
+            snprintf(err, errlen, "%s: %s%s", path, r == -1 ? "cannot open: " : "",
+                     r == -3 ? "file too large (over 1 MiB)" : why);
         bg_buf_free(&b);
         return NULL;
     }

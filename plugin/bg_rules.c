@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "bg_ac.h"
+#include "bg_buf.h"
 #include "bg_embedded.h"
 #include "bg_log.h"
 #include "bg_status.h"
@@ -693,28 +694,17 @@ const char *bg_rules_builtin_text(void)
 /* Read a whole admin file, bounded. NULL with why when it cannot be read. */
 static char *bg_rules_read_file(const char *path, size_t *len, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *why = strerror(errno);
+    bg_buf b;
+    bg_buf_init(&b);
+    int r = bg_buf_read_file(&b, path, BG_RULES_FILE_MAX, why);
+    if (r < 0) {
+        if (r == -3)
+            *why = "larger than 1 MiB";
+        bg_buf_free(&b);
         return NULL;
     }
-    char *buf = malloc(BG_RULES_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        *why = "out of memory";
-        return NULL;
-    }
-    size_t n = fread(buf, 1, BG_RULES_FILE_MAX + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > BG_RULES_FILE_MAX) {
-        free(buf);
-        *why = bad ? "read error" : "larger than 1 MiB";
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    *len = b.len;
+    return bg_buf_take(&b);
 }
 
 /* Built-in rules, extended by the admin file when it parses; a broken or

@@ -6,7 +6,11 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "bg_buf.h"
 #include "bg_config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include "bg_status.h"
 
 static const char cfg_text[] =
@@ -122,6 +126,40 @@ static void status_find(void **state)
     assert_int_equal(bg_status_valid("5.1234.1"), 0);
 }
 
+/* bg_buf_read_file: the bounded whole-file read config, rules and catalogue share. */
+static void buf_read_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bg-test-readXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 3000; i++)
+        fputs("0123456789", f);
+    fclose(f);
+    const char *why = "";
+    bg_buf b;
+    bg_buf_init(&b);
+    assert_int_equal(bg_buf_read_file(&b, path, 30000, &why), 0);
+    assert_int_equal(b.len, 30000);
+    bg_buf_reset(&b);
+    assert_int_equal(bg_buf_read_file(&b, path, 29999, &why), -3);
+    assert_string_equal(why, "larger than the limit");
+    bg_buf_free(&b);
+    assert_int_equal(bg_buf_read_file(&b, "/nonexistent/x", 10, &why), -1);
+    assert_string_equal(why, "No such file or directory");
+    bg_buf_free(&b);
+    char err[300];
+    /* a config file over 1 MiB is refused with its own message */
+    f = fopen(path, "w");
+    for (int i = 0; i < 110000; i++)
+        fputs("a = 12345\n", f);
+    fclose(f);
+    assert_null(bg_config_load(path, err, sizeof err));
+    assert_non_null(strstr(err, "file too large (over 1 MiB)"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +167,7 @@ int main(void)
         cmocka_unit_test(config_errors),
         cmocka_unit_test(config_numbers),
         cmocka_unit_test(status_find),
+        cmocka_unit_test(buf_read_file),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
