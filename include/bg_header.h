@@ -99,4 +99,7 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen);
 /* Case-insensitive search for needle (ASCII) in s[0, len); NULL if none. */
 const char *bg_memcasemem(const char *s, size_t len, const char *needle);
 
+/* Value of a hex digit, -1 for anything else (quoted-printable, RFC 2231). */
+int bg_hexval(unsigned char c);
+
 #endif

@@ -363,8 +363,8 @@ int bg_charset_to_utf8(const char *charset, const char *in, size_t len, bg_buf *
     return bg_buf_failed(out) ? -1 : 0;
 }
 
-/* Value of a hex digit, -1 for anything else. */
-static int bg_hexval(unsigned char c)
+/* Value of a hex digit, -1 for anything else (shared with bg_mime). */
+int bg_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';

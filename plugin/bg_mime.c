@@ -237,18 +237,6 @@ size_t bg_mime_walk(bg_mime *m, const char *p, size_t off, size_t len, char eol,
     return m->n;
 }
 
-/* Value of a hex digit, -1 for anything else. */
-static int bg_mime_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One pass over the parameters; RFC 2231 sections are taken in the order they come. */
 size_t bg_mime_param(const char *val, size_t len, const char *name, char *out, size_t outlen)
 {
@@ -334,10 +322,10 @@ size_t bg_mime_param(const char *val, size_t len, const char *name, char *out, s
         }
         have_ext = 1;
         for (const char *y = vs; y < ve && el + 1 < sizeof ext; y++) {
-            if (encoded && *y == '%' && y + 2 < ve + 0 && bg_mime_hex((unsigned char)y[1]) >= 0 &&
-                bg_mime_hex((unsigned char)y[2]) >= 0) {
-                ext[el++] = (char)(bg_mime_hex((unsigned char)y[1]) * 16 +
-                                   bg_mime_hex((unsigned char)y[2]));
+            if (encoded && *y == '%' && y + 2 < ve + 0 && bg_hexval((unsigned char)y[1]) >= 0 &&
+                bg_hexval((unsigned char)y[2]) >= 0) {
+                ext[el++] = (char)(bg_hexval((unsigned char)y[1]) * 16 +
+                                   bg_hexval((unsigned char)y[2]));
                 y += 2;
             } else
                 ext[el++] = *y;
@@ -421,10 +409,10 @@ int bg_mime_decode(const char *p, size_t len, bg_mime_enc enc, bg_buf *out, size
         for (size_t i = 0; i < len;) {
             unsigned char ch = (unsigned char)p[i];
             if (ch == '=') {
-                if (i + 2 < len && bg_mime_hex((unsigned char)p[i + 1]) >= 0 &&
-                    bg_mime_hex((unsigned char)p[i + 2]) >= 0) {
-                    tmp[t++] = (char)(bg_mime_hex((unsigned char)p[i + 1]) * 16 +
-                                      bg_mime_hex((unsigned char)p[i + 2]));
+                if (i + 2 < len && bg_hexval((unsigned char)p[i + 1]) >= 0 &&
+                    bg_hexval((unsigned char)p[i + 2]) >= 0) {
+                    tmp[t++] = (char)(bg_hexval((unsigned char)p[i + 1]) * 16 +
+                                      bg_hexval((unsigned char)p[i + 2]));
                     i += 3;
                 } else {
                     /* soft line break: '=' then blanks then the line end */
