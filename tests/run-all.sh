@@ -15,6 +15,7 @@ MAKE=${MAKE:-make}
 run unit      $MAKE --no-print-directory unit
 run exports   $MAKE --no-print-directory check-exports
 run asan      $MAKE --no-print-directory unit-asan
+run valgrind  $MAKE --no-print-directory valgrind
 run robust    $MAKE --no-print-directory robust
 run corpus    $MAKE --no-print-directory corpus
 run e2e       $MAKE --no-print-directory e2e

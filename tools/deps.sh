@@ -7,6 +7,7 @@ PKGS="gcc make clang libclang-rt-14-dev pkg-config
  libsqlite3-dev sqlite3 nettle-dev
  libspf2-dev libopendmarc-dev publicsuffix
  libcmocka-dev
+ valgrind
  python3 swaks nsd
  libsisimai-perl"
 missing=""

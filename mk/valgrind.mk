@@ -1,0 +1,12 @@
+# mk/valgrind.mk -- memcheck over the unit tests and the CLI (auto-included).
+#
+#   make valgrind    every build/tests/test_* and the CLI over a sample of the
+#                    corpus under valgrind --leak-check=full; fails on any
+#                    memory error or definite leak (tests/run-valgrind.sh).
+#                    Third-party suppressions: tests/valgrind.supp.
+#                    BG_VG_SAMPLE=1 renders every corpus bounce (slow).
+
+.PHONY: valgrind
+
+valgrind: $(TEST_BIN) $(CLI)
+	sh tests/run-valgrind.sh $(O) $(CLI) $(TEST_BIN)

@@ -1,0 +1,90 @@
+#!/bin/sh
+# make valgrind: every unit-test binary and the CLI over a sample of the
+# corpus under Valgrind's memcheck. A run fails on any memory error or any
+# definite leak (--errors-for-leak-kinds=definite). Third-party noise is
+# suppressed in tests/valgrind.supp (never our own frames). One line per
+# run, a summary at the end; the logs of failed runs are kept and named.
+# usage: run-valgrind.sh BUILD_DIR CLI TEST_BIN...
+#   BG_VG_SAMPLE=N  render every Nth corpus bounce (default 25)
+set -u
+o=$1; cli=$2; shift 2
+top=$(pwd)
+corpus=${BG_CORPUS:-$top/../shared/corpus}
+sample=${BG_VG_SAMPLE:-25}
+logs=$o/valgrind
+rm -rf "$logs"; mkdir -p "$logs" || exit 1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bg-vg.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+ --show-leak-kinds=definite --num-callers=30 --suppressions=$top/tests/valgrind.supp"
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "valgrind: not installed (run tools/deps.sh)"; exit 1
+fi
+pass=0; fail=0; failed=""
+t0=$(date +%s)
+
+# vg NAME CMD...: one run; a failure is a Valgrind finding (exit 99) or the
+# program's own failure (any other non-zero status)
+vg() {
+  name=$1; shift
+  log=$logs/$name.log
+  BG_TOP=$top $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
+  rc=$?
+  if [ "$rc" -eq 0 ] && [ ! -s "$log" ]; then
+    pass=$((pass+1)); rm -f "$log" "$logs/$name.out"
+  else
+    fail=$((fail+1)); failed="$failed $name"
+    echo "valgrind: $name: exit $rc (see $log)"
+  fi
+}
+vg_expect() { # vg_expect STATUS NAME CMD...: the program's own status may be STATUS
+  want=$1; name=$2; shift 2
+  log=$logs/$name.log
+  BG_TOP=$top $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
+  rc=$?
+  if [ "$rc" -eq "$want" ] && [ ! -s "$log" ]; then
+    pass=$((pass+1)); rm -f "$log" "$logs/$name.out"
+  else
+    fail=$((fail+1)); failed="$failed $name"
+    echo "valgrind: $name: exit $rc, wanted $want (see $log)"
+  fi
+}
+
+for t in "$@"; do
+  vg "${t##*/}" "$t"
+done
+
+# the CLI: classify the whole corpus in one process, render a sample
+eml=$corpus/sisimai/eml
+if [ -d "$eml" ]; then
+  vg cli-classify "$cli" classify --json "$eml"/*.eml "$corpus"/sisimai/not-bounce/*
+  n=0
+  for f in "$eml"/*.eml; do
+    n=$((n+1))
+    [ $((n % sample)) -eq 1 ] || [ "$sample" -eq 1 ] || continue
+    b=${f##*/}
+    vg "cli-render-${b%.eml}" "$cli" render "$f"
+  done
+else
+  echo "valgrind: corpus $corpus not found (set BG_CORPUS)"; fail=$((fail+1)); failed="$failed corpus"
+fi
+vg cli-rules-dump "$cli" rules dump
+"$cli" rules dump > "$tmp/rules.conf"
+vg cli-rules-check "$cli" rules check "$tmp/rules.conf"
+# the suppression commands on a private database
+db=$tmp/s.db
+vg cli-suppress-add "$cli" suppress add 'o'"'"'brien@remote.test' --domain local.test --db "$db"
+vg cli-suppress-list "$cli" suppress list --json --db "$db"
+vg cli-suppress-show "$cli" suppress show "o'brien@remote.test" --db "$db"
+vg cli-suppress-export "$cli" suppress export --domain local.test --db "$db"
+"$cli" suppress export --domain local.test --db "$db" > "$tmp/exp.csv"
+vg cli-suppress-import "$cli" suppress import "$tmp/exp.csv" --domain other.test --db "$db"
+vg cli-suppress-stats "$cli" suppress stats --db "$db"
+vg cli-suppress-expire "$cli" suppress expire --db "$db"
+vg cli-suppress-remove "$cli" suppress remove "o'brien@remote.test" --domain local.test --db "$db"
+# the diagnosis with a name server that does not answer: exit 1, bounded
+vg_expect 1 cli-diagnose "$cli" diagnose --sender a@local.test --from local.test --ip 192.0.2.10 \
+  --dns-server 127.0.0.9:53 --budget 300
+
+echo "valgrind ($o): $pass passed, $fail failed${failed:+ --$failed} ($(( $(date +%s) - t0 )) s)"
+[ "$fail" -eq 0 ]
