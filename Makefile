@@ -55,15 +55,27 @@ $(GEN_SRC) $(O)/gen/bg_embedded.h &: $(EMBED) tools/embed.sh | $(O)/gen
 $(LIB): $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
+# The built-in rules compiled at build time (tools/rulesgen.c): linked into
+# the .so, the CLI and the unit tests; without it the core parses the text.
+IMAGE = $(O)/obj/bg_rules_image.o
+$(O)/rulesgen: tools/rulesgen.c $(LIB) plugin/bg_rules_int.h
+	$(CC) $(CPPFLAGS) -Iplugin $(ALLCFLAGS) -o $@ $< $(LIB) $(SANLD) $(LDLIBS)
+
+$(O)/gen/bg_rules_image.c: $(O)/rulesgen
+	$(O)/rulesgen $@
+
+$(IMAGE): $(O)/gen/bg_rules_image.c plugin/bg_rules_int.h | $(O)/obj
+	$(CC) $(CPPFLAGS) -Iplugin $(ALLCFLAGS) -c -o $@ $<
+
 # The Exim object: only the entry points in plugin/bounceguide.map are exported.
-$(SO): $(EXIM_OBJ) $(LIB) plugin/bounceguide.map
-	$(CC) -shared $(SANLD) -Wl,--version-script=plugin/bounceguide.map -o $@ $(EXIM_OBJ) $(LIB) $(LDLIBS)
+$(SO): $(EXIM_OBJ) $(IMAGE) $(LIB) plugin/bounceguide.map
+	$(CC) -shared $(SANLD) -Wl,--version-script=plugin/bounceguide.map -o $@ $(EXIM_OBJ) $(IMAGE) $(LIB) $(LDLIBS)
 
-$(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(SANLD) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(CLI): $(CLI_OBJ) $(IMAGE) $(LIB)
+	$(CC) $(SANLD) -o $@ $(CLI_OBJ) $(IMAGE) $(LIB) $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | $(O)/tests
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -Wno-unused-parameter -o $@ $< $(LIB) $(SANLD) -lcmocka $(LDLIBS)
+$(O)/tests/%: tests/unit/%.c $(IMAGE) $(LIB) $(wildcard tests/unit/*.h) | $(O)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -Wno-unused-parameter -o $@ $< $(IMAGE) $(LIB) $(SANLD) -lcmocka $(LDLIBS)
 
 $(O)/obj $(O)/gen $(O)/tests:
 	mkdir -p $@

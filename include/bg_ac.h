@@ -12,9 +12,31 @@
 
 #include <stddef.h>
 
-#define BG_AC_PATTERN_MAX 256 /* longest pattern accepted, in bytes */
+#define BG_AC_PATTERN_MAX 256   /* longest pattern accepted, in bytes */
+#define BG_AC_STATES_MAX 65535  /* states (transitions are 16 bits wide) */
 
 typedef struct bg_ac bg_ac;
+
+#include <stdint.h>
+
+/* A built automaton as plain arrays: what a scan reads. bg_ac_view gives
+ * it for a built automaton (tools/rulesgen writes it out as C); bg_ac_borrow
+ * scans with such arrays in place, so a compiled-in rule set costs nothing
+ * to load. */
+typedef struct bg_ac_frozen {
+    size_t nnode, npat, ncls;
+    const uint16_t *cls;     /* 256: folded byte -> class */
+    const uint16_t *delta;   /* nnode * ncls: next state */
+    const uint8_t *hits;     /* nnode: 1 when an output is reachable */
+    const int32_t *out;      /* nnode: first pattern ending here, -1 */
+    const int32_t *dict;     /* nnode: next output state on the suffix chain, 0 */
+    const uint32_t *pat_id;  /* npat: the caller's id */
+    const uint32_t *pat_len; /* npat */
+    const int32_t *pat_next; /* npat: next pattern ending at the same state, -1 */
+} bg_ac_frozen;
+
+const bg_ac_frozen *bg_ac_view(const bg_ac *a);
+bg_ac *bg_ac_borrow(const bg_ac_frozen *v);
 
 /* A new, empty automaton; NULL when memory runs out. */
 bg_ac *bg_ac_new(void);

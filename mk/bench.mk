@@ -1,4 +1,4 @@
 # make bench helpers: the in-process classifier bench driver
 # (bench/bench_classify.sh builds and runs it).
-$(O)/bench_classify: bench/bench_classify.c $(LIB) | $(O)/obj
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LIB) $(SANLD) $(LDLIBS)
+$(O)/bench_classify: bench/bench_classify.c $(IMAGE) $(LIB) | $(O)/obj
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(IMAGE) $(LIB) $(SANLD) $(LDLIBS)

@@ -6,8 +6,8 @@
 
 .PHONY: e2e-exim
 
-$(O)/bench_exim_core: bench/bench_exim_core.c $(LIB)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LIB) $(SANLD) $(LDLIBS)
+$(O)/bench_exim_core: bench/bench_exim_core.c $(IMAGE) $(LIB)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(IMAGE) $(LIB) $(SANLD) $(LDLIBS)
 
 e2e-exim: all
 	sh tests/e2e/run.sh tests/e2e/test_harness.py tests/e2e/test_enrich.py \

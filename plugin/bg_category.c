@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-static const bg_category bg_categories[] = {
+const bg_category bg_categories[] = {
     {"unknown-user", "the mailbox does not exist", BG_ACTS_SENDER, BG_SUP_ADDRESS, 0, 1},
     {"unknown-domain", "recipient domain does not exist or takes no mail", BG_ACTS_SENDER,
      BG_SUP_DOMAIN, 0, 1},
@@ -72,7 +72,7 @@ static const bg_category bg_categories[] = {
 };
 
 /* Not in the taxonomy: what classify says about a message that is no report. */
-static const bg_category bg_category_not_bounce = {
+const bg_category bg_category_not_bounce = {
     "not-a-bounce", "not a bounce, delay warning, feedback report or auto-reply",
     BG_ACTS_NOBODY, BG_SUP_NONE, 0, 0};
 

@@ -31,15 +31,7 @@
 #define BG_RULES_NAME_LEN 48         /* room for "builtin:" in BG_RULE_NAME_MAX */
 #define BG_RULES_TEXT_MAX 8192       /* bytes of each text scanned for phrases */
 #define BG_RULES_ADMIN_ORDER 1000000u
-#define BG_RULES_PHRASE_BYTES 100000  /* all phrases together: bounds the automaton */
-
-/* One phrase of the compiled set: which rule, and where word boundaries
- * are required. */
-typedef struct bg_phrase {
-    unsigned rule;
-    unsigned char left_word;  /* 1 = must start at a word boundary */
-    unsigned char right_word; /* 1 = must end at a word boundary */
-} bg_phrase;
+#define BG_RULES_PHRASE_BYTES 60000   /* all phrases together: bounds the automaton (< 65535 states) */
 
 struct bg_rules {
     bg_rule *rule;
@@ -47,6 +39,7 @@ struct bg_rules {
     bg_ac *ac;
     bg_phrase *ph;
     size_t nph;
+    int image; /* 1 = rule and ph point into bg_rules_image_builtin */
 };
 
 /* ---- rule storage ---- */
@@ -65,11 +58,13 @@ void bg_rules_free(bg_rules *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nrule; i++)
-        bg_rule_clear(&r->rule[i]);
-    free(r->rule);
+    if (!r->image) {
+        for (size_t i = 0; i < r->nrule; i++)
+            bg_rule_clear(&r->rule[i]);
+        free(r->rule);
+        free(r->ph);
+    }
     bg_ac_free(r->ac);
-    free(r->ph);
     free(r);
 }
 
@@ -668,7 +663,7 @@ bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
                 total += strlen(r->rule[i].phrase[k]);
         if (total > BG_RULES_PHRASE_BYTES) {
             ps.line = 0;
-            rc = bg_parse_fail(&ps, "phrases too long in total (over 100000 bytes)", NULL);
+            rc = bg_parse_fail(&ps, "phrases too long in total (over 60000 bytes)", NULL);
         }
     }
     if (rc == 0 && bg_rules_compile(r) < 0)
@@ -707,13 +702,48 @@ static char *bg_rules_read_file(const char *path, size_t *len, const char **why)
     return bg_buf_take(&b);
 }
 
+/* The compiled-in image as a rule set, or NULL when this binary has none
+ * (or it does not belong to the embedded text). Nothing is copied. */
+static bg_rules *bg_rules_from_image(void)
+{
+    const bg_rules_image *im = &bg_rules_image_builtin;
+    if (im == NULL || im->rule == NULL || im->text_len != strlen(bg_rules_builtin_text()))
+        return NULL;
+    bg_rules *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->image = 1;
+    r->rule = (bg_rule *)im->rule; /* never written: image sets are freed, not changed */
+    r->nrule = r->caprule = im->nrule;
+    r->ph = (bg_phrase *)im->ph;
+    r->nph = im->nph;
+    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The parts tools/rulesgen writes out. */
+int bg_rules_parts(const bg_rules *r, const bg_phrase **ph, size_t *nph, const bg_ac_frozen **ac)
+{
+    if (!r || !(*ac = bg_ac_view(r->ac)))
+        return -1;
+    *ph = r->ph;
+    *nph = r->nph;
+    return 0;
+}
+
 /* Built-in rules, extended by the admin file when it parses; a broken or
- * missing admin file logs one warning and changes nothing. */
+ * missing admin file logs one warning and changes nothing. The built-in
+ * set comes from the compiled-in image when there is one. */
 bg_rules *bg_rules_load(const char *admin_path)
 {
     char err[300];
     const char *t = bg_rules_builtin_text();
-    bg_rules *base = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
+    bg_rules *base = bg_rules_from_image();
+    if (!base)
+        base = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
     if (!base) {
         /* only a build that shipped broken rules gets here: run with none */
         bg_logf(BG_LOG_ERROR, "built-in rules: %s", err);

@@ -6,6 +6,8 @@
 #define BG_RULES_INT_H
 
 #include <stddef.h>
+#include "bg_ac.h"
+#include "bg_category.h"
 #include "bg_classify.h"
 
 #define BG_RULE_STATUS_N 12 /* status patterns per rule */
@@ -42,6 +44,39 @@ typedef struct bg_rule {
     char **phrase;              /* as written, lower case, single spaces; '*' ends allowed */
     size_t nphrase, capphrase;
 } bg_rule;
+
+/* One phrase of the compiled set: which rule, and where word boundaries
+ * are required. */
+typedef struct bg_phrase {
+    unsigned rule;
+    unsigned char left_word;  /* 1 = must start at a word boundary */
+    unsigned char right_word; /* 1 = must end at a word boundary */
+} bg_phrase;
+
+/* The built-in rules already compiled (rules in precedence order, phrase
+ * table, automaton): tools/rulesgen.c writes it at build time from the
+ * same conf/rules.conf that is embedded, as build/gen/bg_rules_image.c.
+ * Loading it costs nothing, where parsing and building the automaton cost
+ * milliseconds in every new Exim process. It is a weak reference: a
+ * binary linked without the image (the generator itself, the fuzz build)
+ * parses the embedded text instead. */
+typedef struct bg_rules_image {
+    const bg_rule *rule;
+    size_t nrule;
+    const bg_phrase *ph;
+    size_t nph;
+    bg_ac_frozen ac;
+    size_t text_len; /* length of the rules text it was made from */
+} bg_rules_image;
+
+extern const bg_rules_image bg_rules_image_builtin __attribute__((weak));
+
+/* The category table, for the image's references into it. */
+extern const bg_category bg_categories[];
+extern const bg_category bg_category_not_bounce;
+
+/* The image's parts of a rule set (for tools/rulesgen); 0 on success. */
+int bg_rules_parts(const bg_rules *r, const bg_phrase **ph, size_t *nph, const bg_ac_frozen **ac);
 
 /* The rules in precedence order (index 0 is tried first). */
 const bg_rule *bg_rules_at(const bg_rules *r, size_t i);

@@ -1,0 +1,126 @@
+/* test_rules_image: the compiled-in rule image (tools/rulesgen.c) is the
+ * same rule set a fresh parse of the embedded conf/rules.conf gives, field
+ * for field and array for array -- so using it in place can never classify
+ * differently -- and bg_rules_load really uses it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../plugin/bg_rules_int.h"
+
+static bg_rules *parse_builtin(void)
+{
+    char err[300] = "";
+    const char *t = bg_rules_builtin_text();
+    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
+    if (!r)
+        print_error("parse: %s\n", err);
+    return r;
+}
+
+static void test_image_is_used(void **state)
+{
+    (void)state;
+    assert_non_null(&bg_rules_image_builtin);
+    bg_rules *img = bg_rules_load("");
+    assert_non_null(img);
+    assert_ptr_equal(bg_rules_at(img, 0), &bg_rules_image_builtin.rule[0]);
+    bg_rules_free(img);
+}
+
+static void test_image_equals_fresh_parse(void **state)
+{
+    (void)state;
+    bg_rules *img = bg_rules_load("");
+    bg_rules *ref = parse_builtin();
+    assert_non_null(img);
+    assert_non_null(ref);
+    assert_int_equal(bg_rules_count(img), bg_rules_count(ref));
+    assert_true(bg_rules_count(ref) > 50);
+    for (size_t i = 0; i < bg_rules_count(ref); i++) {
+        bg_rule a = *bg_rules_at(img, i), b = *bg_rules_at(ref, i);
+        assert_string_equal(a.name, b.name);
+        assert_ptr_equal(a.cat, b.cat);
+        assert_int_equal(a.nphrase, b.nphrase);
+        for (size_t k = 0; k < a.nphrase; k++)
+            assert_string_equal(a.phrase[k], b.phrase[k]);
+        /* everything else, byte for byte (both are zero-filled structs) */
+        a.phrase = b.phrase = NULL;
+        a.capphrase = b.capphrase = 0;
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    const bg_phrase *pa, *pb;
+    size_t na, nb;
+    const bg_ac_frozen *aa, *ab;
+    assert_int_equal(bg_rules_parts(img, &pa, &na, &aa), 0);
+    assert_int_equal(bg_rules_parts(ref, &pb, &nb, &ab), 0);
+    assert_int_equal(na, nb);
+    assert_memory_equal(pa, pb, na * sizeof *pa);
+    assert_int_equal(aa->nnode, ab->nnode);
+    assert_int_equal(aa->npat, ab->npat);
+    assert_int_equal(aa->ncls, ab->ncls);
+    assert_memory_equal(aa->cls, ab->cls, 256 * sizeof *aa->cls);
+    assert_memory_equal(aa->delta, ab->delta, aa->nnode * aa->ncls * sizeof *aa->delta);
+    assert_memory_equal(aa->hits, ab->hits, aa->nnode);
+    assert_memory_equal(aa->out, ab->out, aa->nnode * sizeof *aa->out);
+    assert_memory_equal(aa->dict, ab->dict, aa->nnode * sizeof *aa->dict);
+    assert_memory_equal(aa->pat_id, ab->pat_id, aa->npat * sizeof *aa->pat_id);
+    assert_memory_equal(aa->pat_len, ab->pat_len, aa->npat * sizeof *aa->pat_len);
+    assert_memory_equal(aa->pat_next, ab->pat_next, aa->npat * sizeof *aa->pat_next);
+    bg_rules_free(img);
+    bg_rules_free(ref);
+}
+
+/* An admin file on top of the image: copied out of the image, compiled
+ * afresh, and the image itself is left as it was. */
+static void test_admin_rules_over_image(void **state)
+{
+    (void)state;
+    bg_rules *img = bg_rules_load("");
+    const char *adm = "rule local-full\ncategory mailbox-full\npriority 90\nphrase frobnicated box\n";
+    char err[300] = "";
+    bg_rules *r = bg_rules_parse(img, adm, strlen(adm), "admin.conf", err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(bg_rules_count(r), bg_rules_count(img) + 1);
+    bg_verdict v;
+    bg_classify_text(r, "550 5.2.2 frobnicated box for user", 0, &v);
+    assert_string_equal(v.category->id, "mailbox-full");
+    bg_classify_text(img, "550 5.1.1 no such user here", 0, &v);
+    assert_string_equal(v.category->id, "unknown-user");
+    bg_rules_free(r);
+    bg_rules_free(img);
+}
+
+/* Scanning with borrowed arrays finds what the owner finds. */
+static void test_ac_borrow(void **state)
+{
+    (void)state;
+    bg_ac *a = bg_ac_new();
+    assert_int_equal(bg_ac_add(a, "he", 2, 1), 0);
+    assert_int_equal(bg_ac_add(a, "she", 3, 2), 0);
+    assert_int_equal(bg_ac_add(a, "hers", 4, 3), 0);
+    assert_int_equal(bg_ac_build(a), 0);
+    bg_ac *b = bg_ac_borrow(bg_ac_view(a));
+    assert_non_null(b);
+    assert_int_equal(bg_ac_add(b, "x", 1, 4), -1); /* borrowed: read only */
+    assert_int_equal(bg_ac_scan(a, "USHERS", 6, NULL, NULL), 3);
+    assert_int_equal(bg_ac_scan(b, "USHERS", 6, NULL, NULL), 3);
+    bg_ac_free(b);
+    bg_ac_free(a);
+    assert_null(bg_ac_borrow(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_image_is_used),
+        cmocka_unit_test(test_image_equals_fresh_parse),
+        cmocka_unit_test(test_admin_rules_over_image),
+        cmocka_unit_test(test_ac_borrow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
