@@ -26,6 +26,14 @@ typedef struct bg_catalog bg_catalog; /* guidance texts of one language */
  * broken override logs one line and is ignored). Unknown lang falls back to
  * "en" with a log line. NULL only when memory runs out. */
 bg_catalog *bg_catalog_load(const char *lang, const char *override_path);
+
+/* The same from installed files: DATA_DIR/guidance/LANG.conf (or, when
+ * LANG has none, DATA_DIR/guidance/en.conf with a log line), then the
+ * override. data_dir "" means the compiled-in catalogues (bg_catalog_load).
+ * NULL, with why in err, when data_dir holds no usable catalogue: the Exim
+ * adapter then leaves the bounce exactly as it was. */
+bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const char *override_path,
+                                char *err, size_t errlen);
 void bg_catalog_free(bg_catalog *c);
 
 /* Extra facts for the administrator section of one recipient (from the

@@ -439,8 +439,26 @@ static char *bg_cat_read_file(const char *path, size_t *len, char *err, size_t e
     return bg_buf_take(&b);
 }
 
-/* Built-in catalogue for lang, then the admin override; a bad override
- * logs one line and is ignored, so mail keeps flowing with the built-in text. */
+/* Entries from the admin override on top of c; a bad override logs one
+ * line and is ignored, so mail keeps flowing with the catalogue's text. */
+static bg_catalog *bg_cat_apply_override(bg_catalog *c, const char *override_path)
+{
+    if (!override_path || !*override_path)
+        return c;
+    char err[512];
+    size_t len = 0;
+    char *ov = bg_cat_read_file(override_path, &len, err, sizeof err);
+    bg_catalog *m = ov ? bg_catalog_parse(c, ov, len, override_path, err, sizeof err) : NULL;
+    free(ov);
+    if (!m) {
+        bg_logf(BG_LOG_WARN, "guidance override ignored, built-in texts used: %s", err);
+        return c;
+    }
+    bg_catalog_free(c);
+    return m;
+}
+
+/* Built-in catalogue for lang, then the admin override. */
 bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
 {
     char name[64], err[512];
@@ -466,19 +484,59 @@ bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
         if (!c)
             return NULL;
     }
-    if (override_path && *override_path) {
-        size_t len = 0;
-        char *ov = bg_cat_read_file(override_path, &len, err, sizeof err);
-        bg_catalog *m = ov ? bg_catalog_parse(c, ov, len, override_path, err, sizeof err) : NULL;
-        free(ov);
-        if (m) {
-            bg_catalog_free(c);
-            c = m;
-        } else {
-            bg_logf(BG_LOG_WARN, "guidance override ignored, built-in texts used: %s", err);
-        }
+    return bg_cat_apply_override(c, override_path);
+}
+
+/* 1 when lang is a plain language tag ("en", "pt-BR"): it becomes part
+ * of a path. */
+static int bg_cat_lang_ok(const char *lang)
+{
+    size_t n = strlen(lang);
+    if (n == 0 || n > 15)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((lang[i] >= 'a' && lang[i] <= 'z') || (lang[i] >= 'A' && lang[i] <= 'Z') ||
+              (lang[i] >= '0' && lang[i] <= '9') || lang[i] == '-' || lang[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* The installed catalogue for lang (English when lang has none), then the
+ * override; NULL with err when there is no usable catalogue at all. */
+bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const char *override_path,
+                                char *err, size_t errlen)
+{
+    char e[512] = "";
+    if (!data_dir || !*data_dir)
+        return bg_catalog_load(lang, override_path);
+    if (!lang || !*lang)
+        lang = "en";
+    char path[4200];
+    size_t len = 0;
+    char *text = NULL;
+    if (bg_cat_lang_ok(lang)) {
+        snprintf(path, sizeof path, "%s/guidance/%s.conf", data_dir, lang);
+        text = bg_cat_read_file(path, &len, e, sizeof e);
     }
-    return c;
+    if (!text && strcmp(lang, "en") != 0) {
+        bg_logf(BG_LOG_WARN, "guidance: no catalogue for language '%.16s' in %.300s, using en",
+                lang, data_dir);
+        snprintf(path, sizeof path, "%s/guidance/en.conf", data_dir);
+        text = bg_cat_read_file(path, &len, e, sizeof e);
+    }
+    if (!text) {
+        if (err && errlen)
+            snprintf(err, errlen, "catalogue missing: %s", e);
+        return NULL;
+    }
+    bg_catalog *c = bg_catalog_parse(NULL, text, len, path, e, sizeof e);
+    free(text);
+    if (!c) {
+        if (err && errlen)
+            snprintf(err, errlen, "catalogue broken: %s", e);
+        return NULL;
+    }
+    return bg_cat_apply_override(c, override_path);
 }
 
 /* Lines of a key, from the section or else from [common]. */

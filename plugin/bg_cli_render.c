@@ -80,7 +80,10 @@ int bg_cli_render(int argc, char **argv)
     if (!catalog_path)
         catalog_path = bg_config_get(cfg, NULL, "guidance_file", "");
     bg_rules *rules = bg_rules_load(rules_path);
-    bg_catalog *cat = bg_catalog_load(bg_config_get(cfg, NULL, "language", "en"), catalog_path);
+    char cerr[300] = "";
+    bg_catalog *cat = bg_catalog_load_dir(bg_config_get(cfg, NULL, "data_dir", ""),
+                                          bg_config_get(cfg, NULL, "language", "en"), catalog_path,
+                                          cerr, sizeof cerr);
     size_t len = 0;
     char *msg = NULL;
     bg_bounce *b = NULL;
@@ -89,6 +92,10 @@ int bg_cli_render(int argc, char **argv)
     bg_buf dst;
     bg_buf_init(&dst);
     int rc = 1;
+    if (cfg && rules && !cat && cerr[0]) {
+        fprintf(stderr, "bounceguide: %s\n", cerr);
+        goto done;
+    }
     if (!cfg || !rules || !cat) {
         fprintf(stderr, "bounceguide: out of memory\n");
         goto done;

@@ -254,11 +254,15 @@ static int bg_exim_state_reload(bg_exim_state *s, const char *path, const struct
         return -1;
     }
     s->rules = bg_rules_load(bg_config_get(s->cfg, NULL, "rules_file", ""));
-    s->catalog = bg_catalog_load(bg_config_get(s->cfg, NULL, "language", "en"),
-                                 bg_config_get(s->cfg, NULL, "guidance_file", ""));
+    /* data_dir: the installed catalogues; unset = the compiled-in ones */
+    s->catalog = bg_catalog_load_dir(bg_config_get(s->cfg, NULL, "data_dir", ""),
+                                     bg_config_get(s->cfg, NULL, "language", "en"),
+                                     bg_config_get(s->cfg, NULL, "guidance_file", ""), err,
+                                     sizeof err);
     if (s->rules == NULL || s->catalog == NULL) {
         s->broken = 1;
-        snprintf(s->broken_why, sizeof s->broken_why, "out of memory loading rules/catalogue");
+        snprintf(s->broken_why, sizeof s->broken_why, "%s",
+                 s->catalog == NULL && err[0] ? err : "out of memory loading rules/catalogue");
         return -1;
     }
     return 0;

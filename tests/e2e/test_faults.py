@@ -79,10 +79,52 @@ def test_over_size_limit(sb):
     _unchanged(sb, b, msg, lines, "over max_size")
 
 
+def _data_dir(sb, name, en_text):
+    """A data_dir inside the sandbox holding guidance/en.conf = en_text
+    (None: no catalogue at all); returns its path."""
+    d = sb.path(name)
+    os.makedirs(os.path.join(d, "guidance"), exist_ok=True)
+    os.chmod(d, 0o755)
+    os.chmod(os.path.join(d, "guidance"), 0o755)
+    if en_text is not None:
+        sb.write_file(os.path.join(name, "guidance", "en.conf"), en_text)
+    return d
+
+
+def test_catalogue_missing(sb):
+    """data_dir without guidance/en.conf: the bounce goes out exactly as
+    Exim made it, with one log line naming the missing file."""
+    d = _data_dir(sb, "share-empty", None)
+    b, msg, lines = _bounce(sb, "fcatmiss", "data_dir = %s\n" % d)
+    _unchanged(sb, b, msg, lines, "catalogue missing")
+    if os.path.join(d, "guidance", "en.conf") not in lines[0]:
+        checks.fail("the log line does not name the file: %s" % lines)
+
+
+def test_catalogue_broken(sb):
+    d = _data_dir(sb, "share-broken", "[unknown-user]\nheadline = {nonsense}\n")
+    b, msg, lines = _bounce(sb, "fcatbad", "data_dir = %s\n" % d)
+    _unchanged(sb, b, msg, lines, "catalogue broken")
+
+
+def test_catalogue_from_data_dir(sb):
+    """The installed catalogue is what the bounce says: a changed headline
+    in data_dir shows up."""
+    with open(os.path.join(TOP, "conf", "guidance", "en.conf")) as f:
+        text = f.read()
+    text = text.replace("[unknown-user]\n", "[unknown-user]\nheadline = DATA-DIR HEADLINE for {recipient}\n", 1)
+    d = _data_dir(sb, "share-good", text)
+    b, msg, lines = _bounce(sb, "fcatdir", "data_dir = %s\n" % d)
+    checks.enriched(b, "unknown-user", status="5.1.1")
+    if b"DATA-DIR HEADLINE for" not in b:
+        checks.fail("the data_dir catalogue was not used", b)
+    if lines:
+        checks.fail("unexpected log lines: %s" % lines)
+
+
 def test_catalogue_override_missing(sb):
     """A guidance override that cannot be read is ignored with one log
-    line; the built-in catalogue still enriches the bounce (the catalogue
-    itself is compiled in and cannot go missing)."""
+    line; the catalogue still enriches the bounce."""
     b, msg, lines = _bounce(sb, "fcat", "guidance_file = @@DIR@@/no-such-guidance.conf\n".replace(
         "@@DIR@@", sb.dir))
     checks.enriched(b, "unknown-user", status="5.1.1", guidance=checks.guidance("unknown-user"))

@@ -19,7 +19,10 @@ SANDBOX = dict(
     plugin=os.path.join(TOP, "build", "bounceguide.so"),
     load_plugin=False,
     name="install",
-    bgconf=_read("conf", "bounceguide.conf"),
+    # data_dir pointed at the sandbox's copy of conf/guidance (installed
+    # layout: DATA_DIR/guidance/LANG.conf)
+    bgconf=_read("conf", "bounceguide.conf").replace(
+        "\ndata_dir = /usr/share/bounceguide\n", "\ndata_dir = @@DIR@@/share\n"),
     # the shipped fragment, with its macro pointed at the sandbox's copy
     extra_main="BOUNCEGUIDE_SO = @@DIR@@/bounceguide.so\n" +
                _read("conf", "exim", "conf.d", "main", "00_bounceguide"),
@@ -29,6 +32,11 @@ SANDBOX = dict(
 def test_shipped_fragment_and_config(sb):
     if "local_scan_path = BOUNCEGUIDE_SO" not in open(sb.conf).read():
         checks.fail("the shipped fragment did not end up in the config")
+    if "data_dir = %s/share" % sb.dir not in open(sb.path("bounceguide.conf")).read():
+        checks.fail("the shipped config has no data_dir = /usr/share/bounceguide line")
+    os.makedirs(sb.path("share", "guidance"), mode=0o755, exist_ok=True)
+    for name in os.listdir(os.path.join(TOP, "conf", "guidance")):
+        sb.write_file(os.path.join("share", "guidance", name), _read("conf", "guidance", name))
     mark = sb.log_mark()
     frm = sb.add_user("inst")
     sb.peer.set_rule("gone@remote.test", rcpt="550 5.1.1 <gone@remote.test>: no such user")

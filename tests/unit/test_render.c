@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bg_bounce.h"
@@ -305,6 +306,62 @@ static void catalog_override(void **state)
     bg_catalog_free(c);
     bg_log_set(NULL, NULL);
     bg_catalog_free(NULL);
+}
+
+/* Installed catalogues (data_dir): read from DIR/guidance/LANG.conf; a
+ * missing or broken one is an error the adapter passes bounces on. */
+static void catalog_data_dir(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bg-test-data-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[200], en[240], cmd[600], err[300];
+    snprintf(sub, sizeof sub, "%s/guidance", dir);
+    snprintf(en, sizeof en, "%s/en.conf", sub);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    bg_log_set(count_log, NULL);
+
+    /* missing: NULL, and err names the file */
+    err[0] = '\0';
+    assert_null(bg_catalog_load_dir(dir, "en", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "catalogue missing"));
+    assert_non_null(strstr(err, en));
+
+    /* the shipped one, copied in: used */
+    FILE *f = fopen(en, "w");
+    const char *t = "[common]\nwho_sender = you\n[unknown-user]\nheadline = From the data dir: {recipient}\n";
+    fputs(t, f);
+    fclose(f);
+    bg_catalog *c = bg_catalog_load_dir(dir, "en", NULL, err, sizeof err);
+    assert_non_null(c);
+    const char *const *lines;
+    assert_int_equal(bg_catalog_lines(c, "unknown-user", "headline", &lines), 1);
+    assert_string_equal(lines[0], "From the data dir: {recipient}");
+    bg_catalog_free(c);
+
+    /* an unknown or unsafe language: English from the same dir, one line */
+    log_lines = 0;
+    c = bg_catalog_load_dir(dir, "../../etc/passwd", NULL, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(log_lines, 1);
+    bg_catalog_free(c);
+
+    /* broken: NULL with the parser's reason */
+    f = fopen(en, "w");
+    fputs("[unknown-user]\nheadline = {nonsense}\n", f);
+    fclose(f);
+    err[0] = '\0';
+    assert_null(bg_catalog_load_dir(dir, "en", NULL, err, sizeof err));
+    assert_non_null(strstr(err, "catalogue broken"));
+
+    /* "" = the compiled-in catalogue */
+    c = bg_catalog_load_dir("", "en", NULL, err, sizeof err);
+    assert_non_null(c);
+    assert_true(bg_catalog_has(c, "mailbox-full", "headline"));
+    bg_catalog_free(c);
+    bg_log_set(NULL, NULL);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* ---- encoders ----------------------------------------------------------- */
@@ -1215,6 +1272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(catalog_covers_every_category),
         cmocka_unit_test(catalog_expand),
+        cmocka_unit_test(catalog_data_dir),
         cmocka_unit_test(catalog_first_line_wins),
         cmocka_unit_test(catalog_syntax_errors),
         cmocka_unit_test(catalog_override),
