@@ -13,21 +13,30 @@
 #include <stddef.h>
 
 #define BG_AC_PATTERN_MAX 256   /* longest pattern accepted, in bytes */
-#define BG_AC_STATES_MAX 65535  /* states (transitions are 16 bits wide) */
+#define BG_AC_STATES_MAX 65535  /* states (state numbers are 16 bits wide) */
 
 typedef struct bg_ac bg_ac;
 
 #include <stdint.h>
 
-/* A built automaton as plain arrays: what a scan reads. bg_ac_view gives
- * it for a built automaton (tools/rulesgen writes it out as C); bg_ac_borrow
+/* A built automaton as plain arrays: what a scan reads. States are
+ * numbered breadth first; the children of state s are states first ..
+ * first + n - 1, sorted by their edge byte. bg_ac_view gives the arrays of
+ * a built automaton (tools/rulesgen writes them out as C); bg_ac_borrow
  * scans with such arrays in place, so a compiled-in rule set costs nothing
  * to load. */
+typedef struct bg_ac_state {
+    uint16_t first; /* first child */
+    uint16_t n;     /* number of children */
+    uint16_t fail;  /* failure link */
+    uint8_t byte;   /* folded byte on the edge into this state */
+    uint8_t hits;   /* 1 when an output is reachable (here or on the suffix chain) */
+} bg_ac_state;
+
 typedef struct bg_ac_frozen {
-    size_t nnode, npat, ncls;
-    const uint16_t *cls;     /* 256: folded byte -> class */
-    const uint16_t *delta;   /* nnode * ncls: next state */
-    const uint8_t *hits;     /* nnode: 1 when an output is reachable */
+    size_t nnode, npat;
+    const uint16_t *root;    /* 256: folded byte -> depth-1 state, 0 = none */
+    const bg_ac_state *st;   /* nnode */
     const int32_t *out;      /* nnode: first pattern ending here, -1 */
     const int32_t *dict;     /* nnode: next output state on the suffix chain, 0 */
     const uint32_t *pat_id;  /* npat: the caller's id */

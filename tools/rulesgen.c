@@ -134,9 +134,12 @@ int main(int argc, char **argv)
         fprintf(f, "%s{%u, %u, %u}", i % 8 ? ", " : ",\n    " + (i == 0), ph[i].rule,
                 ph[i].left_word, ph[i].right_word);
     fputs(nph ? "};\n" : "{0, 0, 0}};\n", f);
-    GEN_ARRAY(f, "uint16_t", "bg_ri_cls", ac->cls, (size_t)256, "%u");
-    GEN_ARRAY(f, "uint16_t", "bg_ri_delta", ac->delta, ac->nnode * ac->ncls, "%u");
-    GEN_ARRAY(f, "uint8_t", "bg_ri_hits", ac->hits, ac->nnode, "%u");
+    GEN_ARRAY(f, "uint16_t", "bg_ri_root", ac->root, (size_t)256, "%u");
+    fputs("static const bg_ac_state bg_ri_st[] = {", f);
+    for (size_t i = 0; i < ac->nnode; i++)
+        fprintf(f, "%s{%u, %u, %u, %u, %u}", i == 0 ? "\n" : i % 6 ? ", " : ",\n",
+                ac->st[i].first, ac->st[i].n, ac->st[i].fail, ac->st[i].byte, ac->st[i].hits);
+    fputs("};\n", f);
     GEN_ARRAY(f, "int32_t", "bg_ri_out", ac->out, ac->nnode, "%d");
     GEN_ARRAY(f, "int32_t", "bg_ri_dict", ac->dict, ac->nnode, "%d");
     GEN_ARRAY(f, "uint32_t", "bg_ri_pat_id", ac->pat_id, ac->npat, "%u");
@@ -144,12 +147,12 @@ int main(int argc, char **argv)
     GEN_ARRAY(f, "int32_t", "bg_ri_pat_next", ac->pat_next, ac->npat, "%d");
     fprintf(f, "\nconst bg_rules_image bg_rules_image_builtin = {\n"
                "    .rule = bg_rir, .nrule = %zu, .ph = bg_riph, .nph = %zu,\n"
-               "    .ac = {.nnode = %zu, .npat = %zu, .ncls = %zu, .cls = bg_ri_cls,\n"
-               "           .delta = bg_ri_delta, .hits = bg_ri_hits, .out = bg_ri_out,\n"
+               "    .ac = {.nnode = %zu, .npat = %zu, .root = bg_ri_root, .st = bg_ri_st,\n"
+               "           .out = bg_ri_out,\n"
                "           .dict = bg_ri_dict, .pat_id = bg_ri_pat_id, .pat_len = bg_ri_pat_len,\n"
                "           .pat_next = bg_ri_pat_next},\n"
                "    .text_len = %zu};\n",
-            nrule, nph, ac->nnode, ac->npat, ac->ncls, strlen(text));
+            nrule, nph, ac->nnode, ac->npat, strlen(text));
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || rename(tmp, argv[1]) != 0) {
         perror(argv[1]);

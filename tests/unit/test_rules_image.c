@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -62,10 +63,8 @@ static void test_image_equals_fresh_parse(void **state)
     assert_memory_equal(pa, pb, na * sizeof *pa);
     assert_int_equal(aa->nnode, ab->nnode);
     assert_int_equal(aa->npat, ab->npat);
-    assert_int_equal(aa->ncls, ab->ncls);
-    assert_memory_equal(aa->cls, ab->cls, 256 * sizeof *aa->cls);
-    assert_memory_equal(aa->delta, ab->delta, aa->nnode * aa->ncls * sizeof *aa->delta);
-    assert_memory_equal(aa->hits, ab->hits, aa->nnode);
+    assert_memory_equal(aa->root, ab->root, 256 * sizeof *aa->root);
+    assert_memory_equal(aa->st, ab->st, aa->nnode * sizeof *aa->st);
     assert_memory_equal(aa->out, ab->out, aa->nnode * sizeof *aa->out);
     assert_memory_equal(aa->dict, ab->dict, aa->nnode * sizeof *aa->dict);
     assert_memory_equal(aa->pat_id, ab->pat_id, aa->npat * sizeof *aa->pat_id);
@@ -114,6 +113,77 @@ static void test_ac_borrow(void **state)
     assert_null(bg_ac_borrow(NULL));
 }
 
+/* Every occurrence, checked against brute force: random patterns and
+ * texts over a small alphabet (so that patterns overlap and share
+ * suffixes), case folded, with a collector that records (id, start, end). */
+typedef struct hitlog {
+    size_t n;
+    unsigned id[4096];
+    size_t start[4096], end[4096];
+} hitlog;
+
+static int collect(unsigned id, size_t start, size_t end, void *ctx)
+{
+    hitlog *h = ctx;
+    if (h->n < 4096) {
+        h->id[h->n] = id;
+        h->start[h->n] = start;
+        h->end[h->n] = end;
+    }
+    h->n++;
+    return 0;
+}
+
+static int has_hit(const hitlog *h, unsigned id, size_t start, size_t end)
+{
+    for (size_t i = 0; i < h->n && i < 4096; i++)
+        if (h->id[i] == id && h->start[i] == start && h->end[i] == end)
+            return 1;
+    return 0;
+}
+
+static void test_ac_matches_brute_force(void **state)
+{
+    (void)state;
+    static const char alpha[] = "abAB c\xc3";
+    unsigned seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
+    for (int round = 0; round < 300; round++) {
+        char pats[40][8];
+        size_t npat = 1 + RND() % 40;
+        bg_ac *a = bg_ac_new();
+        assert_non_null(a);
+        for (size_t i = 0; i < npat; i++) {
+            size_t len = 1 + RND() % 6;
+            for (size_t k = 0; k < len; k++)
+                pats[i][k] = alpha[RND() % (sizeof alpha - 1)];
+            pats[i][len] = '\0';
+            assert_int_equal(bg_ac_add(a, pats[i], len, (unsigned)i), 0);
+        }
+        assert_int_equal(bg_ac_build(a), 0);
+        char text[120];
+        size_t tl = RND() % sizeof text;
+        for (size_t k = 0; k < tl; k++)
+            text[k] = alpha[RND() % (sizeof alpha - 1)];
+        static hitlog h;
+        h.n = 0;
+        size_t got = bg_ac_scan(a, text, tl, collect, &h);
+        size_t want = 0;
+        for (size_t i = 0; i < npat; i++) {
+            size_t pl = strlen(pats[i]);
+            for (size_t st = 0; st + pl <= tl; st++)
+                if (strncasecmp(text + st, pats[i], pl) == 0) {
+                    want++;
+                    assert_true(has_hit(&h, (unsigned)i, st, st + pl));
+                }
+        }
+        assert_int_equal(got, want);
+        assert_int_equal(h.n, want);
+        bg_ac_free(a);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_image_equals_fresh_parse),
         cmocka_unit_test(test_admin_rules_over_image),
         cmocka_unit_test(test_ac_borrow),
+        cmocka_unit_test(test_ac_matches_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
