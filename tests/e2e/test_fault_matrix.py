@@ -158,7 +158,7 @@ def print_matrix():
             print("   " + l.rstrip("\n"))
 
 
-def record(w, case, bounce_ok, plain_ok, lines, bounce_note="", max_len=120, show=2):
+def record(w, case, bounce_ok, plain_ok, lines, bounce_note="", max_len=170, show=2):
     """Add a row; lines: the plugin's problem lines of the case (deduped)."""
     seen, kinds = [], set()
     for l in lines:
@@ -422,6 +422,44 @@ def test_matrix_db_deleted_under_daemon(w):
                                                      "recreated" if recreated else "not recreated"))
     if not recreated:
         assert fault_lines(log), "the store neither came back nor said why"
+
+
+def test_matrix_db_compromised_rows(w):
+    """Someone with write access to the database (the Exim user) plants rows
+    holding CR/LF, Exim expansion syntax, a megabyte of text and broken
+    UTF-8. The RCPT refusal built from such a row is one clean SMTP reply,
+    nothing is expanded, and mail to everyone else flows."""
+    sb = w.store
+    _ensure_db(sb)
+    pwned = sb.path("pwned")
+    evil = "${run{/bin/touch %s}}" % pwned
+    c = sqlite3.connect(sh.db_path(sb), timeout=10)
+    now = int(time.time())
+    cols = [r[1] for r in c.execute("PRAGMA table_info(bg_suppression)")]
+    row = {"sender_domain": "local.test", "recipient": "planted@remote.test", "scope": "address",
+           "category": "x\r\n250 2.0.0 OK " + evil, "status": "5.1.1\r\nX-Injected: 1",
+           "reply_code": 550, "diagnostic": "\xff\xfe" + "A" * (1 << 20) + evil,
+           "first_seen": now, "last_seen": now, "soft_count": 0, "soft_window_start": 0,
+           "suppressed_since": now, "expires_at": 0, "source": "transport\r\n",
+           "last_message_id": "<" + evil + ">"}
+    use = [k for k in row if k in cols]
+    c.execute("INSERT OR REPLACE INTO bg_suppression (%s) VALUES (%s)" % (
+        ", ".join(use), ", ".join("?" * len(use))), [row[k] for k in use])
+    c.commit()
+    c.close()
+    code, text = sh.rcpt_reply(sb, "someone@local.test", "planted@remote.test")
+    b = bounce_round(sb, "mxplant")
+    ok, plog = plain_round(sb, "mxplant")
+    refused_ok = code == 550 and "\r" not in text and "250 2.0.0" not in text.split("\n")[0][:4]
+    _assert_row(w, "suppression db compromised: planted row with CR/LF, ${run...}, 1 MB text",
+                b, ok and refused_ok and not os.path.exists(pwned), plog, sb, _enriched(),
+                "RCPT reply %d" % code)
+    assert code == 550, (code, text)
+    assert not os.path.exists(pwned), "expansion syntax from the database was run"
+    for l in text.split("\n"):
+        assert l.startswith("5.7.1 ") or not l.strip(), text   # one reply, no injected line
+    assert "$" in text or "run" in text or len(text) < 200, text
+    assert len(text) < 2000, len(text)
 
 
 def test_matrix_db_directory_missing(w):
