@@ -9,7 +9,8 @@ PKGS="gcc make clang libclang-rt-14-dev pkg-config
  libcmocka-dev
  valgrind
  python3 swaks nsd
- libsisimai-perl"
+ libsisimai-perl
+ dpkg-dev debhelper fakeroot groff-base man-db"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
