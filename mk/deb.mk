@@ -29,7 +29,7 @@ deb:
 	@dpkg-deb -f $(BG_DEB) Package Version Depends
 
 docs:
-	sh tools/gen-categories.sh > docs/categories.md.new && mv docs/categories.md.new docs/categories.md
+	python3 tools/gen-categories.py > docs/categories.md.new && mv docs/categories.md.new docs/categories.md
 
 check-categories:
 	sh tests/pkg/categories.sh

@@ -19,6 +19,7 @@ run valgrind  $MAKE --no-print-directory valgrind
 run robust    $MAKE --no-print-directory robust
 run corpus    $MAKE --no-print-directory corpus
 run e2e       $MAKE --no-print-directory e2e
+run pkg       $MAKE --no-print-directory pkg-test
 run soak      $MAKE --no-print-directory soak-quick
 echo "suites: $pass passed, $fail failed${failed:+ --$failed}"
 [ "$fail" -eq 0 ]
