@@ -417,6 +417,25 @@ static int bg_exim_valid_name(const char *name)
     return 1;
 }
 
+/* Was this report made by Exim itself (a bounce or delay warning of this
+ * server)? Those arrive on the command line (protocol "local", no host)
+ * from a process of the Exim user, or of root when root started the queue
+ * run. Any local user may also submit a null-sender message on the command
+ * line (exim -f '<>'): that one is a report like any from another server
+ * and needs the same proof before it changes the suppression store. Fixed
+ * expansions only. */
+static int bg_exim_own_report(void)
+{
+    if (sender_host_address != NULL || received_protocol == NULL ||
+        strcmp((const char *)received_protocol, "local") != 0)
+        return 0;
+    const uschar *o = expand_string(US "$originator_uid");
+    const uschar *e = expand_string(US "$exim_uid");
+    if (o == NULL || e == NULL)
+        return 0;
+    return strcmp((const char *)o, "0") == 0 || strcmp((const char *)o, (const char *)e) == 0;
+}
+
 /* ---- the work for one report -------------------------------------------- */
 
 typedef struct bg_exim_job {
@@ -549,8 +568,7 @@ static void bg_exim_process(int fd)
     for (size_t i = 0; i < n; i++)
         bg_classify_rcpt(s->rules, b, &b->rcpts[i], &j.verdicts[i]);
 
-    int inbound = sender_host_address != NULL ||
-                  (received_protocol != NULL && strcmp((const char *)received_protocol, "local") != 0);
+    int inbound = !bg_exim_own_report();
     bg_exim_stage(BG_T_CLASSIFY);
     bg_exim_store_bounce(cfg, b, j.verdicts, n, inbound, message_id ? (const char *)message_id : "");
 
