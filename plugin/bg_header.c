@@ -5,6 +5,7 @@
  */
 #include "bg_header.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdlib.h>
@@ -520,6 +521,7 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
             s = semi + 1;
     }
     const char *a = NULL, *b = NULL;
+    int quoted = 0; /* a quoted local part ("a b"@example.net) is kept whole */
     const char *lt = memchr(s, '<', (size_t)(e - s));
     while (lt) {
         const char *gt = memchr(lt, '>', (size_t)(e - lt));
@@ -527,6 +529,7 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
         if (memchr(lt, '@', (size_t)(stop - lt))) {
             a = lt + 1;
             b = stop;
+            quoted = *a == '"' && b - a > 3 && memmem(a + 1, (size_t)(b - a - 1), "\"@", 2);
             break;
         }
         lt = gt ? memchr(gt, '<', (size_t)(e - gt)) : NULL;
@@ -535,8 +538,21 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
         const char *at = memchr(s, '@', (size_t)(e - s));
         if (at) {
             a = at;
-            while (a > s && !bg_addr_delim((unsigned char)a[-1]) && a[-1] != ':')
+            /* an apostrophe inside a word belongs to it (o'brien@...) */
+            while (a > s && a[-1] != ':' &&
+                   (!bg_addr_delim((unsigned char)a[-1]) ||
+                    (a[-1] == '\'' && a - 1 > s && isalnum((unsigned char)a[-2]))))
                 a--;
+            if (at > s + 1 && at[-1] == '"') {
+                const char *q = at - 2;
+                while (q >= s && *q != '"')
+                    q--;
+                /* the quoted string must be the whole local part */
+                if (q >= s && (q == s || bg_addr_delim((unsigned char)q[-1]) || q[-1] == ':')) {
+                    a = q;
+                    quoted = 1;
+                }
+            }
             b = at + 1;
             while (b < e && !bg_addr_delim((unsigned char)*b))
                 b++;
@@ -549,13 +565,17 @@ size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
                 b++;
         }
     }
-    while (a < b && (*a == ' ' || *a == '\t' || *a == '"' || *a == '\'' || *a == '<'))
+    while (a < b && !quoted && (*a == ' ' || *a == '\t' || *a == '"' || *a == '\'' || *a == '<'))
         a++;
     while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '.' || b[-1] == ':' ||
                      b[-1] == ',' || b[-1] == '"' || b[-1] == '\'' || b[-1] == '>'))
         b--;
-    /* an address never holds blanks: drop anything after one */
+    /* an address never holds blanks outside quotes: drop anything after one */
     const char *sp = a;
+    if (quoted) {
+        sp = memmem(a + 1, (size_t)(b - a - 1), "\"@", 2);
+        sp = sp ? sp + 2 : b;
+    }
     while (sp < b && (unsigned char)*sp > 0x20)
         sp++;
     if (sp < b && memchr(a, '@', (size_t)(b - a)))

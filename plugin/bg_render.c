@@ -1187,6 +1187,12 @@ bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, cha
     if (b->kind != BG_MSG_FAILURE && b->kind != BG_MSG_DELAY)
         return bg_render_fail(out, BG_RENDER_NOT_APPLICABLE, err, errlen,
                               "not a failure or delay report");
+    /* CR-only line ends (never from Exim, which stores LF): our parts and
+     * headers would be LF-terminated among CR lines and bg_render_apply
+     * would see the header block as one field; leave it alone */
+    if (!memchr(in->msg, '\n', in->len))
+        return bg_render_fail(out, BG_RENDER_NOT_APPLICABLE, err, errlen,
+                              "CR-only line ends: not rewritten");
     if (!bg_span_ok(b->headers, in->len) || !bg_span_ok(b->body, in->len) || b->headers.len == 0)
         return bg_render_fail(out, BG_RENDER_ERROR, err, errlen, "render: no header block");
     {

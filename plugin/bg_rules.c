@@ -579,7 +579,8 @@ static int bg_is_word(unsigned char c)
 /* Sort into precedence order and build the automaton. */
 static int bg_rules_compile(bg_rules *r)
 {
-    qsort(r->rule, r->nrule, sizeof r->rule[0], bg_rule_cmp);
+    if (r->nrule) /* an empty text has no array: qsort(NULL, 0) is undefined */
+        qsort(r->rule, r->nrule, sizeof r->rule[0], bg_rule_cmp);
     size_t n = 0;
     for (size_t i = 0; i < r->nrule; i++)
         n += r->rule[i].nphrase;
