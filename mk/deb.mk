@@ -2,7 +2,8 @@
 #
 #   make deb        build/bounceguide_<version>_<arch>.deb with dpkg-buildpackage
 #   make docs       regenerate docs/categories.md from the plugin's data
-#   make pkg-test   deb + man pages + categories check + install/purge test
+#   make pkg-test   deb + man pages + categories check + make install/uninstall
+#                   into a DESTDIR + install/remove/purge test
 #                   on this machine's real Exim (root; tests/pkg/deb-install.sh)
 #
 # The package is built from a copy of the working tree in build/deb/, so
@@ -33,6 +34,7 @@ docs:
 
 check-categories:
 	sh tests/pkg/categories.sh
+	sh tests/pkg/install-destdir.sh
 
 man-check:
 	sh tests/pkg/man.sh
@@ -40,4 +42,5 @@ man-check:
 pkg-test: deb
 	sh tests/pkg/man.sh
 	sh tests/pkg/categories.sh
+	sh tests/pkg/install-destdir.sh
 	sh tests/pkg/deb-install.sh $(BG_DEB)
