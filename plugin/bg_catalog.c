@@ -43,9 +43,26 @@ typedef struct bg_cat_section {
     size_t n, cap;
 } bg_cat_section;
 
+/* Where one [section] of an unparsed text starts and ends. */
+typedef struct bg_cat_range {
+    char name[BG_CAT_NAME_MAX];
+    size_t start, end;
+    int done;
+} bg_cat_range;
+
+/* Parsed sections, and for a lazy catalogue the text they come from: the
+ * built-in text is parsed a section at a time, on first lookup, because
+ * Exim runs the plugin in a fresh process for every bounce, which needs
+ * two or three of the ~40 sections (parsing all of them was most of the
+ * cost of loading). Lookups fill the catalogue in: like Exim itself, one
+ * thread per catalogue. */
 struct bg_catalog {
     bg_cat_section *s;
     size_t n, cap;
+    const char *lazy; /* NULL = fully parsed */
+    const char *lazy_origin;
+    bg_cat_range *rng;
+    size_t nrng, caprng;
 };
 
 /* Grow an array of elem-sized items to hold one more. */
@@ -84,11 +101,90 @@ void bg_catalog_free(bg_catalog *c)
         free(c->s[i].keys);
     }
     free(c->s);
+    free(c->rng);
     free(c);
 }
 
-/* A section by name, NULL when absent (few sections: a linear scan is cheapest). */
+static int bg_cat_parse_into(bg_catalog *c, const char *text, size_t len, const char *origin,
+                             char *err, size_t errlen);
+static bg_cat_section *bg_cat_find_raw(const bg_catalog *c, const char *name);
+static void bg_cat_trim(const char **s, size_t *n);
+
+/* Parse the not yet parsed ranges of a lazy catalogue named name (NULL:
+ * all of them); when all are done the catalogue is an ordinary one. A
+ * range that does not parse (the built-in text is tested, so only memory
+ * running out) is left out with one log line. */
+static void bg_cat_lazy_load(const bg_catalog *cc, const char *name)
+{
+    bg_catalog *c = (bg_catalog *)cc; /* filling in is not a visible change */
+    if (!c->lazy)
+        return;
+    int left = 0;
+    for (size_t i = 0; i < c->nrng; i++) {
+        bg_cat_range *r = &c->rng[i];
+        if (r->done || (name && strcmp(r->name, name) != 0)) {
+            left |= !r->done;
+            continue;
+        }
+        char err[300];
+        r->done = 1;
+        if (bg_cat_parse_into(c, c->lazy + r->start, r->end - r->start, c->lazy_origin, err,
+                              sizeof err) < 0)
+            bg_logf(BG_LOG_ERROR, "guidance: built-in catalogue: %s", err);
+    }
+    if (!left) {
+        c->lazy = NULL;
+        free(c->rng);
+        c->rng = NULL;
+        c->nrng = c->caprng = 0;
+    }
+}
+
+/* A lazy catalogue over text (which must outlive it): only the index of
+ * its sections is made now. NULL when memory runs out. */
+static bg_catalog *bg_cat_lazy_new(const char *text, size_t len, const char *origin)
+{
+    bg_catalog *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->lazy = text;
+    c->lazy_origin = origin;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        if (n > 2 && line[0] == '[') {
+            const char *close = memchr(line, ']', n);
+            if (c->nrng)
+                c->rng[c->nrng - 1].end = pos;
+            if (close && bg_cat_grow((void **)&c->rng, &c->caprng, c->nrng, sizeof *c->rng) == 0) {
+                bg_cat_range *r = &c->rng[c->nrng++];
+                const char *nm = line + 1;
+                size_t nn = (size_t)(close - nm);
+                bg_cat_trim(&nm, &nn);
+                snprintf(r->name, sizeof r->name, "%.*s", (int)(nn < BG_CAT_NAME_MAX ? nn : 0), nm);
+                r->start = pos;
+                r->end = len;
+            } else {
+                bg_catalog_free(c);
+                return NULL;
+            }
+        }
+        pos += n + (nl ? 1 : 0);
+    }
+    return c;
+}
+
+/* A section by name, NULL when absent; parsed first if the catalogue is lazy. */
 static bg_cat_section *bg_cat_find_section(const bg_catalog *c, const char *name)
+{
+    bg_cat_lazy_load(c, name);
+    return bg_cat_find_raw(c, name);
+}
+
+/* A parsed section by name, NULL when absent (few sections: a linear scan is cheapest). */
+static bg_cat_section *bg_cat_find_raw(const bg_catalog *c, const char *name)
 {
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->s[i].name, name) == 0)
@@ -108,7 +204,7 @@ static bg_cat_key *bg_cat_find_key(const bg_cat_section *s, const char *name)
 /* Find or add a section. */
 static bg_cat_section *bg_cat_section_get(bg_catalog *c, const char *name)
 {
-    bg_cat_section *s = bg_cat_find_section(c, name);
+    bg_cat_section *s = bg_cat_find_raw(c, name);
     if (s)
         return s;
     if (bg_cat_grow((void **)&c->s, &c->cap, c->n, sizeof *c->s) < 0)
@@ -373,6 +469,7 @@ static int bg_cat_parse_into(bg_catalog *c, const char *text, size_t len, const 
 /* Copy every line of src into dst, replacing whole keys. */
 static int bg_cat_merge(bg_catalog *dst, const bg_catalog *src)
 {
+    bg_cat_lazy_load(src, NULL);
     for (size_t i = 0; i < src->n; i++) {
         bg_cat_section *ds = bg_cat_section_get(dst, src->s[i].name);
         if (!ds)
@@ -474,7 +571,7 @@ bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
     }
     bg_catalog *c = NULL;
     if (text)
-        c = bg_catalog_parse(NULL, text, strlen(text), name, err, sizeof err);
+        c = bg_cat_lazy_new(text, strlen(text), "guidance (built-in)");
     if (!c) {
         /* The built-in text is tested; this means memory ran out (or a
          * build without the catalogue): an empty catalogue still works. */
@@ -528,6 +625,21 @@ bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const ch
         if (err && errlen)
             snprintf(err, errlen, "catalogue missing: %s", e);
         return NULL;
+    }
+    /* the installed copy of a compiled-in catalogue: use that one (it is
+     * the same text, and it loads lazily) */
+    char ename[64];
+    snprintf(ename, sizeof ename, "guidance/%s", strrchr(path, '/') + 1);
+    const char *emb = strlen(ename) < sizeof ename - 1 ? bg_embedded(ename) : NULL;
+    if (emb && strlen(emb) == len && memcmp(emb, text, len) == 0) {
+        free(text);
+        bg_catalog *c = bg_cat_lazy_new(emb, len, "guidance (built-in)");
+        if (!c) {
+            if (err && errlen)
+                snprintf(err, errlen, "catalogue: out of memory");
+            return NULL;
+        }
+        return bg_cat_apply_override(c, override_path);
     }
     bg_catalog *c = bg_catalog_parse(NULL, text, len, path, e, sizeof e);
     free(text);
@@ -621,5 +733,7 @@ int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
 /* Number of sections, for the coverage test. */
 size_t bg_catalog_sections(const bg_catalog *c)
 {
+    if (c)
+        bg_cat_lazy_load(c, NULL);
     return c ? c->n : 0;
 }
