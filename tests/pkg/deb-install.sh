@@ -51,11 +51,9 @@ fi
 # The system's Exim daemon: only processes without -C (the e2e sandboxes and
 # other private Exims run with -C and are left alone).
 system_exims() {
-    for p in $(pidof exim4 2>/dev/null); do
-        c=$( { tr '\0' ' ' < /proc/$p/cmdline; } 2>/dev/null)
-        # zombies (empty cmdline) and processes gone meanwhile do not count
-        [ -n "$c" ] && case "$c" in *" -C "*) ;; *) echo "$p";; esac
-    done
+    # one ps: the soak and e2e suites may run thousands of -C exims meanwhile;
+    # zombies show as "[exim4] <defunct>" and do not count
+    ps -eo pid=,args= | awk '$2 ~ /(^|\/)exim4?$/ && $0 !~ / -C / { print $1 }'
 }
 [ -z "$(system_exims)" ] || { echo "deb-install: the system's Exim is running (pids $(system_exims | tr '\n' ' ')); stop it first" >&2; exit 1; }
 
@@ -105,6 +103,11 @@ cleanup() {
         /etc/init.d/exim4 stop >/dev/null 2>&1
         for i in $(seq 50); do [ -z "$(system_exims)" ] && break; sleep 0.2; done
         for p in $(system_exims); do kill "$p" 2>/dev/null; done
+        sleep 1
+        if [ -n "$(system_exims)" ]; then
+            echo "deb-install: FAIL: Exim processes still running after stop: $(system_exims | tr '\n' ' ')" >&2
+            rc=1
+        fi
     fi
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
     if dpkg-query -W -f='${Status}' bounceguide 2>/dev/null | grep -q 'installed\|config-files'; then
@@ -176,6 +179,14 @@ done
     || fail "postinst did not create /var/spool/exim4/bounceguide owned by Debian-exim"
 dpkg-query -W -f='${Conffiles}\n' bounceguide | grep -q /etc/exim4/conf.d/main/00_bounceguide \
     || fail "the conf.d snippets are not conffiles"
+# an upgrade (here: the same package again) keeps the administrator's edits
+echo "# edited by the administrator ($T0)" >> /etc/exim4/bounceguide.conf
+echo "# edited by the administrator ($T0)" >> /etc/exim4/conf.d/main/00_bounceguide
+DEBIAN_FRONTEND=noninteractive timeout 90 dpkg -i "$DEB" >> "$W/apt.log" 2>&1 || fail "dpkg -i over the installed package"
+grep -q "edited by the administrator ($T0)" /etc/exim4/bounceguide.conf \
+    && grep -q "edited by the administrator ($T0)" /etc/exim4/conf.d/main/00_bounceguide \
+    || fail "reinstalling the package lost the administrator's edits of its conffiles"
+say "conffiles: the administrator's edits survive an upgrade"
 
 # ---------------------------------------------------------------- peer
 PEER_ADDR=127.0.0.2
