@@ -61,8 +61,8 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     const bg_rule *ru = bg_rules_match(r, &in);
     bg_suppress sup;
     if (ru) {
-        out->category = ru->cat;
-        sup = ru->suppress >= 0 ? (bg_suppress)ru->suppress : ru->cat->suppress;
+        out->category = bg_rule_cat(ru);
+        sup = ru->suppress >= 0 ? (bg_suppress)ru->suppress : out->category->suppress;
         /* names are at most 48 bytes (bg_rules), so this never truncates */
         const char *origin = ru->admin ? "admin:" : "builtin:";
         size_t ol = strlen(origin), nl = strnlen(ru->name, sizeof out->rule - 1 - ol);
@@ -87,7 +87,7 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
         /* the words of the diagnostic alone, to tell a repetition of it
          * from a different story */
         bg_match_input d = {{ev->texts[0], NULL}, "", 0, "", "", ""};
-        if (second && second->cat->transient && second->nphrase && second->priority >= 60 &&
+        if (second && bg_rule_cat(second)->transient && second->nphrase && second->priority >= 60 &&
             bg_rules_match(r, &d) != second) {
             sup = BG_SUP_COUNT;
             size_t n = strlen(out->rule);

@@ -122,10 +122,10 @@ static int bg_cli_rules_check(const char *path)
 static void bg_cli_rules_print(const bg_rule *ru)
 {
     printf("# %s:%s (line %u)\nrule %s\ncategory %s\npriority %d\n",
-           ru->admin ? "admin" : "builtin", ru->name, ru->line, ru->name, ru->cat->id,
+           ru->admin ? "admin" : "builtin", ru->name, ru->line, ru->name, bg_rule_cat(ru)->id,
            ru->priority);
     for (size_t i = 0; i < ru->nphrase; i++)
-        printf("phrase %s\n", ru->phrase[i]);
+        printf("phrase %s\n", bg_rule_phrases(ru)[i]);
     if (ru->nstatus) {
         printf("status");
         for (size_t i = 0; i < ru->nstatus; i++)

@@ -107,13 +107,49 @@ static int bg_rule_add_phrase(bg_rule *ru, const char *p)
 /* Deep copy of one rule into dst (dst's phrases must be empty). */
 static int bg_rule_copy(bg_rule *dst, const bg_rule *src)
 {
+    char *const *ph = bg_rule_phrases(src);
     *dst = *src;
+    dst->cat = bg_rule_cat(src);
     dst->phrase = NULL;
     dst->nphrase = dst->capphrase = 0;
     for (size_t i = 0; i < src->nphrase; i++)
-        if (bg_rule_add_phrase(dst, src->phrase[i]) < 0)
+        if (bg_rule_add_phrase(dst, ph[i]) < 0)
             return -1;
     return 0;
+}
+
+/* Index of ru in the compiled-in image, or -1 when ru is not from it. */
+static long bg_rule_image_index(const bg_rule *ru)
+{
+    const bg_rules_image *m = &bg_rules_image_builtin;
+    if (m == NULL || m->rule == NULL)
+        return -1;
+    uintptr_t p = (uintptr_t)ru, lo = (uintptr_t)m->rule;
+    if (p < lo || p >= lo + m->nrule * sizeof *m->rule)
+        return -1;
+    return (long)((p - lo) / sizeof *m->rule);
+}
+
+/* The image keeps its rules free of pointers (so loading the plugin
+ * relocates nothing in them): their category and phrases come from side
+ * tables. */
+const bg_category *bg_rule_cat(const bg_rule *ru)
+{
+    if (ru->cat)
+        return ru->cat;
+    long i = bg_rule_image_index(ru);
+    if (i < 0)
+        return bg_category_unknown();
+    uint16_t c = bg_rules_image_builtin.cat[i];
+    return c == BG_RULES_IMAGE_NOT_BOUNCE ? &bg_category_not_bounce : &bg_categories[c];
+}
+
+char *const *bg_rule_phrases(const bg_rule *ru)
+{
+    if (ru->phrase || ru->nphrase == 0)
+        return ru->phrase;
+    long i = bg_rule_image_index(ru);
+    return i < 0 ? NULL : bg_rules_image_builtin.phrase[i];
 }
 
 /* The rule of that name, or NULL (linear: load time only). */

@@ -6,6 +6,7 @@
 #define BG_RULES_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "bg_ac.h"
 #include "bg_category.h"
 #include "bg_classify.h"
@@ -60,9 +61,13 @@ typedef struct bg_phrase {
  * milliseconds in every new Exim process. It is a weak reference: a
  * binary linked without the image (the generator itself, the fuzz build)
  * parses the embedded text instead. */
+#define BG_RULES_IMAGE_NOT_BOUNCE 0xffff /* cat[] value for "not-a-bounce" */
+
 typedef struct bg_rules_image {
-    const bg_rule *rule;
+    const bg_rule *rule;   /* cat and phrase are NULL here: see the two below */
     size_t nrule;
+    const uint16_t *cat;   /* per rule: index into bg_categories */
+    char *const *const *phrase; /* per rule: its phrases */
     const bg_phrase *ph;
     size_t nph;
     bg_ac_frozen ac;
@@ -74,6 +79,11 @@ extern const bg_rules_image bg_rules_image_builtin __attribute__((weak));
 /* The category table, for the image's references into it. */
 extern const bg_category bg_categories[];
 extern const bg_category bg_category_not_bounce;
+
+/* A rule's category and phrases (wherever the rule comes from: use these,
+ * not ->cat and ->phrase). */
+const bg_category *bg_rule_cat(const bg_rule *ru);
+char *const *bg_rule_phrases(const bg_rule *ru);
 
 /* The image's parts of a rule set (for tools/rulesgen); 0 on success. */
 int bg_rules_parts(const bg_rules *r, const bg_phrase **ph, size_t *nph, const bg_ac_frozen **ac);

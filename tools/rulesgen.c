@@ -52,21 +52,17 @@ static void gen_rows(FILE *f, const char *field, const char *rows, size_t width,
         fprintf(f, "%s};\n", (n) != 0 ? "" : "0");                   \
     } while (0)
 
-/* Where the rule's category lives, as a C expression. */
-static void gen_cat(FILE *f, const bg_category *c)
+/* The rule's category as an index into bg_categories; -1 if unknown. */
+static long gen_cat(const bg_category *c)
 {
     size_t n;
     const bg_category *tab = bg_category_table(&n);
     for (size_t i = 0; i <= n; i++) /* the table's last row is the terminator */
-        if (c == &tab[i]) {
-            fprintf(f, "&bg_categories[%zu]", i);
-            return;
-        }
-    if (c == &bg_category_not_bounce) {
-        fputs("&bg_category_not_bounce", f);
-        return;
-    }
-    fputs("NULL", f);
+        if (c == &tab[i])
+            return (long)i;
+    if (c == &bg_category_not_bounce)
+        return BG_RULES_IMAGE_NOT_BOUNCE;
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -99,21 +95,39 @@ int main(int argc, char **argv)
         const bg_rule *ru = bg_rules_at(r, i);
         if (ru->nphrase == 0)
             continue;
-        fprintf(f, "static char *bg_rip_%zu[] = {", i);
+        fprintf(f, "static char *const bg_rip_%zu[] = {", i);
         for (size_t k = 0; k < ru->nphrase; k++) {
             fputs(k ? ", " : "", f);
             gen_str(f, ru->phrase[k]);
         }
         fputs("};\n", f);
     }
-    fprintf(f, "\nstatic const bg_rule bg_rir[] = {\n");
+    fputs("\nstatic char *const *const bg_ri_phr[] = {", f);
+    for (size_t i = 0; i < nrule; i++) {
+        if (bg_rules_at(r, i)->nphrase)
+            fprintf(f, "%sbg_rip_%zu", i ? ", " : "", i);
+        else
+            fprintf(f, "%sNULL", i ? ", " : "");
+    }
+    fputs("};\nstatic const uint16_t bg_ri_cat[] = {", f);
+    for (size_t i = 0; i < nrule; i++) {
+        long c = gen_cat(bg_rules_at(r, i)->cat);
+        if (c < 0) {
+            fprintf(stderr, "rulesgen: rule %zu has no category\n", i);
+            fclose(f);
+            remove(tmp);
+            return 1;
+        }
+        fprintf(f, "%s%ld", i ? ", " : "", c);
+    }
+    fputs("};\n", f);
+    fprintf(f, "\n/* no pointers in here: nothing to relocate */\nstatic const bg_rule bg_rir[] = {\n");
     for (size_t i = 0; i < nrule; i++) {
         const bg_rule *ru = bg_rules_at(r, i);
         fputs("    {.name = ", f);
         gen_str(f, ru->name);
-        fprintf(f, ", .admin = %d, .line = %u, .order = %u, .cat = ", ru->admin, ru->line,
+        fprintf(f, ", .admin = %d, .line = %u, .order = %u, .cat = NULL", ru->admin, ru->line,
                 ru->order);
-        gen_cat(f, ru->cat);
         fprintf(f, ", .priority = %d, .suppress = %d,\n", ru->priority, ru->suppress);
         fprintf(f, "     .nstatus = %zu, .nreply = %zu, .nparser = %zu, .nmta = %zu, .ntype = %zu,\n",
                 ru->nstatus, ru->nreply, ru->nparser, ru->nmta, ru->ntype);
@@ -122,11 +136,7 @@ int main(int argc, char **argv)
         gen_rows(f, "parser", &ru->parser[0][0], sizeof ru->parser[0], ru->nparser);
         gen_rows(f, "mta", &ru->mta[0][0], sizeof ru->mta[0], ru->nmta);
         gen_rows(f, "type", &ru->type[0][0], sizeof ru->type[0], ru->ntype);
-        if (ru->nphrase)
-            fprintf(f, "     .phrase = bg_rip_%zu, .nphrase = %zu, .capphrase = %zu},\n", i,
-                    ru->nphrase, ru->nphrase);
-        else
-            fputs("     .phrase = NULL, .nphrase = 0, .capphrase = 0},\n", f);
+        fprintf(f, "     .phrase = NULL, .nphrase = %zu, .capphrase = 0},\n", ru->nphrase);
     }
     fputs("};\n\n", f);
     fputs("static const bg_phrase bg_riph[] = {", f);
@@ -146,7 +156,8 @@ int main(int argc, char **argv)
     GEN_ARRAY(f, "uint32_t", "bg_ri_pat_len", ac->pat_len, ac->npat, "%u");
     GEN_ARRAY(f, "int32_t", "bg_ri_pat_next", ac->pat_next, ac->npat, "%d");
     fprintf(f, "\nconst bg_rules_image bg_rules_image_builtin = {\n"
-               "    .rule = bg_rir, .nrule = %zu, .ph = bg_riph, .nph = %zu,\n"
+               "    .rule = bg_rir, .nrule = %zu, .cat = bg_ri_cat, .phrase = bg_ri_phr,\n"
+               "    .ph = bg_riph, .nph = %zu,\n"
                "    .ac = {.nnode = %zu, .npat = %zu, .root = bg_ri_root, .st = bg_ri_st,\n"
                "           .out = bg_ri_out,\n"
                "           .dict = bg_ri_dict, .pat_id = bg_ri_pat_id, .pat_len = bg_ri_pat_len,\n"
