@@ -37,7 +37,7 @@ static void bg_hdrs_add(bg_hdrs *h, size_t off, size_t name_len, size_t val_off,
     if (h->n == h->cap) {
         if (h->cap >= BG_HDRS_MAX)
             return;
-        size_t cap = h->cap * 2;
+        size_t cap = h->cap * 2 < BG_HDRS_MAX ? h->cap * 2 : BG_HDRS_MAX; /* not 32768 */
         bg_hfield *f;
         if (h->f == h->inl) {
             f = malloc(cap * sizeof *f);
