@@ -275,6 +275,23 @@ if command -v sqlite3 >/dev/null; then
     [ "$n" -gt 0 ] || fail "the database has no tables"
 fi
 
+# the daily cron job's command, as the user cron runs it as
+cronline=$(grep -v '^#' /etc/cron.d/bounceguide | grep 'suppress expire') || fail "no expire line in /etc/cron.d/bounceguide"
+cronuser=$(echo "$cronline" | awk '{print $6}')
+croncmd=$(echo "$cronline" | cut -f 7- -d "$(printf '\t')")
+[ "$cronuser" = Debian-exim ] || fail "the cron job runs as '$cronuser', not Debian-exim"
+timeout 30 su -s /bin/sh Debian-exim -c "$croncmd" > "$W/cron.out" 2>&1 \
+    || { cat "$W/cron.out" >&2; fail "the cron job's command failed as Debian-exim: $croncmd"; }
+/usr/sbin/bounceguide suppress list | grep -q "$RCPT" || fail "suppress expire dropped a row in force"
+
+# mail from the same sending domain to the suppressed recipient is now
+# refused by the package's router before it leaves (locally submitted)
+printf 'Subject: second try\n\nagain\n' | timeout 30 /usr/sbin/sendmail -i -f "$SENDER" "$RCPT" \
+    || fail "sendmail (second message)"
+wait_for 30 "the second message to be refused by bounceguide_suppress" \
+    sh -c "tail -n +$((LOGSTART + 1)) /var/log/exim4/mainlog | grep -q '\*\* $RCPT .*R=bounceguide_suppress.*is suppressed for mail from $LDOM'"
+say "a second message to $RCPT is refused before it leaves (R=bounceguide_suppress)"
+
 # ---------------------------------------------------------------- remove
 say "apt-get remove bounceguide (conffiles stay): mail must still flow"
 DEBIAN_FRONTEND=noninteractive timeout 90 apt-get remove -y -qq bounceguide >> "$W/apt.log" 2>&1 || fail "apt-get remove"
