@@ -17,6 +17,7 @@ run exports   $MAKE --no-print-directory check-exports
 run asan      $MAKE --no-print-directory unit-asan
 run valgrind  $MAKE --no-print-directory valgrind
 run robust    $MAKE --no-print-directory robust
+run fuzz      $MAKE --no-print-directory fuzz-quick
 run corpus    $MAKE --no-print-directory corpus
 run e2e       $MAKE --no-print-directory e2e
 run pkg       $MAKE --no-print-directory pkg-test
