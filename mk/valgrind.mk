@@ -2,7 +2,9 @@
 #
 #   make valgrind    every build/tests/test_* and the CLI over a sample of the
 #                    corpus under valgrind --leak-check=full; fails on any
-#                    memory error or definite leak (tests/run-valgrind.sh).
+#                    memory error or definite leak (tests/run-valgrind.sh);
+#                    then local_scan inside a non-setuid copy of exim on a
+#                    few reports (tests/valgrind_exim.py, memory errors only).
 #                    Third-party suppressions: tests/valgrind.supp.
 #                    BG_VG_SAMPLE=1 renders every corpus bounce (slow).
 

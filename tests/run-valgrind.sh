@@ -1,6 +1,7 @@
 #!/bin/sh
-# make valgrind: every unit-test binary and the CLI over a sample of the
-# corpus under Valgrind's memcheck. A run fails on any memory error or any
+# make valgrind: every unit-test binary, the CLI over a sample of the
+# corpus, and the plugin inside Exim (tests/valgrind_exim.py: local_scan on
+# a few reports, root only) under Valgrind's memcheck. A run fails on any memory error or any
 # definite leak (--errors-for-leak-kinds=definite). Third-party noise is
 # suppressed in tests/valgrind.supp (never our own frames). One line per
 # run, a summary at the end; the logs of failed runs are kept and named.
@@ -85,6 +86,15 @@ vg cli-suppress-remove "$cli" suppress remove "o'brien@remote.test" --domain loc
 # the diagnosis with a name server that does not answer: exit 1, bounded
 vg_expect 1 cli-diagnose "$cli" diagnose --sender a@local.test --from local.test --ip 192.0.2.10 \
   --dns-server 127.0.0.9:53 --budget 300
+
+# the plugin inside Exim (local_scan on a few reports), root only
+c=$corpus/sisimai/eml
+if PATH=$PATH:/usr/sbin python3 tests/valgrind_exim.py tests/e2e/fixtures/postfix-550-5.1.1.eml \
+     "$c/lhost-exim-37.eml" "$c/lhost-office365-02.eml" >"$logs/exim.out" 2>&1; then
+  pass=$((pass+1)); cat "$logs/exim.out"
+else
+  fail=$((fail+1)); failed="$failed exim-local_scan"; cat "$logs/exim.out"
+fi
 
 echo "valgrind ($o): $pass passed, $fail failed${failed:+ --$failed} ($(( $(date +%s) - t0 )) s)"
 [ "$fail" -eq 0 ]

@@ -111,6 +111,8 @@ class World:
         except Exception:
             self.store.stop(failed=True)
             raise
+        self.store.drain_stderr()
+        self.plain.drain_stderr()
         return self
 
     def stop(self, failed=False):

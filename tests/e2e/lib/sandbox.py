@@ -196,6 +196,28 @@ class Sandbox:
             self.proc = None
             raise RuntimeError(err.strip() or "exim exited")
 
+    def drain_stderr(self):
+        """Read the daemon's stderr in a thread from now on, keeping its last
+        4 KB in stderr_tail. Every exim process the daemon starts inherits
+        that pipe and writes the -C privilege notice to it; undrained, the
+        pipe is full after about a thousand processes and every later exim
+        process blocks. Long runs (tests/soak) call this after start()."""
+        import threading
+        self.stderr_tail = b""
+        pipe = self.proc.stderr
+
+        def run():
+            while True:
+                try:
+                    chunk = pipe.read1(65536)
+                except (OSError, ValueError):
+                    return
+                if not chunk:
+                    return
+                self.stderr_tail = (self.stderr_tail + chunk)[-4096:]
+
+        threading.Thread(target=run, daemon=True).start()
+
     def stop(self, failed=False):
         if self.proc is not None:
             try:
