@@ -292,6 +292,22 @@ wait_for 30 "the second message to be refused by bounceguide_suppress" \
     sh -c "tail -n +$((LOGSTART + 1)) /var/log/exim4/mainlog | grep -q '\*\* $RCPT .*R=bounceguide_suppress.*is suppressed for mail from $LDOM'"
 say "a second message to $RCPT is refused before it leaves (R=bounceguide_suppress)"
 
+# and over SMTP the RCPT ACL (Debian's acl_check_rcpt through the package's
+# CHECK_RCPT_LOCAL_ACL_FILE hook) refuses a suppressed recipient: a -bh
+# session from a remote address (nothing is delivered)
+/usr/sbin/bounceguide suppress add "$TUSER@$LDOM" --domain remote.test --reason "deb-install" > "$W/add.out" 2>&1 \
+    || { cat "$W/add.out" >&2; fail "bounceguide suppress add"; }
+printf 'EHLO client.remote.test\r\nMAIL FROM:<someone@remote.test>\r\nRCPT TO:<%s@%s>\r\nQUIT\r\n' "$TUSER" "$LDOM" \
+    | timeout 30 /usr/sbin/exim4 -bh 192.0.2.1 > "$W/bh.out" 2>&1
+grep -q "^550.*5.7.1 <$TUSER@$LDOM> is suppressed for mail from remote.test" "$W/bh.out" \
+    || { grep -E '^[0-9]{3}' "$W/bh.out" >&2; fail "the RCPT ACL did not refuse the suppressed recipient"; }
+/usr/sbin/bounceguide suppress remove "$TUSER@$LDOM" --domain remote.test > /dev/null 2>&1 || fail "suppress remove"
+printf 'EHLO client.remote.test\r\nMAIL FROM:<someone@remote.test>\r\nRCPT TO:<%s@%s>\r\nQUIT\r\n' "$TUSER" "$LDOM" \
+    | timeout 30 /usr/sbin/exim4 -bh 192.0.2.1 > "$W/bh2.out" 2>&1
+grep -q "^250 Accepted" "$W/bh2.out" \
+    || { grep -E '^[0-9]{3}' "$W/bh2.out" >&2; fail "the recipient is still refused after suppress remove"; }
+say "RCPT from a remote host: 550 5.7.1 while suppressed, 250 after suppress remove"
+
 # ---------------------------------------------------------------- remove
 say "apt-get remove bounceguide (conffiles stay): mail must still flow"
 DEBIAN_FRONTEND=noninteractive timeout 90 apt-get remove -y -qq bounceguide >> "$W/apt.log" 2>&1 || fail "apt-get remove"
