@@ -361,13 +361,17 @@ static void bounds_nested(void **state)
 {
     (void)state;
     outcome o = run_case("nested 10000 (status at the bottom)", gen_nested_deep_status, NULL);
-    /* the walk stops at depth 16: the status part is never reached, the
-     * message is not a report we know, it passes unchanged */
+    /* the walk stops at depth 16: the status part is never reached as a
+     * part, and its fields lie beyond the 256 KiB of text the scraper
+     * reads: no recipient, it passes unchanged (a smaller message of the
+     * same shape, as under Valgrind, is found by the text scraper) */
     assert_int_equal(o.read_status, BG_READ_OK);
     assert_true(o.mime_limited);
     assert_true(o.mime_parts <= 17);
-    assert_int_equal(o.nrcpt, 0);
-    assert_int_not_equal(o.render_status, BG_RENDER_OK);
+    if (scale == 1) {
+        assert_int_equal(o.nrcpt, 0);
+        assert_int_not_equal(o.render_status, BG_RENDER_OK);
+    }
 
     o = run_case("nested 10000 (deep human part)", gen_nested_deep_human, NULL);
     /* the report's own parts are found; the deep part is replaced whole */
@@ -414,8 +418,10 @@ static void bounds_100mb(void **state)
     (void)state;
     bg_limits exim = {4u << 20, 0, 0, 0}; /* the adapter's default max_size */
     outcome o = run_case("100 MB, Exim max_size 4M", gen_100mb, &exim);
-    assert_int_equal(o.read_status, BG_READ_TOO_LARGE);
-    assert_int_equal(o.have_bounce, 0);
+    if (scale == 1) {
+        assert_int_equal(o.read_status, BG_READ_TOO_LARGE);
+        assert_int_equal(o.have_bounce, 0);
+    }
     o = run_case("100 MB, reader default 32M", gen_100mb, NULL);
     if (scale == 1) {
         assert_int_equal(o.read_status, BG_READ_TOO_LARGE);
