@@ -21,7 +21,8 @@ ifeq ($(SAN),1)
 ALLCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANLD     = -fsanitize=address,undefined
 endif
-LDLIBS    = -lsqlite3 -lspf2 -lopendmarc -lresolv -lm
+# libopendmarc is not linked: bg_dmarc opens it when a bounce needs it.
+LDLIBS    = -lsqlite3 -lspf2 -lresolv -lm
 
 EXIM_SRC  = $(wildcard plugin/bg_exim*.c)
 CLI_SRC   = $(wildcard plugin/bg_cli*.c)

@@ -11,6 +11,8 @@
  */
 #include "bg_dmarc.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,58 @@
 
 #include "bg_log.h"
 #include "bg_psl.h"
+
+/* libopendmarc is opened on first use, not linked: every Exim process
+ * that loads the plugin (each SMTP connection, each bounce) would
+ * otherwise map it and its dependencies (libbsd, libmd) -- about a
+ * millisecond each time -- for a parse that only bounces about
+ * authentication need. The types come from OpenDMARC's own header. */
+#define BG_OPENDMARC_SONAME "libopendmarc.so.2"
+static struct {
+    __typeof__(&opendmarc_policy_connect_init) connect_init;
+    __typeof__(&opendmarc_policy_connect_shutdown) connect_shutdown;
+    __typeof__(&opendmarc_policy_store_dmarc) store_dmarc;
+    __typeof__(&opendmarc_policy_status_to_str) status_to_str;
+    __typeof__(&opendmarc_policy_fetch_p) fetch_p;
+    __typeof__(&opendmarc_policy_fetch_sp) fetch_sp;
+    __typeof__(&opendmarc_policy_fetch_adkim) fetch_adkim;
+    __typeof__(&opendmarc_policy_fetch_aspf) fetch_aspf;
+    __typeof__(&opendmarc_policy_fetch_pct) fetch_pct;
+    int ok;
+    char why[200];
+} bg_od;
+static pthread_once_t bg_od_once = PTHREAD_ONCE_INIT;
+
+#define BG_OD_SYM(h, field, name)                                   \
+    do {                                                            \
+        *(void **)(&bg_od.field) = dlsym(h, name);                  \
+        if (!bg_od.field) {                                         \
+            snprintf(bg_od.why, sizeof bg_od.why, "%s: no %s",      \
+                     BG_OPENDMARC_SONAME, name);                    \
+            return;                                                 \
+        }                                                           \
+    } while (0)
+
+/* Open the library once per process; on failure bg_od.why says why. */
+static void bg_od_open(void)
+{
+    void *h = dlopen(BG_OPENDMARC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(bg_od.why, sizeof bg_od.why, "%s", e ? e : BG_OPENDMARC_SONAME ": cannot load");
+        return;
+    }
+    BG_OD_SYM(h, connect_init, "opendmarc_policy_connect_init");
+    BG_OD_SYM(h, connect_shutdown, "opendmarc_policy_connect_shutdown");
+    BG_OD_SYM(h, store_dmarc, "opendmarc_policy_store_dmarc");
+    BG_OD_SYM(h, status_to_str, "opendmarc_policy_status_to_str");
+    BG_OD_SYM(h, fetch_p, "opendmarc_policy_fetch_p");
+    BG_OD_SYM(h, fetch_sp, "opendmarc_policy_fetch_sp");
+    BG_OD_SYM(h, fetch_adkim, "opendmarc_policy_fetch_adkim");
+    BG_OD_SYM(h, fetch_aspf, "opendmarc_policy_fetch_aspf");
+    BG_OD_SYM(h, fetch_pct, "opendmarc_policy_fetch_pct");
+    bg_od.ok = 1; /* the handle stays open for the life of the process */
+}
 
 static const char *const bg_dmarc_status_names[] = {"found", "missing", "invalid", "tempfail"};
 
@@ -73,29 +127,34 @@ bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domai
         snprintf(out->error, sizeof out->error, "empty domain or record");
         return out->status;
     }
-    DMARC_POLICY_T *pctx = opendmarc_policy_connect_init((u_char *)"192.0.2.1",
-                                                         DMARC_POLICY_IP_TYPE_IPV4);
+    pthread_once(&bg_od_once, bg_od_open);
+    if (!bg_od.ok) {
+        out->status = BG_DMARC_TEMPFAIL;
+        snprintf(out->error, sizeof out->error, "OpenDMARC unavailable: %s", bg_od.why);
+        return out->status;
+    }
+    DMARC_POLICY_T *pctx = bg_od.connect_init((u_char *)"192.0.2.1", DMARC_POLICY_IP_TYPE_IPV4);
     if (!pctx) {
         out->status = BG_DMARC_TEMPFAIL;
         snprintf(out->error, sizeof out->error, "out of memory");
         return out->status;
     }
     int from_org = strcmp(out->record_domain, out->from_domain) != 0;
-    OPENDMARC_STATUS_T st = opendmarc_policy_store_dmarc(
+    OPENDMARC_STATUS_T st = bg_od.store_dmarc(
         pctx, (u_char *)out->record, (u_char *)out->from_domain,
         from_org ? (u_char *)out->record_domain : NULL);
     if (st != DMARC_PARSE_OKAY) {
-        snprintf(out->error, sizeof out->error, "%s", opendmarc_policy_status_to_str(st));
-        opendmarc_policy_connect_shutdown(pctx);
+        snprintf(out->error, sizeof out->error, "%s", bg_od.status_to_str(st));
+        bg_od.connect_shutdown(pctx);
         return out->status;
     }
     int p = 0, sp = 0, adkim = 0, aspf = 0, pct = 100;
-    opendmarc_policy_fetch_p(pctx, &p);
-    opendmarc_policy_fetch_sp(pctx, &sp);
-    opendmarc_policy_fetch_adkim(pctx, &adkim);
-    opendmarc_policy_fetch_aspf(pctx, &aspf);
-    opendmarc_policy_fetch_pct(pctx, &pct);
-    opendmarc_policy_connect_shutdown(pctx);
+    bg_od.fetch_p(pctx, &p);
+    bg_od.fetch_sp(pctx, &sp);
+    bg_od.fetch_adkim(pctx, &adkim);
+    bg_od.fetch_aspf(pctx, &aspf);
+    bg_od.fetch_pct(pctx, &pct);
+    bg_od.connect_shutdown(pctx);
     snprintf(out->p, sizeof out->p, "%s", bg_dmarc_policy_name(p));
     snprintf(out->sp, sizeof out->sp, "%s", bg_dmarc_policy_name(sp ? sp : p));
     if (!out->sp[0])
