@@ -166,12 +166,14 @@ mainlog() { tail -n +"$((LOGSTART + 1))" /var/log/exim4/mainlog 2>/dev/null > "$
 
 # ---------------------------------------------------------------- install
 say "apt-get install $DEB"
-DEBIAN_FRONTEND=noninteractive timeout 90 apt-get install -y -qq --no-install-recommends "$DEB" > "$W/apt.log" 2>&1 \
+DEBIAN_FRONTEND=noninteractive timeout 90 apt-get install -y -qq "$DEB" > "$W/apt.log" 2>&1 \
     || { tail -20 "$W/apt.log" >&2; fail "apt-get install failed"; }
 dpkg-query -W -f='${Status}' bounceguide | grep -q 'install ok installed' || fail "bounceguide not installed"
 for f in /usr/lib/exim4/local_scan/bounceguide.so /usr/sbin/bounceguide /etc/exim4/bounceguide.conf \
          /usr/share/bounceguide/rules.conf /usr/share/bounceguide/guidance/en.conf \
-         /etc/exim4/conf.d/main/00_bounceguide /etc/cron.d/bounceguide; do
+         /etc/exim4/conf.d/main/00_bounceguide /etc/cron.d/bounceguide \
+         /usr/share/man/man8/bounceguide.8.gz /usr/share/man/man5/bounceguide.conf.5.gz \
+         /usr/share/doc/bounceguide/admin-guide.md /usr/share/doc/bounceguide/copyright; do
     [ -f "$f" ] || fail "the package did not install $f"
 done
 [ -d /etc/exim4/bounceguide.d ] || fail "no /etc/exim4/bounceguide.d"
