@@ -192,7 +192,7 @@ say "conffiles: the administrator's edits survive an upgrade"
 
 # ---------------------------------------------------------------- peer
 PEER_ADDR=127.0.0.2
-python3 "$TOP/tests/pkg/peer-run.py" "$W/peer.port" "$W/peer.log" 240 $PEER_ADDR &
+python3 "$TOP/tests/pkg/peer-run.py" "$W/peer.port" "$W/peer.log" 900 $PEER_ADDR &
 PEER_PID=$!
 wait_for 20 "the scripted peer" test -s "$W/peer.port"
 PORT=$(cat "$W/peer.port")
