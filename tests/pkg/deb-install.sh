@@ -122,6 +122,7 @@ cleanup() {
         for f in $ACCOUNTS; do
             if [ -e "$W/accounts/$(basename $f)" ]; then cp -a "$W/accounts/$(basename $f)" "$f"; else rm -f "$f"; fi
         done
+        rm -rf "$W/accounts"    # copies of /etc/shadow: never kept
     fi
     rm -f "$MBOX" "$MBOX.lock"
     [ -n "$THOME" ] && rm -rf "$THOME"
