@@ -15,7 +15,7 @@ res=$o/long-results.md
 len() {
   case $1 in read|rewrite) echo 131072;; classify) echo 4096;; rules) echo 32768;; *) echo 16384;; esac
 }
-echo "| target | seconds | execs | execs/s | CPU time (user+sys) | peak RSS MB | crashes |" >> "$res"
+echo "| target | wall s | execs | execs per CPU s | CPU time (user+sys) | peak RSS MB | crashes |" >> "$res"
 echo "|---|---|---|---|---|---|---|" >> "$res"
 fail=0
 for t in $targets; do
@@ -40,7 +40,7 @@ for t in $targets; do
     fail=1
     tail -30 "$log"
   fi
-  rate=$(echo "${execs:-0} $3" | awk '{printf "%.0f", $2 > 0 ? $1 / $2 : 0}')
+  rate=$(echo "${execs:-0} $1 $2" | awk '{c = $2 + $3; printf "%.0f", (c > 0) ? $1 / c : 0}')
   echo "| $t | ${3%.*} | ${execs:-?} | $rate | $cpu | ${rss:-?} | $crashes |" | tee -a "$res"
 done
 echo "fuzz-long: table appended to $res"
