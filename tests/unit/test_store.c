@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -654,6 +655,47 @@ static void helpers(void **state)
     assert_string_equal(bg_store_status_text(BG_STORE_BUSY), "database locked beyond the timeout");
 }
 
+/* Exim's processes open the store, write one event and exit without
+ * closing it; SQLite then never checkpoints, and the WAL -- which every
+ * later open replays in full -- used to grow without bound. Now it stays
+ * small however many such processes come and go (120 used to leave
+ * ~1.5 MB). */
+static void wal_bounded_without_close(void **state)
+{
+    const char *path = *state;
+    bg_store_close(open_rw(path));
+    for (int i = 0; i < 120; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            bg_store_status st;
+            char err[300], rcpt[64];
+            bg_store *s = bg_store_open(path, 2000, BG_STORE_CREATE, &st, err, sizeof err);
+            snprintf(rcpt, sizeof rcpt, "user%d@example.org", i);
+            bg_store_event ev = {.sender_domain = "example.com", .recipient = rcpt,
+                                 .message_id = "<m@example.com>", .category = "unknown-user",
+                                 .status = "5.1.1", .reply_code = 550,
+                                 .diagnostic = "550 5.1.1 no such user", .sending_ip = "",
+                                 .source = BG_SRC_BOUNCE};
+            bg_store_result res;
+            _exit(s && bg_store_record(s, &ev, &rule_address, &res) == BG_STORE_OK ? 0 : 1);
+        }
+        int ws = 0;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+    char wal[400];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    if (st.st_size > 600 * 1024)
+        fail_msg("WAL is %lld bytes after 120 unclosed writers", (long long)st.st_size);
+    bg_store *s = open_rw(path);
+    bg_store_row row;
+    assert_int_equal(bg_store_get(s, "example.com", "user119@example.org", &row), BG_STORE_OK);
+    bg_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fault_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(fault_readonly_and_schema, setup, teardown),
         cmocka_unit_test(helpers),
+        cmocka_unit_test_setup_teardown(wal_bounded_without_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
