@@ -56,16 +56,17 @@ $(GEN_SRC) $(O)/gen/bg_embedded.h &: $(EMBED) tools/embed.sh | $(O)/gen
 $(LIB): $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-# The built-in rules compiled at build time (tools/rulesgen.c): linked into
+# The built-in rules compiled at build time, and the catalogues' section
+# index (tools/rulesgen.c): linked into
 # the .so, the CLI and the unit tests; without it the core parses the text.
 IMAGE = $(O)/obj/bg_rules_image.o
-$(O)/rulesgen: tools/rulesgen.c $(LIB) plugin/bg_rules_int.h
+$(O)/rulesgen: tools/rulesgen.c $(LIB) plugin/bg_rules_int.h plugin/bg_catalog_int.h
 	$(CC) $(CPPFLAGS) -Iplugin $(ALLCFLAGS) -o $@ $< $(LIB) $(SANLD) $(LDLIBS)
 
 $(O)/gen/bg_rules_image.c: $(O)/rulesgen
-	$(O)/rulesgen $@
+	$(O)/rulesgen $@ $(patsubst conf/%,%,$(wildcard conf/guidance/*.conf))
 
-$(IMAGE): $(O)/gen/bg_rules_image.c plugin/bg_rules_int.h | $(O)/obj
+$(IMAGE): $(O)/gen/bg_rules_image.c plugin/bg_rules_int.h plugin/bg_catalog_int.h | $(O)/obj
 	$(CC) $(CPPFLAGS) -Iplugin $(ALLCFLAGS) -c -o $@ $<
 
 # The Exim object: only the entry points in plugin/bounceguide.map are exported.

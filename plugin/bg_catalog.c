@@ -8,6 +8,7 @@
  * placeholders. Syntax: see the top of conf/guidance/en.conf.
  */
 #include "bg_catalog.h"
+#include "bg_catalog_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include "bg_embedded.h"
 #include "bg_log.h"
 
-#define BG_CAT_NAME_MAX 48      /* section and key names */
 #define BG_CAT_LINE_MAX 4096    /* one text line, continuations included */
 #define BG_CAT_FILE_MAX (1u << 20)
 
@@ -140,38 +140,89 @@ static void bg_cat_lazy_load(const bg_catalog *cc, const char *name)
     }
 }
 
+uint64_t bg_catalog_hash(const char *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Sections start at lines beginning with '['; each runs to the next. */
+int bg_catalog_sections_of(const char *text, size_t len,
+                           int (*fn)(const char *name, size_t start, size_t end, void *ctx),
+                           void *ctx)
+{
+    char name[BG_CAT_NAME_MAX] = "";
+    size_t pos = 0, start = 0;
+    int have = 0;
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        const char *close = n > 2 && line[0] == '[' ? memchr(line, ']', n) : NULL;
+        if (close) {
+            if (have && fn(name, start, pos, ctx) < 0)
+                return -1;
+            const char *nm = line + 1;
+            size_t nn = (size_t)(close - nm);
+            bg_cat_trim(&nm, &nn);
+            snprintf(name, sizeof name, "%.*s", (int)(nn < BG_CAT_NAME_MAX ? nn : 0), nm);
+            start = pos;
+            have = 1;
+        }
+        pos += n + (nl ? 1 : 0);
+    }
+    return have ? fn(name, start, len, ctx) : 0;
+}
+
+/* Add one range to a lazy catalogue. */
+static int bg_cat_add_range(const char *name, size_t start, size_t end, void *ctx)
+{
+    bg_catalog *c = ctx;
+    if (bg_cat_grow((void **)&c->rng, &c->caprng, c->nrng, sizeof *c->rng) < 0)
+        return -1;
+    bg_cat_range *r = &c->rng[c->nrng++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->start = start;
+    r->end = end;
+    return 0;
+}
+
+/* The build's facts about a compiled-in catalogue, or NULL. */
+static const bg_catalog_image *bg_cat_image(const char *name)
+{
+    if (bg_catalog_images == NULL)
+        return NULL;
+    for (const bg_catalog_image *im = bg_catalog_images; im->name; im++)
+        if (strcmp(im->name, name) == 0)
+            return im;
+    return NULL;
+}
+
 /* A lazy catalogue over text (which must outlive it): only the index of
- * its sections is made now. NULL when memory runs out. */
-static bg_catalog *bg_cat_lazy_new(const char *text, size_t len, const char *origin)
+ * its sections is made now -- taken from the build's image when im is
+ * given, else found by one pass over the text. NULL when memory runs out. */
+static bg_catalog *bg_cat_lazy_new(const char *text, size_t len, const bg_catalog_image *im,
+                                   const char *origin)
 {
     bg_catalog *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->lazy = text;
     c->lazy_origin = origin;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *line = text + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        if (n > 2 && line[0] == '[') {
-            const char *close = memchr(line, ']', n);
-            if (c->nrng)
-                c->rng[c->nrng - 1].end = pos;
-            if (close && bg_cat_grow((void **)&c->rng, &c->caprng, c->nrng, sizeof *c->rng) == 0) {
-                bg_cat_range *r = &c->rng[c->nrng++];
-                const char *nm = line + 1;
-                size_t nn = (size_t)(close - nm);
-                bg_cat_trim(&nm, &nn);
-                snprintf(r->name, sizeof r->name, "%.*s", (int)(nn < BG_CAT_NAME_MAX ? nn : 0), nm);
-                r->start = pos;
-                r->end = len;
-            } else {
-                bg_catalog_free(c);
-                return NULL;
-            }
-        }
-        pos += n + (nl ? 1 : 0);
+    int rc = 0;
+    if (im) {
+        for (size_t i = 0; i < im->nsec && rc == 0; i++)
+            rc = bg_cat_add_range(im->sec[i].name, im->sec[i].start, im->sec[i].end, c);
+    } else {
+        rc = bg_catalog_sections_of(text, len, bg_cat_add_range, c);
+    }
+    if (rc < 0) {
+        bg_catalog_free(c);
+        return NULL;
     }
     return c;
 }
@@ -570,8 +621,9 @@ bg_catalog *bg_catalog_load(const char *lang, const char *override_path)
         snprintf(name, sizeof name, "guidance/en.conf");
     }
     bg_catalog *c = NULL;
+    const bg_catalog_image *im = text ? bg_cat_image(name) : NULL;
     if (text)
-        c = bg_cat_lazy_new(text, strlen(text), "guidance (built-in)");
+        c = bg_cat_lazy_new(text, im ? im->len : strlen(text), im, "guidance (built-in)");
     if (!c) {
         /* The built-in text is tested; this means memory ran out (or a
          * build without the catalogue): an empty catalogue still works. */
@@ -626,14 +678,15 @@ bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const ch
             snprintf(err, errlen, "catalogue missing: %s", e);
         return NULL;
     }
-    /* the installed copy of a compiled-in catalogue: use that one (it is
-     * the same text, and it loads lazily) */
+    /* the installed copy of a compiled-in catalogue (same length and
+     * hash): use the compiled-in text, which loads lazily */
     char ename[64];
     snprintf(ename, sizeof ename, "guidance/%s", strrchr(path, '/') + 1);
-    const char *emb = strlen(ename) < sizeof ename - 1 ? bg_embedded(ename) : NULL;
-    if (emb && strlen(emb) == len && memcmp(emb, text, len) == 0) {
+    const bg_catalog_image *im = strlen(ename) < sizeof ename - 1 ? bg_cat_image(ename) : NULL;
+    const char *emb = im ? bg_embedded(ename) : NULL;
+    if (emb && im->len == len && im->hash == bg_catalog_hash(text, len)) {
         free(text);
-        bg_catalog *c = bg_cat_lazy_new(emb, len, "guidance (built-in)");
+        bg_catalog *c = bg_cat_lazy_new(emb, len, im, "guidance (built-in)");
         if (!c) {
             if (err && errlen)
                 snprintf(err, errlen, "catalogue: out of memory");

@@ -6,12 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <cmocka.h>
 
+#include "../../plugin/bg_catalog_int.h"
 #include "../../plugin/bg_rules_int.h"
+#include "bg_embedded.h"
 
 static bg_rules *parse_builtin(void)
 {
@@ -187,6 +190,50 @@ static void test_ac_matches_brute_force(void **state)
 #undef RND
 }
 
+/* The catalogue facts in the image match the compiled-in texts. */
+typedef struct secs {
+    size_t n;
+    char name[64][BG_CAT_NAME_MAX];
+    size_t start[64], end[64];
+} secs;
+
+static int add_sec(const char *name, size_t start, size_t end, void *ctx)
+{
+    secs *s = ctx;
+    if (s->n >= 64)
+        return -1;
+    snprintf(s->name[s->n], sizeof s->name[0], "%s", name);
+    s->start[s->n] = start;
+    s->end[s->n++] = end;
+    return 0;
+}
+
+static void test_catalog_image(void **state)
+{
+    (void)state;
+    assert_non_null(bg_catalog_images);
+    size_t seen = 0;
+    for (const bg_catalog_image *im = bg_catalog_images; im->name; im++, seen++) {
+        const char *t = bg_embedded(im->name);
+        assert_non_null(t);
+        assert_int_equal(im->len, strlen(t));
+        assert_true(im->hash == bg_catalog_hash(t, strlen(t)));
+        static secs s;
+        s.n = 0;
+        assert_int_equal(bg_catalog_sections_of(t, strlen(t), add_sec, &s), 0);
+        assert_int_equal(im->nsec, s.n);
+        assert_true(s.n > 30);
+        for (size_t i = 0; i < s.n; i++) {
+            assert_string_equal(im->sec[i].name, s.name[i]);
+            assert_int_equal(im->sec[i].start, s.start[i]);
+            assert_int_equal(im->sec[i].end, s.end[i]);
+            assert_true(t[s.start[i]] == '[');
+        }
+    }
+    assert_true(seen >= 1);
+    assert_true(bg_catalog_hash("a", 1) != bg_catalog_hash("b", 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_admin_rules_over_image),
         cmocka_unit_test(test_ac_borrow),
         cmocka_unit_test(test_ac_matches_brute_force),
+        cmocka_unit_test(test_catalog_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
