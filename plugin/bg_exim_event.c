@@ -221,7 +221,9 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
     else if (st == BG_STORE_OK && res.written && rule.mode == BG_SUP_COUNT)
         bg_logf(BG_LOG_DEBUG, "store: soft event %d/%d for %s from %s", res.soft_count,
                 rule.soft_threshold, res.key, sdom);
-    else if (st != BG_STORE_OK && st != BG_STORE_DUPLICATE && st != BG_STORE_INVALID)
+    else if (st == BG_STORE_INVALID)
+        bg_exim_store_invalid(sdom, rcpt, what);
+    else if (st != BG_STORE_OK && st != BG_STORE_DUPLICATE)
         bg_exim_store_report(st, bg_exim_store_ms() - t0, what);
 out:
     bg_policy_free(p);

@@ -87,6 +87,20 @@ void bg_exim_store_report(bg_store_status st, long long waited_ms, const char *w
             waited_ms, what);
 }
 
+void bg_exim_store_invalid(const char *sender_domain, const char *rcpt, const char *what)
+{
+    /* once per process and domain: a short mail name (user@vm, root@localhost)
+     * would otherwise fail silently on every message */
+    static char said[256];
+    if (strcmp(said, sender_domain) == 0)
+        return;
+    snprintf(said, sizeof said, "%s", sender_domain);
+    bg_logf(BG_LOG_WARN,
+            "store: %s: sending domain '%.100s' or recipient '%.100s' is not a full domain "
+            "name (the store keys on domains with a dot: set Exim's qualify_domain or the "
+            "mail name to one)", what, sender_domain, rcpt);
+}
+
 void bg_exim_prvs_secret(const bg_config *cfg, const char *domain, int keynum, char out[72])
 {
     out[0] = '\0';

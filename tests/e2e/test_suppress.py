@@ -375,3 +375,21 @@ def test_fault_corrupt_database(sb):
     assert 1 <= len(lines) <= 2, lines
     assert all("corrupt" in l for l in lines), lines
     checks.panic_clean(sb)
+
+
+def test_single_label_sending_domain_logged(sb):
+    """A sender whose domain has no dot (a short mail name: user@vm) cannot
+    be keyed in the store; the failure is not recorded, and the log says so
+    once instead of staying silent (found by the package test)."""
+    rcpt = "gone-short@remote.test"
+    sb.peer.set_rule(rcpt, rcpt="550 5.1.1 <%s>: Recipient address rejected: User unknown" % rcpt)
+    mark = sb.log_mark()
+    sb.submit("shorty@vm", [rcpt], mail.make_message("shorty@vm", rcpt, "short mail name"))
+
+    def said():
+        return [l for l in sb.log_since(mark).splitlines() if "not a full domain name" in l]
+    lines = wait_for(said, 20, "the log line about the short sending domain")
+    assert "'vm'" in lines[0], lines
+    assert not sh.rows(sb, rcpt), sh.rows(sb, rcpt)
+    sb.wait_queue_empty()
+    checks.panic_clean(sb)
