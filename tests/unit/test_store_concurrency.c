@@ -31,10 +31,20 @@ static int sum_rows(const bg_store_row *r, void *ctx)
     return 0;
 }
 
+/* A lock timeout in ms, times BG_TEST_TIME_SCALE (set by make valgrind:
+ * under memcheck on a busy machine everything runs tens of times slower,
+ * and a timeout is not what these tests are about). */
+static int scaled_ms(int ms)
+{
+    const char *e = getenv("BG_TEST_TIME_SCALE");
+    int k = e ? atoi(e) : 1;
+    return ms * (k >= 1 && k <= 100 ? k : 1);
+}
+
 /* One writer process: returns the number of failed records. */
 static int writer(const char *path, int id)
 {
-    bg_store *s = bg_store_open(path, 10000, BG_STORE_CREATE, NULL, NULL, 0);
+    bg_store *s = bg_store_open(path, scaled_ms(10000), BG_STORE_CREATE, NULL, NULL, 0);
     if (!s)
         return NEVENTS;
     static const bg_store_rule rule = {BG_SUP_COUNT, 1000000, 365LL * 86400, 0};
@@ -70,7 +80,7 @@ static void sixteen_writers(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/s.db", dir);
     /* create the schema once, as the first Exim process would */
-    bg_store_close(bg_store_open(path, 1000, BG_STORE_CREATE, NULL, NULL, 0));
+    bg_store_close(bg_store_open(path, scaled_ms(1000), BG_STORE_CREATE, NULL, NULL, 0));
 
     pid_t pids[NPROC];
     for (int p = 0; p < NPROC; p++) {
@@ -88,7 +98,7 @@ static void sixteen_writers(void **state)
     }
     assert_int_equal(bad, 0);
 
-    bg_store *s = bg_store_open(path, 1000, 0, NULL, NULL, 0);
+    bg_store *s = bg_store_open(path, scaled_ms(1000), 0, NULL, NULL, 0);
     assert_non_null(s);
     long long acc[2] = {0, 0};
     assert_int_equal(bg_store_list(s, "example.com", NULL, NULL, 0, 0, sum_rows, acc), BG_STORE_OK);
@@ -119,7 +129,7 @@ static void racing_creators(void **state)
         assert_true(pids[p] >= 0);
         if (pids[p] == 0) {
             char err[300] = "";
-            bg_store *s = bg_store_open(path, 5000, BG_STORE_CREATE, NULL, err, sizeof err);
+            bg_store *s = bg_store_open(path, scaled_ms(5000), BG_STORE_CREATE, NULL, err, sizeof err);
             if (!s) {
                 fprintf(stderr, "racing_creators: open: %s\n", err);
                 _exit(1);
@@ -147,7 +157,7 @@ static void racing_creators(void **state)
             bad++;
     }
     assert_int_equal(bad, 0);
-    bg_store *s = bg_store_open(path, 1000, BG_STORE_RDONLY, NULL, NULL, 0);
+    bg_store *s = bg_store_open(path, scaled_ms(1000), BG_STORE_RDONLY, NULL, NULL, 0);
     assert_non_null(s);
     bg_store_stats st;
     assert_int_equal(bg_store_get_stats(s, NULL, 0, &st), BG_STORE_OK);
