@@ -110,13 +110,17 @@ static int bg_action_success(const char *a)
  * code in the diagnostic, else Status as written. */
 static void bg_real_status(const bg_rcpt *rc, char out[BG_STATUS_MAX])
 {
-    if (bg_status_valid(rc->status) && !bg_status_generic(rc->status)) {
-        snprintf(out, BG_STATUS_MAX, "%s", rc->status);
+    /* the code alone: the reader keeps Status as written ("4.4.7xyz") */
+    char st[BG_STATUS_MAX];
+    size_t n = bg_status_valid(rc->status);
+    snprintf(st, sizeof st, "%.*s", (int)n, rc->status);
+    if (n && !bg_status_generic(st)) {
+        memcpy(out, st, sizeof st);
         return;
     }
     if (bg_status_find(rc->diagnostic, out))
         return;
-    snprintf(out, BG_STATUS_MAX, "%s", bg_status_valid(rc->status) ? rc->status : "");
+    memcpy(out, st, sizeof st);
 }
 
 /* The reply code in front of the first enhanced code ("... RCPT TO: 521

@@ -684,6 +684,39 @@ static void regress_quoted_addresses(void **state)
     free(msg);
 }
 
+/* fuzz_classify: a Status written with junk after the code ("4.4.7xyz",
+ * kept as written by the reader) came back as the verdict's "real enhanced
+ * code", invalid, on its way to the store and the rendered text. */
+static void regress_status_junk(void **state)
+{
+    static const struct {
+        const char *status, *diag, *want;
+    } cases[] = {
+        {"4.4.7??????", "554 4.4.7 Message expired", "4.4.7"},
+        {"5.1.1;x", "", "5.1.1"},
+        {"5.0.0junk", "550 5.2.2 mailbox full", "5.2.2"},
+        {"5.0.0junk", "no code here", "5.0.0"},
+        {"junk", "no code here", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_bounce b;
+        bg_rcpt rc;
+        memset(&b, 0, sizeof b);
+        memset(&rc, 0, sizeof rc);
+        b.kind = BG_MSG_FAILURE;
+        b.nrcpt = 1;
+        b.rcpts = &rc;
+        snprintf(rc.status, sizeof rc.status, "%s", cases[i].status);
+        snprintf(rc.diagnostic, sizeof rc.diagnostic, "%s", cases[i].diag);
+        snprintf(rc.action, sizeof rc.action, "failed");
+        bg_verdict v;
+        bg_classify_rcpt(rules, &b, &rc, &v);
+        if (strcmp(v.status, cases[i].want))
+            fail_msg("Status [%s]: got [%s] want [%s]", cases[i].status, v.status,
+                     cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +728,7 @@ int main(void)
         cmocka_unit_test(regress_cr_only),
         cmocka_unit_test(regress_empty_rules),
         cmocka_unit_test(regress_quoted_addresses),
+        cmocka_unit_test(regress_status_junk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
