@@ -29,8 +29,11 @@ t0=$(date +%s)
 vg() {
   name=$1; shift
   log=$logs/$name.log
+  s=$(date +%s)
   BG_TOP=$top $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
   rc=$?
+  d=$(( $(date +%s) - s ))
+  [ "$d" -lt 15 ] || echo "valgrind: $name took $d s"
   if [ "$rc" -eq 0 ] && [ ! -s "$log" ]; then
     pass=$((pass+1)); rm -f "$log" "$logs/$name.out"
   else
