@@ -7,6 +7,8 @@
 # run, a summary at the end; the logs of failed runs are kept and named.
 # usage: run-valgrind.sh BUILD_DIR CLI TEST_BIN...
 #   BG_VG_SAMPLE=N  render every Nth corpus bounce (default 25)
+#   BG_TEST_TIME_SCALE  lock timeouts in the unit tests are multiplied by it
+#                   (default 10: memcheck runs tens of times slower)
 set -u
 o=$1; cli=$2; shift 2
 top=$(pwd)
@@ -30,7 +32,7 @@ vg() {
   name=$1; shift
   log=$logs/$name.log
   s=$(date +%s)
-  BG_TOP=$top $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
+  BG_TOP=$top BG_TEST_TIME_SCALE=${BG_TEST_TIME_SCALE:-10} $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
   rc=$?
   d=$(( $(date +%s) - s ))
   [ "$d" -lt 15 ] || echo "valgrind: $name took $d s"
@@ -44,7 +46,7 @@ vg() {
 vg_expect() { # vg_expect STATUS NAME CMD...: the program's own status may be STATUS
   want=$1; name=$2; shift 2
   log=$logs/$name.log
-  BG_TOP=$top $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
+  BG_TOP=$top BG_TEST_TIME_SCALE=${BG_TEST_TIME_SCALE:-10} $VG --log-file="$log" "$@" >"$logs/$name.out" 2>&1
   rc=$?
   if [ "$rc" -eq "$want" ] && [ ! -s "$log" ]; then
     pass=$((pass+1)); rm -f "$log" "$logs/$name.out"
