@@ -38,15 +38,29 @@ static void bg_spf_log_debug(const char *file, int line, const char *msg)
     bg_logf(BG_LOG_DEBUG, "libspf2: %s", msg);
 }
 
-static void bg_spf_quiet(void)
+/* libspf2's handlers are process globals, and inside Exim the process's
+ * own SPF checks (the ACL's spf condition) use the same library: ours are
+ * set only around our own calls and Exim's are put back after. */
+typedef struct bg_spf_saved {
+    void (*warning)(const char *, int, const char *);
+    void (*info)(const char *, int, const char *);
+    void (*debug)(const char *, int, const char *);
+} bg_spf_saved;
+
+static bg_spf_saved bg_spf_quiet(void)
 {
-    static int done;
-    if (done)
-        return;
-    done = 1;
+    bg_spf_saved was = {SPF_warning_handler, SPF_info_handler, SPF_debug_handler};
     SPF_warning_handler = bg_spf_log_debug;
     SPF_info_handler = bg_spf_log_debug;
     SPF_debug_handler = bg_spf_log_debug;
+    return was;
+}
+
+static void bg_spf_restore(bg_spf_saved was)
+{
+    SPF_warning_handler = was.warning;
+    SPF_info_handler = was.info;
+    SPF_debug_handler = was.debug;
 }
 
 static bg_spf_code bg_spf_map(SPF_result_t r)
@@ -147,6 +161,8 @@ static void bg_spf_find_decider(SPF_server_t *srv, SPF_request_t *req, const cha
     bg_spf_copy_line(out, cap, redirect[0] ? redirect : "(default)");
 }
 
+static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out);
+
 bg_spf_code bg_spf_check(bg_dns *d, const char *ip, const char *domain, bg_spf_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -157,7 +173,15 @@ bg_spf_code bg_spf_check(bg_dns *d, const char *ip, const char *domain, bg_spf_r
         snprintf(out->detail, sizeof out->detail, "nothing to check (no domain or IP)");
         return out->result;
     }
-    bg_spf_quiet();
+    bg_spf_saved was = bg_spf_quiet();
+    bg_spf_code r = bg_spf_check_quiet(d, out);
+    bg_spf_restore(was);
+    return r;
+}
+
+/* The check proper, with libspf2's messages going to our log. */
+static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
+{
 
     /* the record itself, for the report (and the cache for libspf2) */
     char txt[16][512];

@@ -11,6 +11,8 @@
 #include "bg_dns.h"
 #include "bg_spf.h"
 
+#include <spf2/spf.h>
+
 /* The test zone: example.com authorises its relay by include; others show
  * one feature each. */
 static const struct {
@@ -146,9 +148,40 @@ static void spf_bad_input(void **state)
     bg_dns_free(NULL);
 }
 
+/* Inside Exim the process's own SPF checks use the same libspf2: its
+ * handlers (process globals) are ours only during our calls and are the
+ * host's again after. */
+static void host_handler(const char *file, int line, const char *msg)
+{
+    (void)file;
+    (void)line;
+    (void)msg;
+}
+
+static void spf_leaves_host_handlers(void **state)
+{
+    (void)state;
+    SPF_warning_handler = host_handler;
+    SPF_info_handler = host_handler;
+    SPF_debug_handler = NULL;
+    bg_dns *d = make_zone();
+    bg_spf_result r;
+    bg_dns_start(d, 2000);
+    for (int i = 0; i < 2; i++) {
+        bg_spf_check(d, "192.0.2.10", "example.com", &r);
+        assert_int_equal(r.result, BG_SPF_FAIL);
+    }
+    assert_ptr_equal(SPF_warning_handler, host_handler);
+    assert_ptr_equal(SPF_info_handler, host_handler);
+    assert_null(SPF_debug_handler);
+    bg_dns_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* first: the handlers are set on the first check in a process */
+        cmocka_unit_test(spf_leaves_host_handlers),
         cmocka_unit_test(spf_cases),
         cmocka_unit_test(spf_cache),
         cmocka_unit_test(spf_budget),
