@@ -318,17 +318,12 @@ static void bg_fuzz_check(const char *msg, size_t len, const bg_bounce *b,
             BG_FUZZ_CHECK(memcmp(dst->p + ob->part_original.off, msg + b->part_original.off,
                                  b->part_original.len) == 0);
         }
-        /* recipients read from the delivery-status part read back the
-         * same (a text-scraped report's come from the human part, which
-         * is ours now; a missing Diagnostic-Code is filled from it too) */
-        if (b->format == BG_FMT_DSN && ob->format == BG_FMT_DSN) {
+        /* the same number of recipients read back from the same status
+         * part (their fields are not compared: the reader fills missing
+         * ones from the human part, which is ours now; the bytes of the
+         * status part are checked above) */
+        if (b->format == BG_FMT_DSN && ob->format == BG_FMT_DSN)
             BG_FUZZ_CHECK(ob->nrcpt == b->nrcpt);
-            for (size_t r = 0; r < b->nrcpt; r++) {
-                BG_FUZZ_CHECK(!strcmp(ob->rcpts[r].recipient, b->rcpts[r].recipient));
-                BG_FUZZ_CHECK(!strcmp(ob->rcpts[r].action, b->rcpts[r].action));
-                BG_FUZZ_CHECK(!strcmp(ob->rcpts[r].remote_mta, b->rcpts[r].remote_mta));
-            }
-        }
     } else {
         /* wrapped: multipart/mixed, our guidance, then the body as it was */
         const bg_header_edit *ct = bg_fuzz_find_edit(out, "Content-Type", 12);
