@@ -1,8 +1,10 @@
 #!/bin/sh
 # make test: every suite in turn; a summary line per suite and one at the end.
-# Suites: unit tests plain, unit tests under ASan+UBSan, the corpus score
-# floors, the Exim end-to-end cases. Set BG_SKIP="e2e asan" to skip some
-# while developing (CI never sets it).
+# Suites: unit tests plain, the .so's exports, unit tests under ASan+UBSan
+# and under Valgrind, the ASan CLI over corpus variants, the fuzzers' fixed
+# quick run, the corpus score floors, the Exim end-to-end cases (fault
+# matrix included), the .deb installed on the machine's Exim, a short soak.
+# Set BG_SKIP="e2e asan" to skip some while developing (CI never sets it).
 set -u
 pass=0; fail=0; failed=""
 run() {
