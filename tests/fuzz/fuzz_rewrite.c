@@ -318,12 +318,15 @@ static void bg_fuzz_check(const char *msg, size_t len, const bg_bounce *b,
             BG_FUZZ_CHECK(memcmp(dst->p + ob->part_original.off, msg + b->part_original.off,
                                  b->part_original.len) == 0);
         }
-        /* the same number of recipients read back from the same status
-         * part (their fields are not compared: the reader fills missing
-         * ones from the human part, which is ours now; the bytes of the
-         * status part are checked above) */
+        /* no recipient lost when the result is read back (their fields are
+         * not compared: the reader fills missing ones from the human part,
+         * which is ours now; the bytes of the status part are checked
+         * above). Not "the same number": for a broken status part the
+         * reader also takes Original-Recipient lines from the human part,
+         * and ours quotes the original explanation in both the text and
+         * the HTML alternative, so such a line can be read twice. */
         if (b->format == BG_FMT_DSN && ob->format == BG_FMT_DSN)
-            BG_FUZZ_CHECK(ob->nrcpt == b->nrcpt);
+            BG_FUZZ_CHECK(ob->nrcpt >= b->nrcpt);
     } else {
         /* wrapped: multipart/mixed, our guidance, then the body as it was */
         const bg_header_edit *ct = bg_fuzz_find_edit(out, "Content-Type", 12);
