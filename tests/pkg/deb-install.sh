@@ -10,7 +10,9 @@
 # machine), listening on 127.0.0.1 only, starts the system's Exim daemon,
 # sends a message the peer refuses with 550 5.1.1 and checks that the
 # enriched bounce reached the local mailbox and that the suppression
-# database has the row. Then removes the package (mail must still flow),
+# database has the row. A null-sender report submitted by an unprivileged
+# local user must be delivered but write nothing to the store, while the
+# same report from root (Exim's own) does. Then removes the package (mail must still flow),
 # purges it, restores what the test itself changed and compares the state:
 # any difference is a failure.
 #
@@ -286,6 +288,117 @@ croncmd=$(echo "$cronline" | cut -f 7- -d "$(printf '\t')")
 timeout 30 su -s /bin/sh Debian-exim -c "$croncmd" > "$W/cron.out" 2>&1 \
     || { cat "$W/cron.out" >&2; fail "the cron job's command failed as Debian-exim: $croncmd"; }
 /usr/sbin/bounceguide suppress list | grep -q "$RCPT" || fail "suppress expire dropped a row in force"
+
+# ------------------------------------------------- a local user's fake report
+# Any local user may submit a null-sender message (exim -f '<>' is allowed
+# for untrusted callers, spec 5 "-f"). A well-formed delivery-status report
+# claiming FORGED failed 5.1.1, submitted as the unprivileged $TUSER, must
+# count as a report from another server (bg_exim_own_report: own only for
+# $originator_uid root or the Exim user): no prvs, a returned Message-ID not
+# sent from here, so nothing is written to the store -- yet it is still
+# delivered. The control: the same report for another address submitted by
+# root (a queue run's bounce) counts as Exim's own and writes its row, so
+# the contrast is the caller's uid alone. (The e2e sandbox runs Exim with
+# -C, which drops privilege for such a caller; here the system's Exim runs
+# without -C.)
+FORGED=forged-$T0@remote.test
+FAKEID="fake-report.$T0@remote.test"
+# fake_report ADDRESS REPORT-ID: a Postfix-style report saying ADDRESS failed 5.1.1
+fake_report() {
+cat <<EOF
+From: Mail Delivery System <MAILER-DAEMON@mx.remote.test>
+To: $SENDER
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <$2>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b-$T0"
+
+--b-$T0
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.remote.test.
+
+<$1>: host mx.remote.test said: 550 5.1.1 <$1>: Recipient address
+    rejected: User unknown in virtual mailbox table
+
+--b-$T0
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.test
+Arrival-Date: $(date -R)
+
+Final-Recipient: rfc822; $1
+Original-Recipient: rfc822; $1
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.remote.test
+Diagnostic-Code: smtp; 550 5.1.1 <$1>: Recipient address rejected: User
+    unknown in virtual mailbox table
+
+--b-$T0
+Content-Type: text/rfc822-headers
+
+From: $SENDER
+To: $1
+Subject: never sent
+Message-ID: <never-sent.$2>
+
+--b-$T0--
+EOF
+}
+fake_report "$FORGED" "$FAKEID" > "$W/fake-report"
+uid=$(id -u "$TUSER"); exim_uid=$(id -u Debian-exim)
+[ "$uid" != 0 ] && [ "$uid" != "$exim_uid" ] || fail "$TUSER is root or the Exim user"
+timeout 30 setpriv --reuid="$TUSER" --regid="$TUSER" --clear-groups --reset-env \
+    /usr/sbin/exim4 -f '<>' "$SENDER" < "$W/fake-report" > "$W/fake.out" 2>&1 \
+    || { cat "$W/fake.out" >&2; fail "exim4 -f '<>' as $TUSER refused the report"; }
+# local_scan ran (and wrote to the store, or not) before exim4 returned;
+# wait for the delivery all the same, then look
+wait_for 30 "the fake report in $MBOX" grep -q "$FORGED" "$MBOX"
+mainlog > /dev/null
+fid=$(grep "<= <> .*U=$TUSER P=local .*id=$FAKEID" "$W/mainlog" | awk '{print $3}' | tail -1)
+[ -n "$fid" ] || { grep "$FAKEID" "$W/mainlog" >&2; fail "no '<= <> U=$TUSER P=local' arrival of the fake report in the main log"; }
+grep "$fid" "$W/mainlog" | grep -q "bounceguide: store: inbound bounce $fid for $LDOM not recorded: no proof it answers our mail (no prvs signature; returned Message-ID not sent from here)" \
+    || { grep "$fid" "$W/mainlog" >&2; fail "the fake report from $TUSER was not treated as an inbound report without proof"; }
+grep "$fid" "$W/mainlog" | grep -q "bounceguide: store: $FORGED suppressed" \
+    && fail "the main log says the fake report suppressed $FORGED"
+if /usr/sbin/bounceguide suppress list > "$W/suppress2.list" 2>&1; then
+    grep -q "$FORGED" "$W/suppress2.list" && { cat "$W/suppress2.list" >&2; fail "a local user's fake report suppressed $FORGED"; }
+else
+    cat "$W/suppress2.list" >&2; fail "bounceguide suppress list (after the fake report)"
+fi
+grep -q "$RCPT" "$W/suppress2.list" || fail "the row for $RCPT (Exim's own bounce) is gone"
+command -v sqlite3 >/dev/null || fail "sqlite3 is needed (tools/deps.sh)"
+rows=$(sqlite3 -readonly /var/spool/exim4/bounceguide/suppression.db \
+    "SELECT (SELECT count(*) FROM bg_suppression WHERE recipient LIKE '%forged-$T0%') + (SELECT count(*) FROM bg_event WHERE recipient LIKE '%forged-$T0%')") \
+    || fail "sqlite3 cannot read the database"
+[ "$rows" = 0 ] || fail "the fake report from $TUSER wrote $rows row(s) for $FORGED to the suppression database"
+own=$(sqlite3 -readonly /var/spool/exim4/bounceguide/suppression.db \
+    "SELECT count(*) FROM bg_suppression WHERE recipient = '$RCPT'") || fail "sqlite3 cannot read the database"
+[ "$own" -ge 1 ] || fail "sqlite3 sees no bg_suppression row for $RCPT (the check above could not fail)"
+python3 - "$MBOX" "$FAKEID" "$FORGED" <<'EOF' || fail "the fake report was not delivered intact (see above)"
+import mailbox, sys
+mbox, fakeid, forged = sys.argv[1:]
+hit = [m for m in mailbox.mbox(mbox) if fakeid in m.get("Message-ID", "")]
+if len(hit) != 1:
+    sys.exit("deb-install: %d messages with Message-ID <%s> in %s" % (len(hit), fakeid, mbox))
+m = hit[0]
+if forged not in m.as_string():
+    sys.exit("deb-install: the delivered report no longer names %s" % forged)
+print("deb-install: fake report delivered to the mailbox (X-Bounce-Category: %s)"
+      % (m.get("X-Bounce-Category") or "none").strip())
+EOF
+say "a null-sender report from local user $TUSER (uid $uid) is delivered but writes nothing to the store"
+OWNED=owned-$T0@remote.test
+fake_report "$OWNED" "own-report.$T0@remote.test" > "$W/own-report"
+timeout 30 /usr/sbin/exim4 -f '<>' "$SENDER" < "$W/own-report" > "$W/own.out" 2>&1 \
+    || { cat "$W/own.out" >&2; fail "exim4 -f '<>' as root refused the report"; }
+wait_for 30 "the root-submitted report in $MBOX" grep -q "$OWNED" "$MBOX"
+/usr/sbin/bounceguide suppress list > "$W/suppress3.list" 2>&1 || { cat "$W/suppress3.list" >&2; fail "suppress list"; }
+grep "$OWNED" "$W/suppress3.list" | grep -q 'unknown-user .* bounce$' \
+    || { cat "$W/suppress3.list" >&2; fail "the same report submitted by root (Exim's own) did not suppress $OWNED (source bounce)"; }
+grep -q "$FORGED" "$W/suppress3.list" && fail "$FORGED is suppressed after all"
+say "the same report submitted by root is Exim's own: $OWNED suppressed (source bounce)"
 
 # mail from the same sending domain to the suppressed recipient is now
 # refused by the package's router before it leaves (locally submitted)
