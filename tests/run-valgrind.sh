@@ -1,7 +1,9 @@
 #!/bin/sh
 # make valgrind: every unit-test binary, the CLI over a sample of the
 # corpus, and the plugin inside Exim (tests/valgrind_exim.py: local_scan on
-# a few reports, root only) under Valgrind's memcheck. A run fails on any memory error or any
+# a few reports; tests/valgrind_dlfunc.py: the ${dlfunc} entry points from
+# the RCPT ACL, router and transport event_action; root only) under
+# Valgrind's memcheck. A run fails on any memory error or any
 # definite leak (--errors-for-leak-kinds=definite). Third-party noise is
 # suppressed in tests/valgrind.supp (never our own frames). One line per
 # run, a summary at the end; the logs of failed runs are kept and named.
@@ -99,6 +101,14 @@ if PATH=$PATH:/usr/sbin python3 tests/valgrind_exim.py tests/e2e/fixtures/postfi
   pass=$((pass+1)); cat "$logs/exim.out"
 else
   fail=$((fail+1)); failed="$failed exim-local_scan"; cat "$logs/exim.out"
+fi
+
+# the ${dlfunc} entry points inside Exim: bg_dlfunc_check from the RCPT ACL
+# (-bh session) and the router, bg_dlfunc_event from a -M delivery; root only
+if PATH=$PATH:/usr/sbin python3 tests/valgrind_dlfunc.py "$o" >"$logs/dlfunc.out" 2>&1; then
+  pass=$((pass+1)); cat "$logs/dlfunc.out"
+else
+  fail=$((fail+1)); failed="$failed exim-dlfunc"; cat "$logs/dlfunc.out"
 fi
 
 echo "valgrind ($o): $pass passed, $fail failed${failed:+ --$failed} ($(( $(date +%s) - t0 )) s)"
