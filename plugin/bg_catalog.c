@@ -227,9 +227,16 @@ static bg_catalog *bg_cat_lazy_new(const char *text, size_t len, const bg_catalo
     return c;
 }
 
-/* A section by name, NULL when absent; parsed first if the catalogue is lazy. */
+/* A section by name, NULL when absent; parsed first if the catalogue is
+ * lazy. A parsed section of a lazy catalogue means all of its ranges are
+ * in (bg_cat_lazy_load takes every range of a name at once), so a found
+ * section needs no walk over the ~40 ranges: the renderer asks for the
+ * same few sections a hundred times per bounce. */
 static bg_cat_section *bg_cat_find_section(const bg_catalog *c, const char *name)
 {
+    bg_cat_section *s = bg_cat_find_raw(c, name);
+    if (s != NULL || c->lazy == NULL)
+        return s;
     bg_cat_lazy_load(c, name);
     return bg_cat_find_raw(c, name);
 }

@@ -13,31 +13,60 @@
 
 static const char bg_qp_hex[] = "0123456789ABCDEF";
 
-/* Output staging: bytes are collected on the stack and appended in runs
- * (the renderer's cost is dominated by per-byte appends otherwise). */
+/* Output staging: bytes are collected on the stack and appended in runs;
+ * the per-byte loop writes straight into the stage (a function call and a
+ * memcpy per byte made this the renderer's largest cost). */
 typedef struct bg_qp_out {
     bg_buf *buf;
     char tmp[1024];
     size_t n;
 } bg_qp_out;
 
-/* Stage n bytes, flushing to the buffer when the stage is full. */
-static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
+/* Make room for need more bytes in the stage (need <= sizeof tmp). */
+static inline void bg_qp_room(bg_qp_out *o, size_t need)
 {
-    if (o->n + n > sizeof o->tmp) {
+    if (o->n + need > sizeof o->tmp) {
         bg_buf_add(o->buf, o->tmp, o->n);
         o->n = 0;
     }
+}
+
+/* Stage n bytes (n <= sizeof tmp). */
+static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
+{
+    bg_qp_room(o, n);
     memcpy(o->tmp + o->n, s, n);
     o->n += n;
 }
 
-/* Encode one line (no line end). */
+/* A byte that is written as itself anywhere but at a line's end or start. */
+static inline int bg_qp_plain(unsigned c)
+{
+    return (c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t';
+}
+
+/* Encode one line (no line end). eollen is at most 2. */
 static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const char *eol,
                        size_t eollen)
 {
     size_t col = 0;
     for (size_t i = 0; i < n; i++) {
+        /* fast path: a run of bytes that stay as they are, not the line's
+         * last (trailing blanks are encoded) nor its first (a leading '-'
+         * or '.' is), and no further than the soft-break column */
+        if (col > 0 && col < BG_QP_WIDTH - 1 && i + 1 < n) {
+            size_t lim = n - 1 - i, k = 0;
+            if (lim > BG_QP_WIDTH - 1 - col)
+                lim = BG_QP_WIDTH - 1 - col;
+            while (k < lim && bg_qp_plain(s[i + k]))
+                k++;
+            if (k > 0) {
+                bg_qp_put(o, (const char *)s + i, k);
+                col += k;
+                i += k - 1;
+                continue;
+            }
+        }
         unsigned c = s[i];
         int last = i + 1 == n;
         int literal = (c >= 33 && c <= 126 && c != '=') ||
@@ -45,10 +74,14 @@ static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const cha
         if (col == 0 && (c == '-' || c == '.'))
             literal = 0;
         size_t w = literal ? 1 : 3;
+        /* a soft break, then the token: at most 1 + eollen + 3 bytes */
+        bg_qp_room(o, 4 + eollen);
+        char *d = o->tmp + o->n;
         /* room for this token plus a soft break '=' (unless it ends the line) */
         if (col + w > (last ? BG_QP_WIDTH : BG_QP_WIDTH - 1)) {
-            bg_qp_put(o, "=", 1);
-            bg_qp_put(o, eol, eollen);
+            *d++ = '=';
+            for (size_t k = 0; k < eollen; k++)
+                *d++ = eol[k];
             col = 0;
             if (c == '-' || c == '.') {
                 literal = 0;
@@ -56,12 +89,13 @@ static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const cha
             }
         }
         if (literal) {
-            char ch = (char)c;
-            bg_qp_put(o, &ch, 1);
+            *d++ = (char)c;
         } else {
-            char enc[3] = {'=', bg_qp_hex[c >> 4], bg_qp_hex[c & 15]};
-            bg_qp_put(o, enc, 3);
+            *d++ = '=';
+            *d++ = bg_qp_hex[c >> 4];
+            *d++ = bg_qp_hex[c & 15];
         }
+        o->n = (size_t)(d - o->tmp);
         col += w;
     }
 }
@@ -71,6 +105,8 @@ void bg_qp_encode(bg_buf *out, const char *text, size_t len, const char *eol)
 {
     const unsigned char *p = (const unsigned char *)text;
     size_t pos = 0, eollen = strlen(eol);
+    if (eollen > 2)
+        eollen = 2; /* a line end: "\n" or "\r\n" */
     bg_qp_out o = {.buf = out, .n = 0};
     while (pos < len) {
         const unsigned char *nl = memchr(p + pos, '\n', len - pos);
