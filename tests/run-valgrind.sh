@@ -96,7 +96,7 @@ vg_expect 1 cli-diagnose "$cli" diagnose --sender a@local.test --from local.test
 
 # the plugin inside Exim (local_scan on a few reports), root only
 c=$corpus/sisimai/eml
-if PATH=$PATH:/usr/sbin python3 tests/valgrind_exim.py tests/e2e/fixtures/postfix-550-5.1.1.eml \
+if BG_BUILD=$o PATH=$PATH:/usr/sbin python3 tests/valgrind_exim.py tests/e2e/fixtures/postfix-550-5.1.1.eml \
      "$c/lhost-exim-37.eml" "$c/lhost-office365-02.eml" >"$logs/exim.out" 2>&1; then
   pass=$((pass+1)); cat "$logs/exim.out"
 else

@@ -9,7 +9,7 @@ binary, hence the copy; we are root, so it needs no setuid bit. A run
 fails on any memory error (exit 99); the whole run fails when the plugin
 rewrote none of the reports (it was not loaded: the run proved nothing).
 
-    valgrind_exim.py FILE...
+    valgrind_exim.py FILE...   (the plugin: $BG_BUILD/bounceguide.so, default build)
 Needs root (the sandbox drops to the Exim user). Leak checking is off:
 Exim allocates from its own pools and never frees them at exit.
 """
@@ -30,7 +30,8 @@ def main(files):
     if os.getuid() != 0:
         print("valgrind-exim: not root, skipped (the sandbox needs root)")
         return 0
-    sb = Sandbox(plugin=os.path.join(TOP, "build", "bounceguide.so"), name="vgexim")
+    o = os.path.join(TOP, os.environ.get("BG_BUILD") or "build")   # make's $(O)
+    sb = Sandbox(plugin=os.path.join(o, "bounceguide.so"), name="vgexim")
     sb.start()
     failed = 0
     rewritten = 0
