@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e", "lib"))
 from sandbox import Sandbox, TOP, wait_for  # noqa: E402
 import mail  # noqa: E402
 
-SO = os.path.join(TOP, "build", "bounceguide.so")
+SO = os.environ.get("BG_BENCH_SO") or os.path.join(TOP, "build", "bounceguide.so")
 N_PLAIN = int(os.environ.get("BG_BENCH_PLAIN", "300"))
 N_BOUNCE = int(os.environ.get("BG_BENCH_BOUNCES", "40"))
 N_TPUT = int(os.environ.get("BG_BENCH_TPUT", "150"))
@@ -94,6 +94,7 @@ def cost():
                             r"store\+auth ([0-9.]+) render ([0-9.]+) write ([0-9.]+)\]", sb.log())
         enrich = [float(a) - float(b) for a, b in re.findall(
             r"timing: candidate ([0-9.]+) us .*store\+auth ([0-9.]+) ", sb.log())]
+        faults = [int(x) for x in re.findall(r"timing: candidate .*\] faults (\d+) ", sb.log())]
         plain = plain_timings(sb)
         cand = timings(sb, "candidate")
         rewritten = len(re.findall(r"bounceguide: failure report rewritten", sb.log()))
@@ -125,6 +126,9 @@ def cost():
         print("    stages (medians): " + ", ".join(
             "%s %.1f us" % (nm, statistics.median(float(x[i]) for x in stages))
             for i, nm in enumerate(names)))
+    if faults:
+        print("    page faults per bounce (first touches in the fresh process): median %d" %
+              statistics.median(faults))
     print("  wall clock (includes waiting for the CPU and the fsync; machine load %.1f):"
           % os.getloadavg()[0])
     print("    bounce median %.1f us" % statistics.median([x[2] for x in cand]))

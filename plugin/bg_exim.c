@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -653,6 +654,8 @@ static int bg_exim_timed(int fd)
                   (double)(w1 - w0) / 1000.0, bg_exim_calls);
         return LOCAL_SCAN_ACCEPT;
     }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     long long t0 = bg_exim_now_ns();
     bg_exim_load_ns = 0;
     memset(bg_exim_stage_ns, 0, sizeof bg_exim_stage_ns);
@@ -661,15 +664,17 @@ static int bg_exim_timed(int fd)
     bg_log_set(NULL, NULL);
     long long t1 = bg_exim_now_ns();
     long long w2 = bg_exim_clock_ns(CLOCK_MONOTONIC);
+    getrusage(RUSAGE_SELF, &ru1);
     log_write(0, LOG_MAIN,
               "bounceguide: timing: candidate %.2f us (load %.2f us) wall %.2f us"
-              " [read %.1f classify %.1f store+auth %.1f render %.1f write %.1f] call %lu",
+              " [read %.1f classify %.1f store+auth %.1f render %.1f write %.1f] faults %ld call %lu",
               (double)(t1 - t0 + (w1 - w0)) / 1000.0, (double)bg_exim_load_ns / 1000.0,
               (double)(w2 - w0) / 1000.0, (double)bg_exim_stage_ns[BG_T_READ] / 1000.0,
               (double)bg_exim_stage_ns[BG_T_CLASSIFY] / 1000.0,
               (double)bg_exim_stage_ns[BG_T_STORE] / 1000.0,
               (double)bg_exim_stage_ns[BG_T_RENDER] / 1000.0,
-              (double)bg_exim_stage_ns[BG_T_WRITE] / 1000.0, bg_exim_calls);
+              (double)bg_exim_stage_ns[BG_T_WRITE] / 1000.0,
+              (ru1.ru_minflt - ru0.ru_minflt) + (ru1.ru_majflt - ru0.ru_majflt), bg_exim_calls);
     return LOCAL_SCAN_ACCEPT;
 }
 
