@@ -27,7 +27,7 @@
 #define BG_STORE_DEFAULT_PATH "/var/spool/exim4/bounceguide/suppression.db"
 #define BG_STORE_DEFAULT_TIMEOUT_MS 250
 #define BG_STORE_OWNER "Debian-exim"   /* owner of a file created by root */
-#define BG_STORE_SCHEMA_VERSION 1
+#define BG_STORE_SCHEMA_VERSION 2 /* 2: bg_soft, the sliding soft window */
 
 #define BG_DOMAIN_MAX 256      /* a domain name (253) + NUL, rounded */
 #define BG_STORE_DIAG_MAX 512  /* diagnostic text kept per row */
@@ -83,7 +83,9 @@ const char *bg_store_errmsg(const bg_store *s);
 typedef struct bg_store_rule {
     bg_suppress mode;          /* NONE: only the event is kept */
     int soft_threshold;        /* COUNT: suppress at this many events ... */
-    long long soft_window;     /* ... within this many seconds of the first */
+    long long soft_window;     /* ... within any span of this many seconds
+                                * (sliding: at time t the events in
+                                * (t - soft_window, t] count) */
     long long expires_after;   /* seconds a suppression lasts, 0 = never expires */
 } bg_store_rule;
 
@@ -137,8 +139,8 @@ typedef struct bg_store_row {
     char diagnostic[BG_STORE_DIAG_MAX];
     long long first_seen;
     long long last_seen;
-    int soft_count;
-    long long soft_window_start;
+    int soft_count;                     /* soft events in the sliding window at last_seen */
+    long long soft_window_start;        /* the oldest of them (0 = none) */
     long long suppressed_since;         /* 0 = not suppressed (soft events only) */
     long long expires_at;               /* 0 = never */
     char source[16];

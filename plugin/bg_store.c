@@ -2,7 +2,9 @@
  *
  * Layout: bg_schema (version), bg_suppression (one row per sending domain
  * and recipient), bg_event (one row per message id, recipient and kind:
- * dedupe, sent-message proof, sending IP). Every statement is a constant
+ * dedupe, sent-message proof, sending IP), bg_soft (the times of the soft
+ * events still inside a row's sliding window, one row per key and second
+ * with a count). Every statement is a constant
  * text prepared once per handle with its parameters bound -- no remote text
  * ever becomes SQL. The SQL is plain so that it also runs on PostgreSQL
  * (docs/suppression.md); SQLite-only pragmas are confined to open().
@@ -55,6 +57,12 @@ enum {
     ST_WAS_SENT_RCPT,
     ST_SENDING_IP,
     ST_NOTE_IP,
+    ST_SOFT_ADD,
+    ST_SOFT_SUM,
+    ST_SOFT_PRUNE,
+    ST_SOFT_DROP,
+    ST_SOFT_DROP_ALL,
+    ST_EXPIRE_SOFT_ORPHANS,
     ST_N
 };
 
@@ -133,6 +141,20 @@ static const char *const bg_store_sql[ST_N] = {
         "sending_ip, seen_at) VALUES (?1, '', 'ip', ?2, '', 'transport', ?3, ?4) "
         "ON CONFLICT (message_id, recipient, kind) DO UPDATE SET sending_ip = excluded.sending_ip, "
         "seen_at = excluded.seen_at",
+    /* the sliding soft window: bg_soft holds the truth, the row's
+     * soft_count and soft_window_start are what it said at the last event */
+    [ST_SOFT_ADD] = "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n) VALUES (?1, ?2, ?3, ?4) "
+                    "ON CONFLICT (sender_domain, recipient, seen_at) DO UPDATE SET n = bg_soft.n + excluded.n",
+    [ST_SOFT_SUM] = "SELECT COALESCE(SUM(CASE WHEN seen_at > ?3 THEN n ELSE 0 END), 0), "
+                    "COALESCE(MIN(CASE WHEN seen_at > ?3 THEN seen_at END), 0), "
+                    "COALESCE(SUM(CASE WHEN seen_at > ?3 THEN 0 ELSE 1 END), 0) "
+                    "FROM bg_soft WHERE sender_domain = ?1 AND recipient = ?2",
+    [ST_SOFT_PRUNE] = "DELETE FROM bg_soft WHERE sender_domain = ?1 AND recipient = ?2 AND seen_at <= ?3",
+    [ST_SOFT_DROP] = "DELETE FROM bg_soft WHERE sender_domain = ?1 AND recipient = ?2",
+    [ST_SOFT_DROP_ALL] = "DELETE FROM bg_soft WHERE recipient = ?1",
+    [ST_EXPIRE_SOFT_ORPHANS] = "DELETE FROM bg_soft WHERE NOT EXISTS (SELECT 1 FROM bg_suppression r "
+                               "WHERE r.sender_domain = bg_soft.sender_domain "
+                               "AND r.recipient = bg_soft.recipient AND r.scope = 'soft')",
 };
 
 /* Schema migrations, in order; each step's SQL runs in one transaction and
@@ -140,7 +162,14 @@ static const char *const bg_store_sql[ST_N] = {
  * (BIGINT is an integer in SQLite) except the storage clause WITHOUT ROWID,
  * which the PostgreSQL DDL drops (docs/suppression.md). The primary keys are
  * the only indexes: every hot statement is a key lookup, and each extra
- * b-tree costs every write (admin scans and expiry may read the table). */
+ * b-tree costs every write (admin scans and expiry may read the table).
+ *
+ * Version 2 (sliding soft window) adds bg_soft and seeds it from the
+ * version-1 rows, which kept only the count, the first event of a fixed
+ * window (soft_window_start) and the last one (last_seen): the first and
+ * the last event go in at their own times and the ones between at the
+ * first's -- a lower bound, so a migrated row never suppresses earlier
+ * than its real events would have. */
 static const struct {
     int version;
     const char *sql;
@@ -173,6 +202,21 @@ static const struct {
         " sending_ip TEXT NOT NULL DEFAULT '',"
         " seen_at BIGINT NOT NULL,"
         " PRIMARY KEY (message_id, recipient, kind)) WITHOUT ROWID;"},
+    {2, "CREATE TABLE bg_soft ("
+        " sender_domain TEXT NOT NULL,"
+        " recipient TEXT NOT NULL,"
+        " seen_at BIGINT NOT NULL,"
+        " n INTEGER NOT NULL,"
+        " PRIMARY KEY (sender_domain, recipient, seen_at)) WITHOUT ROWID;"
+        "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"
+        " SELECT sender_domain, recipient, soft_window_start,"
+        " CASE WHEN soft_count >= 2 AND last_seen > soft_window_start THEN soft_count - 1"
+        " ELSE soft_count END"
+        " FROM bg_suppression WHERE scope = 'soft' AND soft_count > 0 AND soft_window_start > 0;"
+        "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"
+        " SELECT sender_domain, recipient, last_seen, 1"
+        " FROM bg_suppression WHERE scope = 'soft' AND soft_count >= 2 AND soft_window_start > 0"
+        " AND last_seen > soft_window_start;"},
     {0, NULL},
 };
 
@@ -649,18 +693,24 @@ static int bg_store_migrate(bg_store *s)
     int v = bg_store_version(s, &rc); /* again, under the lock: another process may have won */
     if (v < 0)
         goto fail;
+    /* every step due runs; bg_schema gets one row per migration run (a new
+     * file: one row with the current version) */
+    int reached = v;
     for (int i = 0; bg_store_migrations[i].sql; i++) {
         if (bg_store_migrations[i].version <= v)
             continue;
         rc = sqlite3_exec(s->db, bg_store_migrations[i].sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
             goto fail;
+        reached = bg_store_migrations[i].version;
+    }
+    if (reached > v) {
         sqlite3_stmt *q = NULL;
         rc = sqlite3_prepare_v2(s->db, "INSERT INTO bg_schema (version, applied_at) VALUES (?1, ?2)",
                                 -1, &q, NULL);
         if (rc != SQLITE_OK)
             goto fail;
-        sqlite3_bind_int(q, 1, bg_store_migrations[i].version);
+        sqlite3_bind_int(q, 1, reached);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)time(NULL));
         rc = sqlite3_step(q);
         sqlite3_finalize(q);
@@ -887,14 +937,98 @@ static long long bg_now(long long now)
     return now > 0 ? now : (long long)time(NULL);
 }
 
-/* The new state of a row after one event under rule (pure; no I/O). */
+/* 1 when rule is a soft one and the row is an active hard suppression,
+ * which a soft event never touches (nor counts toward). */
+static int bg_store_keeps_hard(const bg_store_row *r, int exists, const bg_store_rule *rule,
+                               long long now)
+{
+    int hard = rule->mode == BG_SUP_ADDRESS || rule->mode == BG_SUP_DOMAIN;
+    return !hard && exists && bg_store_row_active(r, now) && strcmp(r->scope, "soft") != 0;
+}
+
+/* Add one soft event at now to bg_soft for (domain, key) and count the
+ * events inside the sliding window (now - window, now]: an event exactly
+ * one window old is out. fresh: the row was not a soft row (new, or an
+ * expired hard one), so its old soft events (if any) are dropped first.
+ * Events older than the window are deleted on the way. *n gets the count
+ * and *start the oldest event time inside the window. Runs inside the
+ * caller's write transaction, so concurrent writers cannot lose a count. */
+static int bg_soft_count(bg_store *s, const char *domain, const char *key, int fresh,
+                         long long now, long long window, int *n, long long *start)
+{
+    int rc;
+    sqlite3_stmt *q;
+    long long cut = now - (window > 0 ? window : 1);
+    if (fresh) {
+        if (!(q = bg_stmt(s, ST_SOFT_DROP, &rc)))
+            return rc;
+        bg_bind_text(q, 1, domain);
+        bg_bind_text(q, 2, key);
+        if ((rc = bg_step_done(q)) != SQLITE_OK)
+            return rc;
+    }
+    if (!(q = bg_stmt(s, ST_SOFT_ADD, &rc)))
+        return rc;
+    bg_bind_text(q, 1, domain);
+    bg_bind_text(q, 2, key);
+    sqlite3_bind_int64(q, 3, now);
+    sqlite3_bind_int(q, 4, 1);
+    if ((rc = bg_step_done(q)) != SQLITE_OK)
+        return rc;
+    if (!(q = bg_stmt(s, ST_SOFT_SUM, &rc)))
+        return rc;
+    bg_bind_text(q, 1, domain);
+    bg_bind_text(q, 2, key);
+    sqlite3_bind_int64(q, 3, cut);
+    rc = sqlite3_step(q);
+    long long stale = 0, sum = 0;
+    if (rc == SQLITE_ROW) {
+        sum = sqlite3_column_int64(q, 0);
+        *start = sqlite3_column_int64(q, 1);
+        stale = sqlite3_column_int64(q, 2);
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_OK)
+        return rc;
+    *n = sum > 0x7fffffff ? 0x7fffffff : (int)sum;
+    if (stale > 0) {
+        if (!(q = bg_stmt(s, ST_SOFT_PRUNE, &rc)))
+            return rc;
+        bg_bind_text(q, 1, domain);
+        bg_bind_text(q, 2, key);
+        sqlite3_bind_int64(q, 3, cut);
+        rc = bg_step_done(q);
+    }
+    return rc;
+}
+
+/* Drop the soft events of (domain, key); domain NULL: of key for every
+ * sending domain. */
+static int bg_soft_drop(bg_store *s, const char *domain, const char *key)
+{
+    int rc;
+    sqlite3_stmt *q = bg_stmt(s, domain ? ST_SOFT_DROP : ST_SOFT_DROP_ALL, &rc);
+    if (!q)
+        return rc;
+    if (domain) {
+        bg_bind_text(q, 1, domain);
+        bg_bind_text(q, 2, key);
+    } else {
+        bg_bind_text(q, 1, key);
+    }
+    return bg_step_done(q);
+}
+
+/* The new state of a row after one event under rule (pure; no I/O).
+ * soft_n and soft_start: what bg_soft_count found (soft rules only). */
 static void bg_store_apply(bg_store_row *r, int exists, const bg_store_event *ev,
-                           const bg_store_rule *rule, long long now, char *msgid,
-                           bg_store_result *res)
+                           const bg_store_rule *rule, long long now, char *msgid, int soft_n,
+                           long long soft_start, bg_store_result *res)
 {
     int was_active = exists && bg_store_row_active(r, now);
     int hard = rule->mode == BG_SUP_ADDRESS || rule->mode == BG_SUP_DOMAIN;
-    int keep_hard = !hard && was_active && strcmp(r->scope, "soft") != 0;
+    int keep_hard = bg_store_keeps_hard(r, exists, rule, now);
     if (!exists)
         r->first_seen = now;
     r->last_seen = now;
@@ -907,17 +1041,10 @@ static void bg_store_apply(bg_store_row *r, int exists, const bg_store_event *ev
             r->suppressed_since = now;
         r->expires_at = rule->expires_after > 0 ? now + rule->expires_after : 0;
     } else {
-        if (strcmp(r->scope, "soft") != 0) { /* new row, or an expired hard row */
-            r->soft_count = 0;
-            r->soft_window_start = 0;
-        }
+        /* soft: the count inside the sliding window, from bg_soft */
         snprintf(r->scope, sizeof r->scope, "soft");
-        if (r->soft_window_start == 0 || now - r->soft_window_start >= rule->soft_window) {
-            r->soft_count = 1;
-            r->soft_window_start = now;
-        } else {
-            r->soft_count++;
-        }
+        r->soft_count = soft_n;
+        r->soft_window_start = soft_start;
         if (r->soft_count >= (rule->soft_threshold > 0 ? rule->soft_threshold : 1)) {
             if (!was_active)
                 r->suppressed_since = now;
@@ -1012,7 +1139,15 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
             bg_copy_clean(r.sender_domain, sizeof r.sender_domain, domain);
             snprintf(r.recipient, sizeof r.recipient, "%s", key);
         }
-        bg_store_apply(&r, exists, ev, rule, now, msgid, res);
+        int soft_n = 0;
+        long long soft_start = 0;
+        if (rule->mode == BG_SUP_COUNT && !bg_store_keeps_hard(&r, exists, rule, now)) {
+            rc = bg_soft_count(s, domain, key, !exists || strcmp(r.scope, "soft") != 0, now,
+                               rule->soft_window, &soft_n, &soft_start);
+            if (rc != SQLITE_OK)
+                goto out;
+        }
+        bg_store_apply(&r, exists, ev, rule, now, msgid, soft_n, soft_start, res);
         rc = bg_row_write(s, &r);
     }
 out:
@@ -1061,6 +1196,8 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
     bg_bind_text(q, 2, rcpt);
     sqlite3_bind_int64(q, 3, now);
     rc = bg_step_done(q);
+    if (rc == SQLITE_OK && sqlite3_changes(s->db) > 0)
+        rc = bg_soft_drop(s, domain, rcpt); /* the count restarts from nothing */
 out:
     return bg_store_map(bg_store_tx_end(s, rc));
 }
@@ -1116,6 +1253,38 @@ bg_store_status bg_store_get(bg_store *s, const char *sender_domain, const char 
     return bg_store_map(rc);
 }
 
+/* Write a whole row (admin, import) and make bg_soft agree with its soft
+ * count: the events behind an imported count are not known one by one, so
+ * they go in the way migration 2 seeds them (first at soft_window_start,
+ * last at last_seen, the rest at the first's time). */
+static int bg_row_put_write(bg_store *s, bg_store_row *r)
+{
+    int rc = bg_row_write(s, r);
+    if (rc == SQLITE_OK)
+        rc = bg_soft_drop(s, r->sender_domain, r->recipient);
+    if (rc != SQLITE_OK || strcmp(r->scope, "soft") != 0 || r->soft_count <= 0)
+        return rc;
+    long long first = r->soft_window_start > 0 ? r->soft_window_start : r->last_seen;
+    int split = r->soft_count >= 2 && r->last_seen > first;
+    const struct {
+        long long at;
+        int n;
+    } seed[2] = {{first, split ? r->soft_count - 1 : r->soft_count}, {r->last_seen, split ? 1 : 0}};
+    for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
+        if (seed[i].n <= 0)
+            continue;
+        sqlite3_stmt *q = bg_stmt(s, ST_SOFT_ADD, &rc);
+        if (!q)
+            break;
+        bg_bind_text(q, 1, r->sender_domain);
+        bg_bind_text(q, 2, r->recipient);
+        sqlite3_bind_int64(q, 3, seed[i].at);
+        sqlite3_bind_int(q, 4, seed[i].n);
+        rc = bg_step_done(q);
+    }
+    return rc;
+}
+
 bg_store_status bg_store_put(bg_store *s, const bg_store_row *row)
 {
     if (!s || !row)
@@ -1142,7 +1311,7 @@ bg_store_status bg_store_put(bg_store *s, const bg_store_row *row)
     bg_store_arm(s);
     int rc = bg_store_tx_begin(s);
     if (rc == SQLITE_OK)
-        rc = bg_store_tx_end(s, bg_row_write(s, &r));
+        rc = bg_store_tx_end(s, bg_row_put_write(s, &r));
     return bg_store_map(rc);
 }
 
@@ -1176,6 +1345,8 @@ bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const ch
         rc = bg_step_done(q);
         if (rc == SQLITE_OK && removed)
             *removed = sqlite3_changes(s->db);
+        if (rc == SQLITE_OK)
+            rc = bg_soft_drop(s, all ? NULL : domain, k);
     }
     return bg_store_map(bg_store_tx_end(s, rc));
 }
@@ -1230,7 +1401,10 @@ bg_store_status bg_store_expire(bg_store *s, long long now, long long event_rete
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
-    static const int ids[] = {ST_EXPIRE_ROWS, ST_EXPIRE_SOFT, ST_EXPIRE_EVENTS, -1};
+    /* soft events whose row is gone (or is no longer a soft row) go with
+     * it; those of live soft rows are pruned by the row's own next event */
+    static const int ids[] = {ST_EXPIRE_ROWS, ST_EXPIRE_SOFT, ST_EXPIRE_SOFT_ORPHANS,
+                              ST_EXPIRE_EVENTS, -1};
     for (int i = 0; ids[i] >= 0 && rc == SQLITE_OK; i++) {
         if (ids[i] == ST_EXPIRE_EVENTS && event_retention <= 0)
             continue;
@@ -1240,9 +1414,10 @@ bg_store_status bg_store_expire(bg_store *s, long long now, long long event_rete
         long long cut = now;
         if (ids[i] != ST_EXPIRE_ROWS)
             cut = now - (event_retention > 0 ? event_retention : 0);
-        sqlite3_bind_int64(q, 1, cut);
+        if (sqlite3_bind_parameter_count(q) > 0)
+            sqlite3_bind_int64(q, 1, cut);
         rc = bg_step_done(q);
-        if (rc == SQLITE_OK) {
+        if (rc == SQLITE_OK && ids[i] != ST_EXPIRE_SOFT_ORPHANS) {
             if (ids[i] == ST_EXPIRE_EVENTS)
                 events += sqlite3_changes(s->db);
             else

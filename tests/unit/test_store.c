@@ -274,6 +274,331 @@ static void soft_threshold(void **state)
     bg_store_close(s);
 }
 
+/* The soft threshold counts events inside a SLIDING window: N soft events
+ * within any span of soft_window seconds suppress, whenever the first of
+ * them happened. The window at time now is (now - window, now]: an event
+ * exactly one window old has left it. Each case is a list of steps on one
+ * store; after each step the row's soft count, whether it suppresses and
+ * soft_window_start (the oldest event still inside the window) must be as
+ * listed (a delivery sets it to 0). */
+enum { STEP_SOFT = 1, STEP_DELIVERED, STEP_HARD };
+typedef struct {
+    int op;          /* STEP_*; 0 ends the list */
+    long long at;    /* seconds after T0 */
+    int dom;         /* 0: example.com, 1: example.org (another sending domain) */
+    int count;       /* row's soft_count after the step */
+    int suppressed;  /* row refuses mail after the step */
+    long long start; /* soft_window_start - T0 after the step; -1 = not checked */
+} soft_step;
+
+typedef struct {
+    const char *name;
+    int threshold;
+    long long window;
+    soft_step steps[10];
+} soft_case;
+
+#define H (DAY / 10) /* a tenth of a day */
+
+static const soft_case soft_cases[] = {
+    {"6.9/7.1/7.2 days: three inside one 7-day span suppress", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, 69 * H, 0, 2, 0, 0},
+      {STEP_SOFT, 71 * H, 0, 2, 0, 69 * H}, /* day 0 has left the window */
+      {STEP_SOFT, 72 * H, 0, 3, 1, 69 * H},
+      {0, 0, 0, 0, 0, 0}}},
+    {"an event exactly one window old is out", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, DAY, 0, 2, 0, 0},
+      {STEP_SOFT, 7 * DAY, 0, 2, 0, DAY},
+      {STEP_SOFT, 8 * DAY - 1, 0, 3, 1, DAY},
+      {0, 0, 0, 0, 0, 0}}},
+    {"one second inside the window is in", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, DAY, 0, 2, 0, 0},
+      {STEP_SOFT, 7 * DAY - 1, 0, 3, 1, 0},
+      {0, 0, 0, 0, 0, 0}}},
+    {"threshold 1: the first soft event suppresses", 1, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 1, 0},
+      {0, 0, 0, 0, 0, 0}}},
+    {"a delivery in between clears the count", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, DAY, 0, 2, 0, 0},
+      {STEP_DELIVERED, 2 * DAY, 0, 0, 0, -1},
+      {STEP_SOFT, 3 * DAY, 0, 1, 0, 3 * DAY},
+      {STEP_SOFT, 4 * DAY, 0, 2, 0, 3 * DAY},
+      {STEP_SOFT, 5 * DAY, 0, 3, 1, 3 * DAY},
+      {STEP_DELIVERED, 6 * DAY, 0, 0, 0, -1}, /* and lifts the soft suppression */
+      {0, 0, 0, 0, 0, 0}}},
+    {"events spread wider than the window never reach 3", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, 4 * DAY, 0, 2, 0, 0},
+      {STEP_SOFT, 8 * DAY, 0, 2, 0, 4 * DAY},
+      {STEP_SOFT, 12 * DAY, 0, 2, 0, 8 * DAY},
+      {STEP_SOFT, 16 * DAY, 0, 2, 0, 12 * DAY},
+      {0, 0, 0, 0, 0, 0}}},
+    {"three in the same second count three", 3, 7 * DAY,
+     {{STEP_SOFT, 5, 0, 1, 0, 5},
+      {STEP_SOFT, 5, 0, 2, 0, 5},
+      {STEP_SOFT, 5, 0, 3, 1, 5},
+      {0, 0, 0, 0, 0, 0}}},
+    {"each sending domain has its own window", 3, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, DAY, 1, 1, 0, DAY},
+      {STEP_SOFT, 2 * DAY, 0, 2, 0, 0},
+      {STEP_SOFT, 3 * DAY, 1, 2, 0, DAY},
+      {STEP_SOFT, 4 * DAY, 0, 3, 1, 0},
+      {0, 0, 0, 0, 0, 0}}},
+    {"an expired hard row starts the soft count afresh", 2, 7 * DAY,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_HARD, DAY, 0, 1, 1, -1}, /* the hard rule below expires after 2 days */
+      {STEP_SOFT, 4 * DAY, 0, 1, 0, 4 * DAY},
+      {STEP_SOFT, 5 * DAY, 0, 2, 1, 4 * DAY},
+      {0, 0, 0, 0, 0, 0}}},
+    {"a 1-hour window", 2, 3600,
+     {{STEP_SOFT, 0, 0, 1, 0, 0},
+      {STEP_SOFT, 3600, 0, 1, 0, 3600},
+      {STEP_SOFT, 7199, 0, 2, 1, 3600},
+      {0, 0, 0, 0, 0, 0}}},
+    {NULL, 0, 0, {{0, 0, 0, 0, 0, 0}}},
+};
+
+static void soft_sliding_window(void **state)
+{
+    const char *path = *state;
+    static const char *const doms[] = {"example.com", "example.org"};
+    for (int c = 0; soft_cases[c].name; c++) {
+        const soft_case *k = &soft_cases[c];
+        unlink(path); /* a fresh store per case */
+        char side[320];
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+        bg_store *s = open_rw(path);
+        bg_store_rule soft = {BG_SUP_COUNT, k->threshold, k->window, 30 * DAY};
+        bg_store_rule hard = {BG_SUP_ADDRESS, k->threshold, k->window, 2 * DAY};
+        for (int i = 0; k->steps[i].op; i++) {
+            const soft_step *st = &k->steps[i];
+            long long now = T0 + st->at;
+            const char *dom = doms[st->dom];
+            char id[64];
+            snprintf(id, sizeof id, "c%d.s%d@example.com", c, i);
+            bg_store_result res;
+            memset(&res, 0, sizeof res);
+            if (st->op == STEP_DELIVERED) {
+                assert_int_equal(bg_store_delivered(s, dom, "full@example.net", id, "", now), BG_STORE_OK);
+            } else {
+                bg_store_event e = ev(dom, "full@example.net", id, st->op == STEP_HARD ? "unknown-user"
+                                                                                      : "mailbox-full",
+                                      st->op == STEP_SOFT, now);
+                assert_int_equal(bg_store_record(s, &e, st->op == STEP_HARD ? &hard : &soft, &res),
+                                 BG_STORE_OK);
+            }
+            bg_store_row row;
+            assert_int_equal(bg_store_get(s, dom, "full@example.net", &row), BG_STORE_OK);
+            int active = bg_store_row_active(&row, now);
+            if (row.soft_count != st->count || active != st->suppressed ||
+                (st->start >= 0 && row.soft_window_start != T0 + st->start) ||
+                (st->op == STEP_DELIVERED && row.soft_window_start != 0) ||
+                (st->op == STEP_SOFT && res.soft_count != st->count))
+                fail_msg("case \"%s\" step %d (t0+%lld s): soft_count %d (result %d) suppressed %d "
+                         "window_start t0+%lld; expected %d, %d, t0+%lld",
+                         k->name, i, st->at, row.soft_count, res.soft_count, active,
+                         row.soft_window_start - T0, st->count, st->suppressed, st->start);
+            int hit = 0;
+            assert_int_equal(bg_store_check(s, dom, "full@example.net", now, &hit, NULL), BG_STORE_OK);
+            assert_int_equal(hit, st->suppressed);
+        }
+        bg_store_close(s);
+    }
+}
+
+/* tests/unit/data/store-v1.db was written by the schema-1 code (fixed soft
+ * window) and left as that code leaves it: WAL mode, rows for
+ *   example.com full@example.net  soft, 2 events (t0, t0+1d)
+ *   example.com one@example.net   soft, 1 event (t0+2d)
+ *   example.com sup@example.net   soft, suppressed at the 3rd (t0..t0+2d)
+ *   example.com gone@example.net  address (unknown-user at t0)
+ *   example.org full@example.net  soft, 1 event (t0-20d)
+ * and a delivery to ok@example.net. Opening it migrates in place, keeps
+ * every row, and the soft counts go on inside a sliding window. */
+static void migrate_v1_file(void **state)
+{
+    const char *path = *state;
+    const char *top = getenv("BG_TOP");
+    char src[600], cmd[1400];
+    snprintf(src, sizeof src, "%s/tests/unit/data/store-v1.db", top && *top ? top : BG_TOP);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/sub' && cp '%s' '%s'", tmpdir, src, path);
+    assert_int_equal(system(cmd), 0);
+    /* it really is a schema-1 file */
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+
+    bg_store_status st;
+    /* a read-only handle refuses to work on the old schema ... */
+    assert_null(bg_store_open(path, 200, BG_STORE_RDONLY, &st, NULL, 0));
+    assert_int_equal(st, BG_STORE_READONLY);
+    /* ... a read-write open migrates */
+    bg_store *s = open_rw(path);
+    static const struct {
+        const char *dom, *rcpt, *scope;
+        int count, active;
+    } keep[] = {
+        {"example.com", "full@example.net", "soft", 2, 0},
+        {"example.com", "one@example.net", "soft", 1, 0},
+        {"example.com", "sup@example.net", "soft", 3, 1},
+        {"example.com", "gone@example.net", "address", 0, 1},
+        {"example.org", "full@example.net", "soft", 1, 0},
+        {NULL, NULL, NULL, 0, 0},
+    };
+    for (int i = 0; keep[i].dom; i++) {
+        bg_store_row row;
+        assert_int_equal(bg_store_get(s, keep[i].dom, keep[i].rcpt, &row), BG_STORE_OK);
+        assert_string_equal(row.scope, keep[i].scope);
+        assert_int_equal(row.soft_count, keep[i].count);
+        assert_int_equal(bg_store_row_active(&row, T0 + 2 * DAY), keep[i].active);
+    }
+    int found = 0;
+    assert_int_equal(bg_store_was_sent(s, "v1i@example.com", "ok@example.net", &found), BG_STORE_OK);
+    assert_int_equal(found, 1);
+    /* the events of the old file dedupe new ones */
+    bg_store_result res;
+    bg_store_event e = ev("example.com", "one@example.net", "v1c@example.com", "mailbox-full", 1, T0 + 3 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_DUPLICATE);
+    /* full@: the two old events (t0, t0+1d) are in the window at t0+3d */
+    e = ev("example.com", "full@example.net", "n1@example.com", "mailbox-full", 1, T0 + 3 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 3);
+    assert_true(res.suppressed && res.newly_suppressed);
+    /* one@: its old event (t0+2d) slides: in at t0+8d, out at t0+9d */
+    e = ev("example.com", "one@example.net", "n2@example.com", "mailbox-full", 1, T0 + 8 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 2);
+    e = ev("example.com", "one@example.net", "n3@example.com", "mailbox-full", 1, T0 + 9 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 2);
+    assert_false(res.suppressed);
+    /* example.org's stale event (t0-20d) is long out of the window */
+    e = ev("example.org", "full@example.net", "n4@example.com", "mailbox-full", 1, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 1);
+    bg_store_close(s);
+    /* the file now says schema BG_STORE_SCHEMA_VERSION, and opens again
+     * (read-only too) without migrating twice */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(version) FROM bg_schema", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2); /* the v1 creation, and this migration once */
+    assert_int_equal(sqlite3_column_int(q, 1), BG_STORE_SCHEMA_VERSION);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    assert_true(BG_STORE_SCHEMA_VERSION >= 2);
+    bg_store *ro = bg_store_open(path, 200, BG_STORE_RDONLY, &st, NULL, 0);
+    assert_non_null(ro);
+    bg_store_close(ro);
+}
+
+/* Soft events (bg_soft) live as long as their soft row: read straight
+ * from the file. */
+static int soft_event_rows(const char *path, const char *rcpt)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bg_soft WHERE recipient = ?1", -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, rcpt, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+static void soft_events_follow_the_row(void **state)
+{
+    const char *path = *state;
+    bg_store *s = open_rw(path);
+    bg_store_result res;
+    static const char *const doms[] = {"example.com", "example.org", NULL};
+    for (int d = 0; doms[d]; d++)
+        for (int i = 0; i < 2; i++) {
+            char id[64];
+            snprintf(id, sizeof id, "f%d.%d@example.com", d, i);
+            bg_store_event e = ev(doms[d], "full@example.net", id, "mailbox-full", 1, T0 + i * DAY);
+            assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+        }
+    assert_int_equal(soft_event_rows(path, "full@example.net"), 4);
+    /* old events are pruned by the key's next event */
+    bg_store_event e = ev("example.com", "full@example.net", "f9@example.com", "mailbox-full", 1, T0 + 7 * DAY + 1);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 2);
+    assert_int_equal(soft_event_rows(path, "full@example.net"), 4); /* t0 gone, t0+7d+1 in */
+    /* a delivery drops them with the count */
+    assert_int_equal(bg_store_delivered(s, "example.com", "full@example.net", "ok@example.com", "",
+                                        T0 + 8 * DAY),
+                     BG_STORE_OK);
+    assert_int_equal(soft_event_rows(path, "full@example.net"), 2);
+    /* so does removing the row */
+    int removed = 0;
+    assert_int_equal(bg_store_remove(s, NULL, "full@example.net", &removed), BG_STORE_OK);
+    assert_int_equal(removed, 2);
+    assert_int_equal(soft_event_rows(path, "full@example.net"), 0);
+
+    /* an imported soft row (count 2: first t0, last t0+1d) goes on counting
+     * from the events it stands for */
+    bg_store_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.sender_domain, sizeof r.sender_domain, "example.com");
+    snprintf(r.recipient, sizeof r.recipient, "imp@example.net");
+    snprintf(r.scope, sizeof r.scope, "soft");
+    snprintf(r.category, sizeof r.category, "mailbox-full");
+    snprintf(r.source, sizeof r.source, "admin");
+    r.first_seen = r.soft_window_start = T0;
+    r.last_seen = T0 + DAY;
+    r.soft_count = 2;
+    assert_int_equal(bg_store_put(s, &r), BG_STORE_OK);
+    assert_int_equal(soft_event_rows(path, "imp@example.net"), 2);
+    e = ev("example.com", "imp@example.net", "i1@example.com", "mailbox-full", 1, T0 + 7 * DAY + 1);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 2); /* t0 has left, t0+1d has not */
+    e = ev("example.com", "imp@example.net", "i2@example.com", "mailbox-full", 1, T0 + 7 * DAY + 2);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 3);
+    assert_true(res.newly_suppressed);
+    /* putting it again replaces its events; a hard row has none */
+    snprintf(r.scope, sizeof r.scope, "address");
+    snprintf(r.category, sizeof r.category, "unknown-user");
+    r.soft_count = 0;
+    r.suppressed_since = T0;
+    assert_int_equal(bg_store_put(s, &r), BG_STORE_OK);
+    assert_int_equal(soft_event_rows(path, "imp@example.net"), 0);
+
+    /* a soft row upgraded to a hard one leaves its events behind: expire
+     * sweeps events whose soft row is gone */
+    e = ev("example.com", "up@example.net", "u1@example.com", "mailbox-full", 1, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    e = ev("example.com", "up@example.net", "u2@example.com", "unknown-user", 0, T0 + 1);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    e = ev("example.com", "keep@example.net", "k1@example.com", "mailbox-full", 1, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(soft_event_rows(path, "up@example.net"), 1);
+    int rows = 0, events = 0;
+    assert_int_equal(bg_store_expire(s, T0 + DAY, 30 * DAY, &rows, &events), BG_STORE_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(soft_event_rows(path, "up@example.net"), 0);
+    assert_int_equal(soft_event_rows(path, "keep@example.net"), 1);
+    bg_store_close(s);
+}
+
 static void dedupe(void **state)
 {
     bg_store *s = open_rw(*state);
@@ -704,6 +1029,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(hard_address, setup, teardown),
         cmocka_unit_test_setup_teardown(domain_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(soft_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(soft_sliding_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_v1_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(soft_events_follow_the_row, setup, teardown),
         cmocka_unit_test_setup_teardown(dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(sent_proof, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_text, setup, teardown),
