@@ -220,6 +220,9 @@ static const struct {
     {0, NULL},
 };
 
+/* The oldest schema a read-only handle reads without migrating. */
+#define BG_STORE_READ_COMPAT 1
+
 struct bg_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_N];
@@ -779,7 +782,10 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
         bg_store_close(s);
         return NULL;
     }
-    if (v < BG_STORE_SCHEMA_VERSION) {
+    /* a handle that cannot write reads an older schema as it is: every
+     * read statement works on schema 1 (bg_soft is only written), so the
+     * RCPT check, list and show go on until a writer has migrated */
+    if (v < BG_STORE_SCHEMA_VERSION && !(s->rdonly && v >= BG_STORE_READ_COMPAT)) {
         if (s->rdonly) {
             bg_store_fail(st, err, errlen, v == 0 ? BG_STORE_NOTFOUND : BG_STORE_READONLY, path,
                           v == 0 ? "no suppression tables yet" : "old schema, open read-write to migrate");
