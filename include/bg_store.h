@@ -5,7 +5,8 @@
  * delivery events keyed by (message id, recipient, kind): it makes the same
  * failure seen twice (transport event and local_scan) count once, proves that
  * a returned Message-ID was sent by this server, and keeps the sending IP of
- * each attempt for the authentication diagnosis.
+ * each attempt for the authentication diagnosis. A third keeps the times of
+ * the soft events inside each row's sliding soft window.
  *
  * The store does not decide: what a category does (suppress the address, the
  * domain, count a soft event, nothing) comes from bg_policy as a
