@@ -22,6 +22,7 @@ run robust    $MAKE --no-print-directory robust
 run fuzz      $MAKE --no-print-directory fuzz-quick
 run corpus    $MAKE --no-print-directory corpus
 run e2e       $MAKE --no-print-directory e2e
+run e2e-asan  $MAKE --no-print-directory e2e-asan
 run pkg       $MAKE --no-print-directory pkg-test
 run soak      $MAKE --no-print-directory soak-quick
 echo "suites: $pass passed, $fail failed${failed:+ --$failed}"

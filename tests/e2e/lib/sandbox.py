@@ -29,6 +29,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 EXIM = shutil.which("exim4") or shutil.which("exim") or "/usr/sbin/exim4"
 PRIV_LINE = "exim user lost privilege for using -C option"
+# BG_E2E_SAN=DIR (make e2e-asan, tests/e2e/run-asan.sh): build/bounceguide.so
+# is replaced by build-asan's (ASan+UBSan) and exim is DIR/exim, a wrapper
+# that preloads the sanitizer runtime into DIR/exim4, a non-setuid copy (the
+# loader ignores LD_PRELOAD in a setuid re-exec); exim_path makes Exim re-exec
+# that copy and keep_environment passes the runtime and its options on.
+SAN = os.environ.get("BG_E2E_SAN", "")
+if SAN:
+    EXIM = os.path.join(SAN, "exim")
 
 
 def free_port():
@@ -131,7 +139,13 @@ class Sandbox:
         for d in ("spool", "log", "mail", "db"):
             os.mkdir(self.path(d), 0o750)
         if self.plugin_src:
-            shutil.copyfile(self.plugin_src, self.path("bounceguide.so"))
+            src = self.plugin_src
+            if SAN and os.path.abspath(src) == os.path.join(TOP, "build", "bounceguide.so"):
+                src = os.path.join(TOP, "build-asan", "bounceguide.so")
+                with open(src, "rb") as f:
+                    if b"__asan_init" not in f.read():
+                        raise RuntimeError("%s is not built with ASan" % src)
+            shutil.copyfile(src, self.path("bounceguide.so"))
             os.chmod(self.path("bounceguide.so"), 0o644)
         self.set_bgconf(self.bgconf_text)
         for n, t in self.files.items():
@@ -170,6 +184,11 @@ class Sandbox:
         for k, v in vals.items():
             t = t.replace("@@%s@@" % k, v)
         t = self._sub(t)
+        if SAN:
+            t = t.replace("keep_environment =\n", "keep_environment = LD_PRELOAD : ASAN_OPTIONS : "
+                          "UBSAN_OPTIONS\nexim_path = %s\n" % os.path.join(SAN, "exim4"), 1)
+            if "\nexim_path = " not in t:
+                raise RuntimeError("exim.conf.in: no 'keep_environment =' line for BG_E2E_SAN")
         self.conf = self.path("exim.conf")
         with open(self.conf, "w") as f:
             f.write(t)
