@@ -30,8 +30,8 @@ TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 EXIM = shutil.which("exim4") or shutil.which("exim") or "/usr/sbin/exim4"
 PRIV_LINE = "exim user lost privilege for using -C option"
 # BG_E2E_SAN=DIR (make e2e-asan, tests/e2e/run-asan.sh): build/bounceguide.so
-# is replaced by build-asan's (ASan+UBSan) and exim is DIR/exim, a wrapper
-# that preloads the sanitizer runtime into DIR/exim4, a non-setuid copy (the
+# is replaced by DIR/bounceguide.so (ASan+UBSan) and exim is DIR/exim, a
+# wrapper that preloads the ASan runtime into DIR/exim4, a non-setuid copy (the
 # loader ignores LD_PRELOAD in a setuid re-exec); exim_path makes Exim re-exec
 # that copy and keep_environment passes the runtime and its options on.
 SAN = os.environ.get("BG_E2E_SAN", "")
@@ -141,7 +141,7 @@ class Sandbox:
         if self.plugin_src:
             src = self.plugin_src
             if SAN and os.path.abspath(src) == os.path.join(TOP, "build", "bounceguide.so"):
-                src = os.path.join(TOP, "build-asan", "bounceguide.so")
+                src = os.path.join(SAN, "bounceguide.so")
                 with open(src, "rb") as f:
                     if b"__asan_init" not in f.read():
                         raise RuntimeError("%s is not built with ASan" % src)
@@ -185,8 +185,8 @@ class Sandbox:
             t = t.replace("@@%s@@" % k, v)
         t = self._sub(t)
         if SAN:
-            t = t.replace("keep_environment =\n", "keep_environment = LD_PRELOAD : ASAN_OPTIONS : "
-                          "UBSAN_OPTIONS\nexim_path = %s\n" % os.path.join(SAN, "exim4"), 1)
+            t = t.replace("keep_environment =\n", "keep_environment = LD_PRELOAD : ASAN_OPTIONS\n"
+                          "exim_path = %s\n" % os.path.join(SAN, "exim4"), 1)
             if "\nexim_path = " not in t:
                 raise RuntimeError("exim.conf.in: no 'keep_environment =' line for BG_E2E_SAN")
         self.conf = self.path("exim.conf")
