@@ -807,13 +807,19 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
      * SQLite's own checkpoint-on-commit does not happen in them, so the WAL
      * would only grow -- and every open replays all of it (SQLite's
      * recovery: ~5 ms per bounce at 4 MB). A writer that finds it over
-     * 256 KB folds it into the database; busy means someone else is on it. */
+     * 256 KB folds it into the database. PASSIVE: it copies what no reader
+     * still needs and never waits -- a TRUNCATE checkpoint holds the writer
+     * lock while it waits for readers to leave the WAL, and with RCPT checks
+     * reading all the time it held every writer up for the whole timeout.
+     * Once all of it is in, the next commit starts the WAL over, and
+     * journal_size_limit cuts the file back to 256 KB then. */
     if (!s->rdonly) {
         char wal[4200];
         struct stat ws;
+        sqlite3_exec(s->db, "PRAGMA journal_size_limit=262144", NULL, NULL, NULL);
         snprintf(wal, sizeof wal, "%s-wal", path);
         if (stat(wal, &ws) == 0 && ws.st_size > 256 * 1024)
-            sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
     if (st)
         *st = BG_STORE_OK;
