@@ -81,6 +81,17 @@ static bg_store_event ev(const char *dom, const char *rcpt, const char *msgid, c
     return e;
 }
 
+/* A row as an administrator adds it (sender domain example.com). */
+static void admin_row(bg_store_row *r, const char *rcpt, const char *scope, const char *cat)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->sender_domain, sizeof r->sender_domain, "example.com");
+    snprintf(r->recipient, sizeof r->recipient, "%s", rcpt);
+    snprintf(r->scope, sizeof r->scope, "%s", scope);
+    snprintf(r->category, sizeof r->category, "%s", cat);
+    snprintf(r->source, sizeof r->source, "admin");
+}
+
 static void create_perms(void **state)
 {
     const char *path = *state;
@@ -571,12 +582,7 @@ static void soft_events_follow_the_row(void **state)
     /* an imported soft row (count 2: first t0, last t0+1d) goes on counting
      * from the events it stands for */
     bg_store_row r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.sender_domain, sizeof r.sender_domain, "example.com");
-    snprintf(r.recipient, sizeof r.recipient, "imp@example.net");
-    snprintf(r.scope, sizeof r.scope, "soft");
-    snprintf(r.category, sizeof r.category, "mailbox-full");
-    snprintf(r.source, sizeof r.source, "admin");
+    admin_row(&r, "imp@example.net", "soft", "mailbox-full");
     r.first_seen = r.soft_window_start = T0;
     r.last_seen = T0 + DAY;
     r.soft_count = 2;
@@ -758,12 +764,7 @@ static void admin_ops(void **state)
 {
     bg_store *s = open_rw(*state);
     bg_store_row r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.sender_domain, sizeof r.sender_domain, "example.com");
-    snprintf(r.recipient, sizeof r.recipient, "Admin@Example.net");
-    snprintf(r.scope, sizeof r.scope, "address");
-    snprintf(r.category, sizeof r.category, "recipient-suppressed");
-    snprintf(r.source, sizeof r.source, "admin");
+    admin_row(&r, "Admin@Example.net", "address", "recipient-suppressed");
     r.first_seen = r.last_seen = r.suppressed_since = T0;
     assert_int_equal(bg_store_put(s, &r), BG_STORE_OK);
     /* invalid rows are refused */
@@ -1012,13 +1013,9 @@ static void wal_bounded_without_close(void **state)
             char err[300], rcpt[64];
             bg_store *s = bg_store_open(path, 2000, BG_STORE_CREATE, &st, err, sizeof err);
             snprintf(rcpt, sizeof rcpt, "user%d@example.org", i);
-            bg_store_event ev = {.sender_domain = "example.com", .recipient = rcpt,
-                                 .message_id = "<m@example.com>", .category = "unknown-user",
-                                 .status = "5.1.1", .reply_code = 550,
-                                 .diagnostic = "550 5.1.1 no such user", .sending_ip = "",
-                                 .source = BG_SRC_BOUNCE};
+            bg_store_event e = ev("example.com", rcpt, "<m@example.com>", "unknown-user", 0, 0);
             bg_store_result res;
-            _exit(s && bg_store_record(s, &ev, &rule_address, &res) == BG_STORE_OK ? 0 : 1);
+            _exit(s && bg_store_record(s, &e, &rule_address, &res) == BG_STORE_OK ? 0 : 1);
         }
         int ws = 0;
         assert_int_equal(waitpid(pid, &ws, 0), pid);
@@ -1049,13 +1046,9 @@ static void checkpoint_never_waits_for_readers(void **state)
     for (int i = 0; i < 150; i++) {
         char rcpt[64];
         snprintf(rcpt, sizeof rcpt, "user%d@example.org", i);
-        bg_store_event ev = {.sender_domain = "example.com", .recipient = rcpt,
-                             .message_id = "<m@example.com>", .category = "unknown-user",
-                             .status = "5.1.1", .reply_code = 550,
-                             .diagnostic = "550 5.1.1 no such user", .sending_ip = "",
-                             .source = BG_SRC_BOUNCE};
+        bg_store_event e = ev("example.com", rcpt, "<m@example.com>", "unknown-user", 0, 0);
         bg_store_result res;
-        assert_int_equal(bg_store_record(w, &ev, &rule_address, &res), BG_STORE_OK);
+        assert_int_equal(bg_store_record(w, &e, &rule_address, &res), BG_STORE_OK);
     }
     char wal[400];
     snprintf(wal, sizeof wal, "%s-wal", path);
@@ -1076,15 +1069,12 @@ static void checkpoint_never_waits_for_readers(void **state)
     char err[300];
     bg_store *s = bg_store_open(path, 4000, BG_STORE_CREATE, &st, err, sizeof err);
     assert_non_null(s);
-    bg_store_event ev = {.sender_domain = "example.com", .recipient = "late@example.org",
-                         .message_id = "<m@example.com>", .category = "unknown-user",
-                         .status = "5.1.1", .reply_code = 550, .diagnostic = "550 5.1.1",
-                         .sending_ip = "", .source = BG_SRC_BOUNCE};
+    bg_store_event e = ev("example.com", "late@example.org", "<m@example.com>", "unknown-user", 0, 0);
     bg_store_result res;
-    assert_int_equal(bg_store_record(s, &ev, &rule_address, &res), BG_STORE_OK);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
     /* and the first writer too */
-    ev.recipient = "later@example.org";
-    assert_int_equal(bg_store_record(w, &ev, &rule_address, &res), BG_STORE_OK);
+    e.recipient = "later@example.org";
+    assert_int_equal(bg_store_record(w, &e, &rule_address, &res), BG_STORE_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     if (ms >= 2000)
