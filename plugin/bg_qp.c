@@ -13,28 +13,21 @@
 
 static const char bg_qp_hex[] = "0123456789ABCDEF";
 
-/* Output staging: bytes are collected on the stack and appended in runs;
- * the per-byte loop writes straight into the stage (a function call and a
- * memcpy per byte made this the renderer's largest cost). */
+/* Output staging: bytes are collected on the stack and appended in runs
+ * (the renderer's cost is dominated by per-byte appends otherwise). */
 typedef struct bg_qp_out {
     bg_buf *buf;
     char tmp[1024];
     size_t n;
 } bg_qp_out;
 
-/* Make room for need more bytes in the stage (need <= sizeof tmp). */
-static inline void bg_qp_room(bg_qp_out *o, size_t need)
+/* Stage n bytes (n <= sizeof tmp), flushing to the buffer when the stage is full. */
+static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
 {
-    if (o->n + need > sizeof o->tmp) {
+    if (o->n + n > sizeof o->tmp) {
         bg_buf_add(o->buf, o->tmp, o->n);
         o->n = 0;
     }
-}
-
-/* Stage n bytes (n <= sizeof tmp). */
-static void bg_qp_put(bg_qp_out *o, const char *s, size_t n)
-{
-    bg_qp_room(o, n);
     memcpy(o->tmp + o->n, s, n);
     o->n += n;
 }
@@ -45,7 +38,7 @@ static inline int bg_qp_plain(unsigned c)
     return (c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t';
 }
 
-/* Encode one line (no line end). eollen is at most 2. */
+/* Encode one line (no line end). */
 static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const char *eol,
                        size_t eollen)
 {
@@ -69,19 +62,14 @@ static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const cha
         }
         unsigned c = s[i];
         int last = i + 1 == n;
-        int literal = (c >= 33 && c <= 126 && c != '=') ||
-                      ((c == ' ' || c == '\t') && !last);
+        int literal = bg_qp_plain(c) && !(last && (c == ' ' || c == '\t'));
         if (col == 0 && (c == '-' || c == '.'))
             literal = 0;
         size_t w = literal ? 1 : 3;
-        /* a soft break, then the token: at most 1 + eollen + 3 bytes */
-        bg_qp_room(o, 4 + eollen);
-        char *d = o->tmp + o->n;
         /* room for this token plus a soft break '=' (unless it ends the line) */
         if (col + w > (last ? BG_QP_WIDTH : BG_QP_WIDTH - 1)) {
-            *d++ = '=';
-            for (size_t k = 0; k < eollen; k++)
-                *d++ = eol[k];
+            bg_qp_put(o, "=", 1);
+            bg_qp_put(o, eol, eollen);
             col = 0;
             if (c == '-' || c == '.') {
                 literal = 0;
@@ -89,13 +77,12 @@ static void bg_qp_line(bg_qp_out *o, const unsigned char *s, size_t n, const cha
             }
         }
         if (literal) {
-            *d++ = (char)c;
+            char ch = (char)c;
+            bg_qp_put(o, &ch, 1);
         } else {
-            *d++ = '=';
-            *d++ = bg_qp_hex[c >> 4];
-            *d++ = bg_qp_hex[c & 15];
+            char enc[3] = {'=', bg_qp_hex[c >> 4], bg_qp_hex[c & 15]};
+            bg_qp_put(o, enc, 3);
         }
-        o->n = (size_t)(d - o->tmp);
         col += w;
     }
 }
@@ -105,8 +92,6 @@ void bg_qp_encode(bg_buf *out, const char *text, size_t len, const char *eol)
 {
     const unsigned char *p = (const unsigned char *)text;
     size_t pos = 0, eollen = strlen(eol);
-    if (eollen > 2)
-        eollen = 2; /* a line end: "\n" or "\r\n" */
     bg_qp_out o = {.buf = out, .n = 0};
     while (pos < len) {
         const unsigned char *nl = memchr(p + pos, '\n', len - pos);
