@@ -18,13 +18,13 @@ bg_store *bg_exim_store_handle(const bg_config *cfg, const char *what);
  * what was not done. */
 void bg_exim_store_report(bg_store_status st, long long waited_ms, const char *what);
 
-/* The prvs secret for a sending domain and key number: prvs_secret_<K>,
- * prvs_secret, or the first line of prvs_secret_file. "" when none.
- * out has room for 65 bytes. */
 /* Log, once per process and sending domain, that an event was not recorded
  * because the sending domain or the recipient is not a full domain name. */
 void bg_exim_store_invalid(const char *sender_domain, const char *rcpt, const char *what);
 
+/* The prvs secret for a sending domain and key number: prvs_secret_<K>,
+ * prvs_secret, or the first line of prvs_secret_file. "" when none.
+ * out has room for 65 bytes. */
 void bg_exim_prvs_secret(const bg_config *cfg, const char *domain, int keynum, char out[72]);
 
 /* Monotonic milliseconds, for the waited figures in log lines. */

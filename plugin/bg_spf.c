@@ -182,7 +182,6 @@ bg_spf_code bg_spf_check(bg_dns *d, const char *ip, const char *domain, bg_spf_r
 /* The check proper, with libspf2's messages going to our log. */
 static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
 {
-
     /* the record itself, for the report (and the cache for libspf2) */
     char txt[16][512];
     int herr = 0;
