@@ -26,9 +26,7 @@ Leak checking is off: Exim allocates from pools it never frees.
 """
 
 import os
-import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 
@@ -36,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e", "lib"))
 
 import store_helpers as sh  # noqa: E402
-from sandbox import EXIM  # noqa: E402
+from valgrind_exim import exim_copy, memcheck  # noqa: E402
 from mail import make_message  # noqa: E402
 
 SENDER = "vg@local.test"
@@ -50,11 +48,8 @@ OK = "ok1@remote.test"             # the peer: 250
 def valgrind(exim, args, name, logdir, inp=None):
     """CompletedProcess of the copied exim under memcheck; each process's
     report (forks included) in logdir/NAME.PID.log."""
-    return subprocess.run(["valgrind", "-q", "--error-exitcode=99", "--leak-check=no",
-                           "--num-callers=30", "--vgdb=no",
-                           "--log-file=%s/%s.%%p.log" % (logdir, name),
-                           "--suppressions=%s" % os.path.join(HERE, "valgrind.supp"),
-                           exim] + args, input=inp, capture_output=True, timeout=300)
+    return memcheck(exim, args, ["--vgdb=no", "--log-file=%s/%s.%%p.log" % (logdir, name)],
+                    input=inp)
 
 
 def problems(name, r, logdir):
@@ -172,9 +167,7 @@ def main(argv):
     sb.start()
     errs = []
     try:
-        exim = sb.path("exim4-copy")
-        shutil.copyfile(os.path.realpath(EXIM), exim)
-        os.chmod(exim, 0o755)
+        exim = exim_copy(sb)
         logdir = sb.path("vg")
         os.mkdir(logdir)
         os.chown(logdir, sb.uid, sb.gid)   # Exim's processes run as its user

@@ -26,6 +26,27 @@ sys.path.insert(0, os.path.join(HERE, "e2e", "lib"))
 from sandbox import Sandbox, TOP, EXIM  # noqa: E402
 
 
+# memcheck as every Exim run of `make valgrind` uses it (leak checking off:
+# Exim allocates from pools it never frees)
+MEMCHECK = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=no", "--num-callers=30",
+            "--suppressions=%s" % os.path.join(HERE, "valgrind.supp")]
+
+
+def exim_copy(sb):
+    """A non-setuid copy of the exim binary in the sandbox: Valgrind cannot
+    run a setuid binary, and we are root, so the copy needs no setuid bit."""
+    exim = sb.path("exim4-copy")
+    shutil.copyfile(os.path.realpath(EXIM), exim)
+    os.chmod(exim, 0o755)
+    return exim
+
+
+def memcheck(exim, args, extra=(), **kw):
+    """CompletedProcess of exim ARGS under MEMCHECK (plus extra options)."""
+    return subprocess.run(MEMCHECK + list(extra) + [exim] + list(args), capture_output=True,
+                          timeout=300, **kw)
+
+
 def main(files):
     if os.getuid() != 0:
         print("valgrind-exim: not root, skipped (the sandbox needs root)")
@@ -36,20 +57,14 @@ def main(files):
     failed = 0
     rewritten = 0
     try:
-        exim = sb.path("exim4-copy")
-        shutil.copyfile(os.path.realpath(EXIM), exim)
-        os.chmod(exim, 0o755)
+        exim = exim_copy(sb)
         sb.add_user("vg")
         for f in files:
             with open(f, "rb") as fh:
                 raw = fh.read()
             mark = sb.log_mark()
             t0 = time.monotonic()
-            r = subprocess.run(["valgrind", "-q", "--error-exitcode=99", "--leak-check=no",
-                                "--num-callers=30",
-                                "--suppressions=%s" % os.path.join(HERE, "valgrind.supp"),
-                                exim, "-C", sb.conf, "-odq", "-f", "<>", "vg@local.test"],
-                               input=raw, capture_output=True, timeout=300)
+            r = memcheck(exim, ["-C", sb.conf, "-odq", "-f", "<>", "vg@local.test"], input=raw)
             log = sb.log_since(mark)
             rewritten += "report rewritten" in log
             name = os.path.basename(f)
