@@ -27,6 +27,18 @@ const bg_category bg_categories[] = {
     /* a complaint is no failed delivery, but the address must not be mailed again */
     {"complaint", "the recipient reported the mail as spam (ARF feedback report)",
      BG_ACTS_SENDER, BG_SUP_ADDRESS, 0, 0},
+    /* the recipient asked this sending domain to stop (List-Unsubscribe,
+     * a list manager's import): no failure, but never mail them again */
+    {"unsubscribed",
+     "the recipient asked not to get mail from this sending domain (List-Unsubscribe request, "
+     "import from a list manager)",
+     BG_ACTS_SENDER, BG_SUP_ADDRESS, 0, 0},
+    /* our own refusal: reported to the sender, never recorded over the row
+     * that caused it */
+    {"suppressed-here",
+     "our own server refused: the address is on this server's suppression list for the "
+     "sending domain",
+     BG_ACTS_SENDER, BG_SUP_NONE, 0, 1},
     {"mailbox-full", "over quota", BG_ACTS_RECIPIENT, BG_SUP_COUNT, 1, 1},
     {"message-too-large", "message exceeds a size limit", BG_ACTS_SENDER, BG_SUP_NONE, 0, 1},
     {"content-rejected", "content judged spam or unwanted", BG_ACTS_SENDER, BG_SUP_NONE, 0, 1},

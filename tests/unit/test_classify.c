@@ -381,7 +381,8 @@ static void category_table(void **state)
     (void)state;
     static const char *const ids[] = {
         "unknown-user", "unknown-domain", "bad-address-syntax", "mailbox-disabled",
-        "mailbox-moved", "recipient-suppressed", "complaint", "mailbox-full",
+        "mailbox-moved", "recipient-suppressed", "complaint", "unsubscribed", "suppressed-here",
+        "mailbox-full",
         "message-too-large", "content-rejected", "virus-detected", "malformed-message",
         "spf-failure", "dkim-failure", "dmarc-failure", "reverse-dns-failure",
         "sender-blocklisted", "sender-rejected", "policy-rejected", "relay-denied",
@@ -404,7 +405,8 @@ static void category_table(void **state)
         int addr = t[i].acts == BG_ACTS_SENDER && (strstr(t[i].id, "user") || strstr(t[i].id, "domain") ||
                                                    strstr(t[i].id, "address") || strstr(t[i].id, "mailbox-") ||
                                                    strcmp(t[i].id, "recipient-suppressed") == 0 ||
-                                                   strcmp(t[i].id, "complaint") == 0);
+                                                   strcmp(t[i].id, "complaint") == 0 ||
+                                                   strcmp(t[i].id, "unsubscribed") == 0);
         if (now && !addr)
             fail_msg("%s suppresses at once", t[i].id);
     }
@@ -415,6 +417,9 @@ static void category_table(void **state)
     assert_true(bg_category_find("rate-limited")->transient);
     assert_false(bg_category_find("unknown-user")->transient);
     assert_false(bg_category_find("delivered")->failure);
+    assert_false(bg_category_find("unsubscribed")->failure);
+    /* our own refusal never suppresses (it would rewrite the row behind it) */
+    assert_int_equal(bg_category_find("suppressed-here")->suppress, BG_SUP_NONE);
     assert_string_equal(bg_category_find("not-a-bounce")->id, "not-a-bounce");
     assert_null(bg_category_find("no-such-category"));
     assert_null(bg_category_find(NULL));
