@@ -110,7 +110,7 @@ static const struct {
     {BG_ACTS_NOBODY, NULL},
 };
 
-/* Linear lookup: 32 rows, called once per rule at load time. */
+/* Linear lookup: 34 rows, called once per rule at load time. */
 const bg_category *bg_category_find(const char *id)
 {
     if (!id)
