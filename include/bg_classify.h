@@ -1,9 +1,7 @@
 /* bg_classify: from what a server said to a category and a decision.
  *
- * Rules are data (conf/rules.conf, compiled in as the default; an admin
- * file of the same syntax extends or overrides it). Matching is one pass
- * over the text with a multi-pattern automaton, whatever the rule count.
- * Every verdict names the rule that made it. Decisions follow the rules at
+ * The rules (bg_rules) find the cause; this module applies the decision
+ * rules of docs/taxonomy.md. Every verdict names the rule that made it. Decisions follow the rules at
  * the bottom of docs/taxonomy.md: words beat a generic code; a 4xx or a
  * delay never suppresses at once; only address problems suppress.
  */
@@ -13,31 +11,8 @@
 #include <stddef.h>
 #include "bg_bounce.h"
 #include "bg_category.h"
-
-#define BG_RULE_NAME_MAX 64
-
-typedef struct bg_rules bg_rules; /* opaque, immutable once built: share it */
-
-/* Build the rule set from the built-in rules plus, when admin_path is not
- * NULL or "", the admin's file. A missing or broken admin file logs one
- * warning (bg_log) and the built-in rules are used alone. Returns NULL only
- * when memory runs out. */
-bg_rules *bg_rules_load(const char *admin_path);
-
-/* Build from a text in the rules syntax (origin names it in messages).
- * With base != NULL the text extends/overrides base. Returns NULL and fills
- * err (when given, errlen bytes) with "origin:line: reason" on a syntax
- * error. */
-bg_rules *bg_rules_parse(const bg_rules *base, const char *text, size_t len,
-                         const char *origin, char *err, size_t errlen);
-
-void bg_rules_free(bg_rules *r);
-
-/* Number of rules (for tests and `bounceguide rules`). */
-size_t bg_rules_count(const bg_rules *r);
-
-/* The built-in rules text (conf/rules.conf as compiled in). */
-const char *bg_rules_builtin_text(void);
+#include "bg_registry.h"
+#include "bg_rules.h"
 
 /* A classification. */
 typedef struct bg_verdict {
@@ -48,6 +23,10 @@ typedef struct bg_verdict {
     int permanent;                 /* 1 = will not heal by retrying this message */
     bg_suppress suppress;          /* decision after the taxonomy's rules */
     char rule[BG_RULE_NAME_MAX];   /* the rule that decided ("builtin:..." / "admin:...") */
+    bg_side side;                  /* who is at fault: the rule's, else the category's; a
+                                      sender-side or our-side status code overrides */
+    int gave_up;                   /* 1 when the report says the server stopped retrying
+                                      (retry timeout, expired): timing, not the cause */
 } bg_verdict;
 
 /* Classify one recipient of a report. kind is the message's kind (a

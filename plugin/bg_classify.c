@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_header.h"
+#include "bg_registry.h"
 #include "bg_rules_int.h"
 #include "bg_status.h"
 
@@ -29,7 +31,10 @@ typedef struct bg_evidence {
     const char *diag_type;
     const char *other_text; /* the report's own text, for a second opinion */
     int temporary; /* a 4xx reply, a 4.x.x status or a delay */
+    int sender_side; /* the text is about the sender's own address, not the recipient's */
 } bg_evidence;
+
+static bg_side bg_side_of_category(const bg_category *c);
 
 /* An empty verdict: category unknown, rule default:unknown. */
 static void bg_verdict_init(bg_verdict *out)
@@ -45,9 +50,66 @@ static void bg_verdict_fixed(bg_verdict *out, const char *cat, const char *rule)
 {
     const bg_category *c = bg_category_find(cat);
     out->category = c ? c : bg_category_unknown();
+    out->side = bg_side_of_category(out->category);
     out->suppress = out->category->suppress;
     out->permanent = 0;
     snprintf(out->rule, sizeof out->rule, "builtin:%s", rule);
+}
+
+/* Who is at fault when a rule does not say: the category's nature. */
+static const struct {
+    const char *id;
+    bg_side side;
+} bg_category_sides[] = {
+    {"unknown-user", BG_SIDE_RECIPIENT},      {"unknown-domain", BG_SIDE_RECIPIENT},
+    {"bad-address-syntax", BG_SIDE_RECIPIENT}, {"mailbox-disabled", BG_SIDE_RECIPIENT},
+    {"mailbox-moved", BG_SIDE_RECIPIENT},     {"recipient-suppressed", BG_SIDE_RECIPIENT},
+    {"complaint", BG_SIDE_RECIPIENT},         {"unsubscribed", BG_SIDE_RECIPIENT},
+    {"mailbox-full", BG_SIDE_RECIPIENT},      {"suppressed-here", BG_SIDE_OURS},
+    {"message-too-large", BG_SIDE_SENDER},    {"content-rejected", BG_SIDE_SENDER},
+    {"virus-detected", BG_SIDE_SENDER},       {"malformed-message", BG_SIDE_SENDER},
+    {"sender-rejected", BG_SIDE_SENDER},      {"spf-failure", BG_SIDE_OURS},
+    {"dkim-failure", BG_SIDE_OURS},           {"dmarc-failure", BG_SIDE_OURS},
+    {"reverse-dns-failure", BG_SIDE_OURS},    {"sender-blocklisted", BG_SIDE_OURS},
+    {"relay-denied", BG_SIDE_OURS},           {"auth-required", BG_SIDE_OURS},
+    {"tls-required", BG_SIDE_OURS},           {"rate-limited", BG_SIDE_OURS},
+    {"protocol-error", BG_SIDE_OURS},         {"policy-rejected", BG_SIDE_REMOTE},
+    {"greylisted", BG_SIDE_REMOTE},           {"remote-server-error", BG_SIDE_REMOTE},
+    {"routing-loop", BG_SIDE_REMOTE},         {"network-error", BG_SIDE_NETWORK},
+    {"expired", BG_SIDE_NETWORK},             {NULL, BG_SIDE_UNKNOWN},
+};
+
+static bg_side bg_side_of_category(const bg_category *c)
+{
+    for (size_t i = 0; bg_category_sides[i].id; i++)
+        if (strcmp(bg_category_sides[i].id, c->id) == 0)
+            return bg_category_sides[i].side;
+    return BG_SIDE_UNKNOWN;
+}
+
+/* A timing rule decides only when nothing names a cause: no rule, a reply
+ * code alone, or a connection failure (no server answered: rules.conf
+ * keeps those words below the "gave up" words). docs/taxonomy.md: expired
+ * when nothing more is known. */
+static int bg_cause_is_weak(const bg_rule *cause, const bg_rule *timing)
+{
+    if (!cause || cause->priority <= 10)
+        return 1;
+    const char *id = bg_rule_cat(cause)->id;
+    if (strcmp(id, "unknown") == 0)
+        return 1;
+    return strcmp(id, "network-error") == 0 && cause->priority < timing->priority;
+}
+
+/* The rule's name into out->rule, "builtin:" or "admin:" first. */
+static void bg_rule_name(const bg_rule *ru, bg_verdict *out)
+{
+    /* names are at most 48 bytes (bg_rules), so this never truncates */
+    const char *origin = ru->admin ? "admin:" : "builtin:";
+    size_t ol = strlen(origin), nl = strnlen(ru->name, sizeof out->rule - 1 - ol);
+    memcpy(out->rule, origin, ol);
+    memcpy(out->rule + ol, ru->name, nl);
+    out->rule[ol + nl] = '\0';
 }
 
 /* Run the rules and apply the taxonomy's decision rules. */
@@ -58,22 +120,35 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     bg_match_input in = {{ev->texts[0], ev->texts[1]}, ev->status, ev->reply,
                          ev->parser ? ev->parser : "", ev->remote_mta ? ev->remote_mta : "",
                          ev->diag_type ? ev->diag_type : ""};
-    const bg_rule *ru = bg_rules_match(r, &in);
+    bg_match_result m;
+    bg_rules_match_split(r, &in, &m);
+    /* cause and timing are two facts: giving up after retries is reported
+     * with the cause of the last deferral when the report names one */
+    const bg_rule *ru = m.cause;
+    out->gave_up = m.timing != NULL;
+    if (m.timing && bg_cause_is_weak(ru, m.timing))
+        ru = m.timing;
     bg_suppress sup;
     if (ru) {
         out->category = bg_rule_cat(ru);
         sup = ru->suppress >= 0 ? (bg_suppress)ru->suppress : out->category->suppress;
-        /* names are at most 48 bytes (bg_rules), so this never truncates */
-        const char *origin = ru->admin ? "admin:" : "builtin:";
-        size_t ol = strlen(origin), nl = strnlen(ru->name, sizeof out->rule - 1 - ol);
-        memcpy(out->rule, origin, ol);
-        memcpy(out->rule + ol, ru->name, nl);
-        out->rule[ol + nl] = '\0';
+        bg_rule_name(ru, out);
+        out->side = ru->side >= 0 ? (bg_side)ru->side : bg_side_of_category(out->category);
     } else {
         out->category = bg_category_unknown();
         sup = out->category->suppress;
         snprintf(out->rule, sizeof out->rule, "default:unknown");
+        out->side = BG_SIDE_UNKNOWN;
     }
+    /* a status code that names the sender's address or our own server as
+     * the fault is never the recipient's, whatever the words say */
+    const bg_registry_entry *reg = bg_registry_find(ev->status);
+    if (reg && reg->weight >= 80 && (reg->side == BG_SIDE_SENDER || reg->side == BG_SIDE_OURS))
+        out->side = reg->side;
+    if (ev->sender_side)
+        out->side = BG_SIDE_SENDER;
+    if (out->side == BG_SIDE_SENDER || out->side == BG_SIDE_OURS)
+        sup = BG_SUP_NONE;
     /* a temporary refusal or a delay: at most a soft event */
     if (ev->temporary && (sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN))
         sup = BG_SUP_COUNT;
@@ -151,6 +226,23 @@ static int bg_reply_of(const char *text)
     return r ? r : bg_reply_before_status(text);
 }
 
+/* 1 when the reply names the sender's own address and not the
+ * recipient's ("<alice@our.example>: Sender address rejected"): whatever
+ * it says, it is not about the recipient. */
+static int bg_names_sender(const bg_bounce *b, const bg_rcpt *rc)
+{
+    char sender[BG_ADDR_MAX];
+    if (b->orig.return_path[0])
+        snprintf(sender, sizeof sender, "%s", b->orig.return_path);
+    else if (!bg_addr_extract(b->orig.from, strlen(b->orig.from), sender, sizeof sender))
+        return 0;
+    size_t sl = strlen(sender), dl = strlen(rc->diagnostic);
+    if (sl < 3 || !strchr(sender, '@') || strcasecmp(sender, rc->recipient) == 0)
+        return 0;
+    return bg_memcasemem(rc->diagnostic, dl, sender) != NULL &&
+           (!rc->recipient[0] || bg_memcasemem(rc->diagnostic, dl, rc->recipient) == NULL);
+}
+
 /* 1 for a 4.x.x status or a 4xx reply: the refusal was temporary. */
 static int bg_temporary(const char *status, int reply)
 {
@@ -210,6 +302,7 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
         else if (b->nrcpt == 1 && b->human_text)
             ev.other_text = b->human_text;
         ev.temporary = strcasecmp(rc->action, "delayed") == 0;
+        ev.sender_side = bg_names_sender(b, rc);
     } else {
         /* a report without recipients: its text is all there is */
         ev.texts[0] = b->human_text ? b->human_text : "";

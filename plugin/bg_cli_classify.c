@@ -45,6 +45,9 @@ static void bg_cli_json_line(bg_buf *o, const char *file, const bg_bounce *b, co
     bg_json_str(o, bg_suppress_name(v->suppress));
     bg_buf_adds(o, ",\"rule\":");
     bg_json_str(o, v->rule);
+    bg_buf_adds(o, ",\"side\":");
+    bg_json_str(o, bg_side_name(v->side));
+    bg_buf_printf(o, ",\"gave_up\":%s", v->gave_up ? "true" : "false");
     bg_buf_adds(o, "}\n");
 }
 

@@ -25,6 +25,7 @@
 #include "bg_buf.h"
 #include "bg_embedded.h"
 #include "bg_log.h"
+#include "bg_registry.h"
 #include "bg_status.h"
 
 #define BG_RULES_FILE_MAX (1u << 20) /* an admin rules file larger than this is refused */
@@ -82,6 +83,7 @@ static bg_rule *bg_rules_append(bg_rules *r)
     bg_rule *ru = &r->rule[r->nrule++];
     memset(ru, 0, sizeof *ru);
     ru->suppress = -1;
+    ru->side = -1;
     ru->priority = 50;
     return ru;
 }
@@ -496,6 +498,7 @@ static int bg_parse_rule(bg_parse *ps, const char *name)
         bg_rule_clear(ru);
         memset(ru, 0, sizeof *ru);
         ru->suppress = -1;
+        ru->side = -1;
         ru->priority = 50;
     } else {
         ru = bg_rules_append(ps->r);
@@ -575,6 +578,14 @@ static int bg_parse_line(bg_parse *ps, char *line)
         if (s < 0)
             return bg_parse_fail(ps, "suppress must be none, count, address or domain", NULL);
         ru->suppress = s;
+        return 0;
+    }
+    if (strcmp(kw, "side") == 0) {
+        int sd = bg_side_parse(rest);
+        if (sd < 0)
+            return bg_parse_fail(ps, "side must be sender, ours, recipient, remote or network",
+                                 NULL);
+        ru->side = sd;
         return 0;
     }
     if (strcmp(kw, "phrase") == 0)
@@ -723,6 +734,26 @@ const char *bg_rules_builtin_text(void)
     return t ? t : "";
 }
 
+/* conf/rules.conf followed by one rule per registry code: the registry's
+ * rules sit at their priority among the others (rules.conf's PRECEDENCE). */
+bg_rules *bg_rules_parse_builtin(char *err, size_t errlen)
+{
+    bg_buf b;
+    bg_buf_init(&b);
+    bg_buf_adds(&b, bg_rules_builtin_text());
+    bg_buf_adds(&b, "\n# ---- conf/status-codes.conf (bg_registry) ----\n");
+    bg_registry_rules_text(&b);
+    if (bg_buf_failed(&b)) {
+        bg_buf_free(&b);
+        if (err && errlen)
+            snprintf(err, errlen, "builtin: out of memory");
+        return NULL;
+    }
+    bg_rules *r = bg_rules_parse(NULL, bg_buf_str(&b), b.len, "builtin:rules.conf", err, errlen);
+    bg_buf_free(&b);
+    return r;
+}
+
 /* Read a whole admin file, bounded. NULL with why when it cannot be read. */
 static char *bg_rules_read_file(const char *path, size_t *len, const char **why)
 {
@@ -780,10 +811,9 @@ int bg_rules_parts(const bg_rules *r, const bg_phrase **ph, size_t *nph, const b
 bg_rules *bg_rules_load(const char *admin_path)
 {
     char err[300];
-    const char *t = bg_rules_builtin_text();
     bg_rules *base = bg_rules_from_image();
     if (!base)
-        base = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
+        base = bg_rules_parse_builtin(err, sizeof err);
     if (!base) {
         /* only a build that shipped broken rules gets here: run with none */
         bg_logf(BG_LOG_ERROR, "built-in rules: %s", err);
@@ -949,17 +979,25 @@ static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
     return 1;
 }
 
-/* One automaton pass per text marks the rules whose phrases occur; then
- * the first rule in precedence order whose conditions all hold wins. */
-const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in)
+int bg_rule_is_timing(const bg_rule *ru)
 {
+    return strcmp(bg_rule_cat(ru)->id, "expired") == 0;
+}
+
+/* One automaton pass per text marks the rules whose phrases occur; then
+ * the rules are tried in precedence order. With want_split, the first
+ * cause and the first timing rule are both found; else the first rule. */
+static void bg_rules_scan(const bg_rules *r, const bg_match_input *in, int want_split,
+                          bg_match_result *res)
+{
+    res->cause = res->timing = NULL;
     if (!r || !in)
-        return NULL;
+        return;
     uint64_t local[64];
     size_t words = (r->nrule + 63) / 64;
     uint64_t *hit = words <= 64 ? local : calloc(words, sizeof *hit);
     if (!hit)
-        return NULL;
+        return;
     memset(hit, 0, words * sizeof *hit);
     char buf[BG_RULES_TEXT_MAX];
     for (size_t t = 0; t < 2; t++) {
@@ -969,15 +1007,32 @@ const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in)
         sc.len = bg_scan_norm(in->texts[t], buf, sizeof buf);
         bg_ac_scan(r->ac, buf, sc.len, bg_scan_hit, &sc);
     }
-    const bg_rule *win = NULL;
-    for (size_t i = 0; i < r->nrule && !win; i++) {
+    for (size_t i = 0; i < r->nrule && !(res->cause && (res->timing || !want_split)); i++) {
         const bg_rule *ru = &r->rule[i];
         if (ru->nphrase && !(hit[i / 64] & ((uint64_t)1 << (i % 64))))
             continue;
-        if (bg_rule_conditions(ru, in))
-            win = ru;
+        if (!bg_rule_conditions(ru, in))
+            continue;
+        if (want_split && bg_rule_is_timing(ru)) {
+            if (!res->timing)
+                res->timing = ru;
+            continue;
+        }
+        if (!res->cause)
+            res->cause = ru;
     }
     if (hit != local)
         free(hit);
-    return win;
+}
+
+const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in)
+{
+    bg_match_result res;
+    bg_rules_scan(r, in, 0, &res);
+    return res.cause;
+}
+
+void bg_rules_match_split(const bg_rules *r, const bg_match_input *in, bg_match_result *res)
+{
+    bg_rules_scan(r, in, 1, res);
 }

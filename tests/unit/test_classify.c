@@ -137,7 +137,7 @@ static const tcase cases[] = {
     /* ---- transient: never suppress at once ---- */
     {"mailbox full 5.2.2: count", F, "failed", "5.2.2",
      "552 5.2.2 <a@example.jp>... Mailbox Full", "smtp", "", "dsn", "", "mailbox-full", "count",
-     0, "builtin:status-mailbox-full", "5.2.2"},
+     0, "builtin:code-X.2.2", "5.2.2"},
     {"4xx user unknown never suppresses at once (lhost-postfix-05; label says hard)", F, "failed",
      "4.1.1",
      "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown in virtual alias table",
