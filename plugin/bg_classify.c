@@ -32,6 +32,7 @@ typedef struct bg_evidence {
     const char *other_text; /* the report's own text, for a second opinion */
     int temporary; /* a 4xx reply, a 4.x.x status or a delay */
     int sender_side; /* the text is about the sender's own address, not the recipient's */
+    int status_in_reply; /* the status code is in the remote server's own words */
 } bg_evidence;
 
 static bg_side bg_side_of_category(const bg_category *c);
@@ -143,8 +144,16 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     /* a status code that names the sender's address or our own server as
      * the fault is never the recipient's, whatever the words say */
     const bg_registry_entry *reg = bg_registry_find(ev->status);
-    if (reg && reg->weight >= 80 && (reg->side == BG_SIDE_SENDER || reg->side == BG_SIDE_OURS))
+    if (reg && (reg->side == BG_SIDE_SENDER || reg->side == BG_SIDE_OURS) &&
+        (reg->weight >= 80 || (reg->weight >= 40 && ev->status_in_reply))) {
+        if (reg->side == BG_SIDE_SENDER && out->side == BG_SIDE_RECIPIENT) {
+            /* "550 5.7.27 ... does not accept mail": the sender's domain */
+            out->category = bg_category_find("sender-rejected");
+            size_t n = strlen(out->rule);
+            snprintf(out->rule + n, sizeof out->rule - n, "/sender-code");
+        }
         out->side = reg->side;
+    }
     if (ev->sender_side)
         out->side = BG_SIDE_SENDER;
     if (out->side == BG_SIDE_SENDER || out->side == BG_SIDE_OURS)
@@ -236,11 +245,16 @@ static int bg_names_sender(const bg_bounce *b, const bg_rcpt *rc)
         snprintf(sender, sizeof sender, "%s", b->orig.return_path);
     else if (!bg_addr_extract(b->orig.from, strlen(b->orig.from), sender, sizeof sender))
         return 0;
-    size_t sl = strlen(sender), dl = strlen(rc->diagnostic);
-    if (sl < 3 || !strchr(sender, '@') || strcasecmp(sender, rc->recipient) == 0)
+    if (strlen(sender) < 3 || !strchr(sender, '@') || strcasecmp(sender, rc->recipient) == 0)
         return 0;
-    return bg_memcasemem(rc->diagnostic, dl, sender) != NULL &&
-           (!rc->recipient[0] || bg_memcasemem(rc->diagnostic, dl, rc->recipient) == NULL);
+    /* the reply itself: after Exim's "... after RCPT TO:<rcpt>:" */
+    const char *d = rc->diagnostic;
+    const char *to = bg_memcasemem(d, strlen(d), "rcpt to:");
+    if (to && (to = strchr(to, '>')) != NULL)
+        d = to + 1;
+    size_t dl = strlen(d);
+    return bg_memcasemem(d, dl, sender) != NULL &&
+           (!rc->recipient[0] || bg_memcasemem(d, dl, rc->recipient) == NULL);
 }
 
 /* 1 for a 4.x.x status or a 4xx reply: the refusal was temporary. */
@@ -303,6 +317,8 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
             ev.other_text = b->human_text;
         ev.temporary = strcasecmp(rc->action, "delayed") == 0;
         ev.sender_side = bg_names_sender(b, rc);
+        char st[BG_STATUS_MAX];
+        ev.status_in_reply = bg_status_find(rc->diagnostic, st) && strcmp(st, ev.status) == 0;
     } else {
         /* a report without recipients: its text is all there is */
         ev.texts[0] = b->human_text ? b->human_text : "";
@@ -312,6 +328,9 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
     if (b->kind == BG_MSG_DELAY || bg_temporary(ev.status, ev.reply))
         ev.temporary = 1;
     bg_decide(r, &ev, out);
+    /* a delay warning: the server has not given up */
+    if (b->kind == BG_MSG_DELAY || (rc && strcasecmp(rc->action, "delayed") == 0))
+        out->gave_up = 0;
 }
 
 /* A bare reply text: its own status and reply code, no kind, no parser. */
@@ -324,6 +343,7 @@ void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verd
     bg_status_find(ev.texts[0], ev.status);
     ev.reply = bg_reply_of(ev.texts[0]);
     ev.parser = "";
+    ev.status_in_reply = 1;
     ev.temporary = deferred || bg_temporary(ev.status, ev.reply);
     bg_decide(r, &ev, out);
 }
