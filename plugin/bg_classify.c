@@ -113,6 +113,13 @@ static void bg_rule_name(const bg_rule *ru, bg_verdict *out)
     out->rule[ol + nl] = '\0';
 }
 
+/* Categories that are a problem of the recipient's address itself. */
+static int bg_is_address_category(const bg_category *c)
+{
+    return strcmp(c->id, "unknown-user") == 0 || strcmp(c->id, "mailbox-disabled") == 0 ||
+           strcmp(c->id, "mailbox-moved") == 0 || strcmp(c->id, "bad-address-syntax") == 0;
+}
+
 /* Run the rules and apply the taxonomy's decision rules. */
 static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
 {
@@ -126,9 +133,25 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     /* cause and timing are two facts: giving up after retries is reported
      * with the cause of the last deferral when the report names one */
     const bg_rule *ru = m.cause;
+    /* the report's own explanation, for a second reading */
+    bg_match_result o = {NULL, NULL};
+    if (ev->other_text && ev->other_text[0]) {
+        bg_match_input oi = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        bg_rules_match_split(r, &oi, &o);
+    }
     out->gave_up = m.timing != NULL;
     if (m.timing && bg_cause_is_weak(ru, m.timing))
         ru = m.timing;
+    /* Among address problems the report's own explanation ("The user(s)
+     * account is disabled") is more specific than a bare "user unknown"
+     * (both suppress the address alike). Not a code: Sendmail-style
+     * "550 5.2.1 ... User Unknown" means an unknown user. */
+    const bg_registry_entry *reg = bg_registry_find(ev->status);
+    if (ru && strcmp(bg_rule_cat(ru)->id, "unknown-user") == 0 && o.cause &&
+               o.cause->priority >= 60 && bg_is_address_category(bg_rule_cat(o.cause)) &&
+               bg_rule_cat(o.cause) != bg_rule_cat(ru) && (!reg || reg->weight < 40)) {
+        ru = o.cause;
+    }
     bg_suppress sup;
     if (ru) {
         out->category = bg_rule_cat(ru);
@@ -143,7 +166,6 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     }
     /* a status code that names the sender's address or our own server as
      * the fault is never the recipient's, whatever the words say */
-    const bg_registry_entry *reg = bg_registry_find(ev->status);
     if (reg && (reg->side == BG_SIDE_SENDER || reg->side == BG_SIDE_OURS) &&
         (reg->weight >= 80 || (reg->weight >= 40 && ev->status_in_reply))) {
         if (reg->side == BG_SIDE_SENDER && out->side == BG_SIDE_RECIPIENT) {
@@ -166,14 +188,18 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
      * trouble, ...), the address is only counted. */
     if ((sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN) && ev->other_text &&
         ev->other_text[0]) {
-        bg_match_input o = {{ev->other_text, NULL}, "", 0, "", "", ""};
-        const bg_rule *second = bg_rules_match(r, &o);
+        bg_match_input oin = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        const bg_rule *second = bg_rules_match(r, &oin);
         /* the words of the diagnostic alone, to tell a repetition of it
          * from a different story */
         bg_match_input d = {{ev->texts[0], NULL}, "", 0, "", "", ""};
         if (second && bg_rule_cat(second)->transient && second->nphrase && second->priority >= 60 &&
             bg_rules_match(r, &d) != second) {
+            /* the report contradicts the reply: its cause heals, so it is
+             * the one reported, and the address is only counted */
             sup = BG_SUP_COUNT;
+            out->category = bg_rule_cat(second);
+            out->side = bg_side_of_category(out->category);
             size_t n = strlen(out->rule);
             snprintf(out->rule + n, sizeof out->rule - n, "/conflict");
         }
