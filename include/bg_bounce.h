@@ -69,6 +69,7 @@ typedef struct bg_original {
     char return_path[BG_ADDR_MAX];  /* bare address, "" when absent */
     char dkim_domain[BG_FIELD_MAX]; /* d= of the first DKIM-Signature, "" when none */
     char dkim_selector[BG_FIELD_MAX];
+    char received[BG_FIELD_MAX];    /* date of the topmost Received: (when it reached the reporting server) */
 } bg_original;
 
 /* Limits on what the reader accepts; zero fields take the defaults. */
@@ -90,6 +91,7 @@ typedef struct bg_bounce {
     char from[BG_HDR_MAX];
     char message_id[BG_FIELD_MAX];
     char auto_submitted[BG_FIELD_MAX];
+    char date[BG_FIELD_MAX];       /* the report's Date: (when the server wrote it) */
 
     /* per-message DSN fields */
     char reporting_mta[BG_FIELD_MAX];

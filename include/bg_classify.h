@@ -27,6 +27,10 @@ typedef struct bg_verdict {
                                       sender-side or our-side status code overrides */
     int gave_up;                   /* 1 when the report says the server stopped retrying
                                       (retry timeout, expired): timing, not the cause */
+    long long tried_since;         /* unix time the message reached the reporting server
+                                      (Arrival-Date, else its Received: date), 0 = unknown */
+    long long tried_for;           /* seconds from then to the report (Last-Attempt-Date,
+                                      else its Date:), 0 = unknown; set for a give-up or a delay */
 } bg_verdict;
 
 /* Classify one recipient of a report. kind is the message's kind (a

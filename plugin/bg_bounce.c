@@ -427,6 +427,7 @@ static bg_bounce *bg_bounce_read_nested(const char *msg, size_t len, const bg_li
     bg_hdrs_get_decoded(&top, "From", b->from, sizeof b->from);
     bg_hdrs_get(&top, "Message-ID", b->message_id, sizeof b->message_id);
     bg_hdrs_get(&top, "Auto-Submitted", b->auto_submitted, sizeof b->auto_submitted);
+    bg_hdrs_get(&top, "Date", b->date, sizeof b->date);
 
     if (bg_mime_walk(&m, msg, off, len, eol, lim.max_depth, lim.max_parts) == 0)
         goto nomem;

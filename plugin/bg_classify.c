@@ -20,6 +20,7 @@
 #include "bg_registry.h"
 #include "bg_rules_int.h"
 #include "bg_status.h"
+#include "bg_time.h"
 
 /* What the finder and the rules work from. */
 typedef struct bg_evidence {
@@ -289,6 +290,22 @@ static int bg_temporary(const char *status, int reply)
     return bg_status_class(status) == '4' || (reply >= 400 && reply < 500);
 }
 
+/* How long the reporting server tried, and since when: from the arrival
+ * (Arrival-Date, else the returned message's topmost Received: date) to
+ * the last attempt (Last-Attempt-Date, else the report's Date:). */
+static void bg_timing(const bg_bounce *b, const bg_rcpt *rc, bg_verdict *out)
+{
+    long long since = 0, until = 0;
+    if (bg_time_parse(b->arrival_date, &since) < 0 && bg_time_parse(b->orig.received, &since) < 0)
+        return;
+    if (!(rc && bg_time_parse(rc->last_attempt, &until) == 0) && bg_time_parse(b->date, &until) < 0)
+        return;
+    if (until < since)
+        return;
+    out->tried_since = since;
+    out->tried_for = until - since;
+}
+
 /* The message kind first, then the evidence of this recipient. */
 void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
                       bg_verdict *out)
@@ -355,8 +372,11 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
         ev.temporary = 1;
     bg_decide(r, &ev, out);
     /* a delay warning: the server has not given up */
-    if (b->kind == BG_MSG_DELAY || (rc && strcasecmp(rc->action, "delayed") == 0))
+    int delay = b->kind == BG_MSG_DELAY || (rc && strcasecmp(rc->action, "delayed") == 0);
+    if (delay)
         out->gave_up = 0;
+    if (out->gave_up || delay)
+        bg_timing(b, rc, out);
 }
 
 /* A bare reply text: its own status and reply code, no kind, no parser. */

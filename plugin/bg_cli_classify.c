@@ -50,6 +50,8 @@ static void bg_cli_json_line(bg_buf *o, const char *file, const bg_bounce *b, co
     bg_buf_adds(o, ",\"side\":");
     bg_json_str(o, bg_side_name(v->side));
     bg_buf_printf(o, ",\"gave_up\":%s", v->gave_up ? "true" : "false");
+    if (v->tried_for > 0)
+        bg_buf_printf(o, ",\"tried_since\":%lld,\"tried_for\":%lld", v->tried_since, v->tried_for);
     bg_buf_adds(o, "}\n");
 }
 

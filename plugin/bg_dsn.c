@@ -414,6 +414,13 @@ int bg_dsn_original(bg_original *o, const char *p, size_t off, size_t end, char 
         bg_addr_extract(v, strlen(v), o->return_path, sizeof o->return_path);
     if (bg_hdrs_get(&h, "DKIM-Signature", v, sizeof v))
         bg_dsn_dkim(v, o);
+    /* the topmost Received: is the last hop's, ours: its date (after the
+     * last ';') is when the message entered the reporting server */
+    if (bg_hdrs_get(&h, "Received", v, sizeof v)) {
+        const char *semi = strrchr(v, ';');
+        if (semi)
+            bg_dsn_set(o->received, sizeof o->received, semi + 1);
+    }
     if (h.n >= 2)
         useful = 1;
     bg_hdrs_free(&h);

@@ -21,6 +21,7 @@
 #include "bg_bounce.h"
 #include "bg_classify.h"
 #include "bg_registry.h"
+#include "bg_time.h"
 
 static bg_rules *rules;
 
@@ -281,6 +282,77 @@ static void sender_address_in_reply(void **state)
     assert_int_equal(v.gave_up, 0);
 }
 
+/* The one date parser: the forms mail writes. */
+static void time_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        long long want; /* -1 = refused */
+    } t[] = {
+        {"Mon, 23 Nov 2026 09:15:00 +0000", 1795425300},
+        {"23 Nov 2026 09:15:00 +0000", 1795425300},
+        {"Mon, 23 Nov 2026 10:15:00 +0100 (CET)", 1795425300},
+        {"Mon, 23 Nov 2026 04:15 -0500", 1795425300},
+        {"Mon, 23 Nov 2026 04:15:00 EST", 1795425300},
+        {"Sat, 3 Oct 2020 20:12:06 +0900", 1601723526},
+        {"2026-11-23T09:15:00Z", 1795425300},
+        {"2026-11-23T10:15:00+01:00", 1795425300},
+        {"2026-11-23 09:15:00", 1795425300},
+        {"2026-11-23", 1795392000},
+        {"Mon, 23 Nov 26 09:15:00 GMT", 1795425300},
+        {"", -1},
+        {"yesterday", -1},
+        {"Mon, 31 Feb 2026 09:15:00 +0000", -1},
+        {"2026-13-01", -1},
+        {"Mon, 23 Nov 2026", -1},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        long long v = 0;
+        int rc = bg_time_parse(t[i].s, &v);
+        if ((t[i].want < 0) != (rc < 0) || (rc == 0 && v != t[i].want))
+            print_error("%s -> rc %d, %lld (want %lld)\n", t[i].s, rc, v, t[i].want);
+        assert_int_equal(rc < 0, t[i].want < 0);
+        if (rc == 0)
+            assert_int_equal(v, t[i].want);
+    }
+    assert_int_equal(bg_time_parse(NULL, &(long long){0}), -1);
+}
+
+/* A retry-timeout bounce says how long we tried and since when. */
+static void timing_facts(void **state)
+{
+    (void)state;
+    bg_rcpt rc;
+    memset(&rc, 0, sizeof rc);
+    snprintf(rc.recipient, sizeof rc.recipient, "frank@slow.example");
+    snprintf(rc.action, sizeof rc.action, "failed");
+    snprintf(rc.status, sizeof rc.status, "5.0.0");
+    snprintf(rc.diagnostic, sizeof rc.diagnostic, "SMTP error from remote mail server after "
+             "initial connection: 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred "
+             "due to unexpected volume or user complaints: retry timeout exceeded");
+    bg_bounce b;
+    memset(&b, 0, sizeof b);
+    b.kind = BG_MSG_FAILURE;
+    b.rcpts = &rc;
+    b.nrcpt = 1;
+    snprintf(b.date, sizeof b.date, "Mon, 23 Nov 2026 09:15:00 +0000");
+    snprintf(b.orig.received, sizeof b.orig.received, "Thu, 19 Nov 2026 09:14:00 +0000");
+    bg_verdict v;
+    bg_classify_rcpt(rules, &b, &rc, &v);
+    assert_string_equal(v.category->id, "sender-blocklisted");
+    assert_true(v.gave_up);
+    assert_int_equal(v.tried_since, 1795079640);
+    assert_int_equal(v.tried_for, 4 * 86400 + 60);
+    /* Last-Attempt-Date wins over the report's date; no dates, no timing */
+    snprintf(rc.last_attempt, sizeof rc.last_attempt, "Sun, 22 Nov 2026 09:14:00 +0000");
+    bg_classify_rcpt(rules, &b, &rc, &v);
+    assert_int_equal(v.tried_for, 3 * 86400);
+    b.orig.received[0] = '\0';
+    bg_classify_rcpt(rules, &b, &rc, &v);
+    assert_int_equal(v.tried_for, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +360,8 @@ int main(void)
         cmocka_unit_test(registry_parse_errors),
         cmocka_unit_test(cause_and_side),
         cmocka_unit_test(sender_address_in_reply),
+        cmocka_unit_test(time_parse),
+        cmocka_unit_test(timing_facts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
