@@ -38,6 +38,14 @@ typedef struct bg_verdict {
 void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
                       bg_verdict *out);
 
+/* A give-up whose report names no cause (verdict "expired"): take the
+ * cause recorded elsewhere (the store's last deferral, category id), with
+ * the taxonomy's rules: at most a soft event, never for a sender-side or
+ * our-side fault. Does nothing unless v is an expired give-up and cause is
+ * a known failure category that names a cause. origin names it in
+ * v->rule ("store:last-deferral"). Returns 1 when v changed. */
+int bg_classify_take_cause(bg_verdict *v, const char *cause, const char *origin);
+
 /* Classify a bare reply as Exim's transport event gives it
  * ("SMTP error from remote mail server after RCPT TO:<x@y>: 550 5.1.1 ...").
  * deferred = 1 for a temporary failure event. */

@@ -379,6 +379,26 @@ void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,
         bg_timing(b, rc, out);
 }
 
+int bg_classify_take_cause(bg_verdict *v, const char *cause, const char *origin)
+{
+    const bg_category *c = cause ? bg_category_find(cause) : NULL;
+    if (!v->gave_up || strcmp(v->category->id, "expired") != 0 || !c || !c->failure ||
+        strcmp(c->id, "expired") == 0 || strcmp(c->id, "network-error") == 0 ||
+        strcmp(c->id, "unknown") == 0 || strcmp(c->id, "not-a-bounce") == 0)
+        return 0;
+    v->category = c;
+    v->side = bg_side_of_category(c);
+    bg_suppress sup = c->suppress;
+    if (sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN)
+        sup = BG_SUP_COUNT; /* it was a deferral */
+    if (v->side == BG_SIDE_SENDER || v->side == BG_SIDE_OURS)
+        sup = BG_SUP_NONE;
+    v->suppress = sup;
+    v->permanent = 0;
+    snprintf(v->rule, sizeof v->rule, "%s", origin ? origin : "store:last-deferral");
+    return 1;
+}
+
 /* A bare reply text: its own status and reply code, no kind, no parser. */
 void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verdict *out)
 {

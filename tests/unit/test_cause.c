@@ -17,10 +17,13 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "bg_bounce.h"
 #include "bg_classify.h"
 #include "bg_registry.h"
+#include "bg_store.h"
 #include "bg_time.h"
 
 static bg_rules *rules;
@@ -353,6 +356,68 @@ static void timing_facts(void **state)
     assert_int_equal(v.tried_for, 0);
 }
 
+/* A give-up with no cause in its text takes the cause of the deferral the
+ * transport's event hook recorded (the store's read for local_scan). */
+static void cause_from_store(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bg-test-cause-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    bg_store_status st;
+    bg_store *s = bg_store_open(path, 1000, BG_STORE_CREATE, &st, NULL, 0);
+    assert_non_null(s);
+    bg_verdict dv;
+    bg_classify_text(rules, "SMTP error from remote mail server after initial connection: 421 "
+                     "4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to "
+                     "unexpected volume or user complaints", 1, &dv);
+    bg_store_event ev = {.sender_domain = "ours.example", .recipient = "bob@theirs.example",
+                         .message_id = "<m1@ours.example>", .deferred = 1,
+                         .category = dv.category->id, .status = dv.status,
+                         .reply_code = dv.reply_code, .diagnostic = "421 ...",
+                         .source = BG_SRC_TRANSPORT, .now = 1795079700};
+    bg_store_rule rule = {.mode = BG_SUP_NONE};
+    assert_int_equal(bg_store_record(s, &ev, &rule, NULL), BG_STORE_OK);
+    char cat[BG_CATEGORY_ID_MAX];
+    long long at = 0;
+    assert_int_equal(bg_store_last_deferral(s, "<m1@ours.example>", "bob@theirs.example", cat, &at),
+                     BG_STORE_OK);
+    assert_string_equal(cat, "sender-blocklisted");
+    assert_int_equal(at, 1795079700);
+    char other[BG_CATEGORY_ID_MAX];
+    assert_int_equal(bg_store_last_deferral(s, "<m2@ours.example>", "bob@theirs.example", other,
+                                            &at),
+                     BG_STORE_NOTFOUND);
+    bg_store_close(s);
+    unlink(path);
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    rmdir(dir);
+
+    bg_verdict v;
+    bg_classify_text(rules, "retry timeout exceeded", 0, &v);
+    assert_string_equal(v.category->id, "expired");
+    assert_int_equal(bg_classify_take_cause(&v, cat, "store:last-deferral"), 1);
+    assert_string_equal(v.category->id, "sender-blocklisted");
+    assert_string_equal(bg_suppress_name(v.suppress), "none");
+    assert_string_equal(v.rule, "store:last-deferral");
+    /* an address cause recorded as a deferral counts, never suppresses at once */
+    bg_classify_text(rules, "retry timeout exceeded", 0, &v);
+    assert_int_equal(bg_classify_take_cause(&v, "unknown-user", NULL), 1);
+    assert_string_equal(bg_suppress_name(v.suppress), "count");
+    /* only an expired give-up takes a cause; network errors name none */
+    bg_classify_text(rules, "retry timeout exceeded", 0, &v);
+    assert_int_equal(bg_classify_take_cause(&v, "network-error", NULL), 0);
+    assert_int_equal(bg_classify_take_cause(&v, "no-such-category", NULL), 0);
+    bg_classify_text(rules, "452 4.2.2 Mailbox full: retry timeout exceeded", 0, &v);
+    assert_int_equal(bg_classify_take_cause(&v, "sender-blocklisted", NULL), 0);
+    assert_string_equal(v.category->id, "mailbox-full");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +427,7 @@ int main(void)
         cmocka_unit_test(sender_address_in_reply),
         cmocka_unit_test(time_parse),
         cmocka_unit_test(timing_facts),
+        cmocka_unit_test(cause_from_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
