@@ -11,9 +11,9 @@
 #define BG_BOUNCE_H
 
 #include <stddef.h>
+#include "bg_addr.h"
 #include "bg_status.h"
 
-#define BG_ADDR_MAX 320   /* RFC 5321 local part 64 + @ + domain 255 */
 #define BG_DIAG_MAX 2048  /* diagnostic text kept per recipient */
 #define BG_FIELD_MAX 256  /* MTA names, dates, actions */
 #define BG_HDR_MAX 1024   /* decoded header values of the original message */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_addr.h"
 #include "bg_buf.h"
 #include "bg_dsn.h"
 #include "bg_header.h"

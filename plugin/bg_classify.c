@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_addr.h"
 #include "bg_header.h"
 #include "bg_registry.h"
 #include "bg_rules_int.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_addr.h"
 #include "bg_buf.h"
 #include "bg_header.h"
 #include "bg_mime.h"

@@ -72,63 +72,6 @@ const char *bg_sfind(const char *p, const char *end, const char *needle)
     return NULL;
 }
 
-/* Characters of an unquoted local part (RFC 5322 atext plus dot). */
-static int bg_slocal_ch(int c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
-}
-
-static int bg_sdomain_ch(int c)
-{
-    return isalnum(c) || c == '.' || c == '-' || c == '_';
-}
-
-size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX])
-{
-    size_t i = 0, n = (size_t)(end - p);
-    while (i < n && i <= 64 && bg_slocal_ch((unsigned char)p[i]))
-        i++;
-    if (i == 0 || i > 64 || i >= n || p[i] != '@' || p[0] == '.')
-        return 0;
-    size_t at = i++;
-    size_t d0 = i;
-    while (i < n && i - d0 <= 255 && bg_sdomain_ch((unsigned char)p[i]))
-        i++;
-    while (i > d0 && (p[i - 1] == '.' || p[i - 1] == '-'))
-        i--; /* sentence punctuation */
-    size_t dl = i - d0;
-    if (dl < 3 || dl > 255 || memchr(p + d0, '.', dl) == NULL || p[d0] == '.' || p[d0] == '-')
-        return 0;
-    memcpy(out, p, at + 1);
-    for (size_t k = 0; k < dl; k++)
-        out[at + 1 + k] = (char)tolower((unsigned char)p[d0 + k]);
-    out[at + 1 + dl] = '\0';
-    return i;
-}
-
-size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at)
-{
-    const char *q = p;
-    while (q < end) {
-        const char *a = memchr(q, '@', (size_t)(end - q));
-        if (!a)
-            break;
-        const char *s = a;
-        while (s > p && a - s < 65 && bg_slocal_ch((unsigned char)s[-1]))
-            s--;
-        while (s < a && *s == '.')
-            s++;
-        size_t n = s < a ? bg_saddr_at(s, end, out) : 0;
-        if (n) {
-            *at = s;
-            return n;
-        }
-        q = a + 1;
-    }
-    out[0] = '\0';
-    return 0;
-}
-
 void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len)
 {
     for (size_t i = 0; i < len && d->len + 1 < sizeof d->s; i++) {
@@ -318,7 +261,7 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
     const char *q = p;
     while (q < e && (*q == '<' || *q == '"' || *q == '\''))
         q++;
-    size_t n = bg_saddr_at(q, e, addr);
+    size_t n = bg_addr_at(q, e, addr);
     if (n) {
         q += n;
         while (q < e && (*q == '>' || *q == '"' || *q == '\''))
@@ -345,7 +288,7 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
                 q++;
             while (q < e && (*q == '<' || *q == '"'))
                 q++;
-            n = bg_saddr_at(q, e, addr);
+            n = bg_addr_at(q, e, addr);
             if (n) {
                 q += n;
                 while (q < e && (*q == '>' || *q == '"'))
@@ -366,7 +309,7 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
         q = ph + strlen(bg_sto_phrases[i]);
         while (q < e && (*q == ' ' || *q == '\t' || *q == '<' || *q == '"'))
             q++;
-        n = bg_saddr_at(q, e, addr);
+        n = bg_addr_at(q, e, addr);
         if (n) {
             q += n;
             while (q < e && (*q == '>' || *q == '"' || *q == '.' || *q == ','))
@@ -516,7 +459,7 @@ static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
             char addr[BG_ADDR_MAX];
             const char *at;
             v = bg_sskip_type(v, &vn);
-            if (bg_saddr_find(v, v + vn, addr, &at)) {
+            if (bg_addr_find(v, v + vn, addr, &at)) {
                 r = bg_sadd(c, b, addr, "");
             } else {
                 r = NULL;
@@ -527,7 +470,7 @@ static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
             }
         } else if ((v = bg_sfield(&l, "Original-Recipient", &vn)) != NULL) {
             const char *at;
-            if (!bg_saddr_find(v, v + vn, pending, &at))
+            if (!bg_addr_find(v, v + vn, pending, &at))
                 pending[0] = '\0';
         } else if (bg_sline_blank(&l)) {
             if (r && pending[0] && !r->original_recipient[0])
@@ -573,7 +516,7 @@ static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
     const char *fallback = from < b->nrcpt ? b->rcpts[from].diagnostic : "";
     char fb[BG_DIAG_MAX];
     bg_scopy(fb, sizeof fb, fallback, strlen(fallback));
-    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
+    while ((n = bg_addr_find(p, e, addr, &at)) != 0) {
         p = at + n;
         if (!bg_sknown(c, b, addr))
             bg_sadd(c, b, addr, fb);
@@ -696,7 +639,7 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
         if (l.len > 3 && strncasecmp(l.p, "To:", 3) == 0) {
             char addr[BG_ADDR_MAX];
             const char *at;
-            if (bg_saddr_find(l.p + 3, l.p + l.len, addr, &at)) {
+            if (bg_addr_find(l.p + 3, l.p + l.len, addr, &at)) {
                 bg_sdiag d = {.len = 0};
                 bg_sdigest(c, &d);
                 bg_sadd(c, b, addr, d.s);
@@ -708,7 +651,7 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
     char addr[BG_ADDR_MAX];
     const char *at;
     if (b->orig.present &&
-        bg_saddr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
+        bg_addr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
         bg_sdiag d = {.len = 0};
         bg_sdigest(c, &d);
         bg_sadd(c, b, addr, d.s);

@@ -55,7 +55,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             while (q0 < l.p + l.len && (*q0 == '<' || *q0 == '"'))
                 q0++;
             char tmp[BG_ADDR_MAX];
-            if (!bg_saddr_at(q0, l.p + l.len, tmp)) {
+            if (!bg_addr_at(q0, l.p + l.len, tmp)) {
                 if (d.len)
                     bg_sdiag_add(&d, " ", 1);
                 bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
@@ -83,11 +83,11 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         const char *q = l.p + l.indent, *e = l.p + l.len;
         while (q < e && (*q == '<' || *q == '"'))
             q++;
-        size_t n = bg_saddr_at(q, e, addr);
+        size_t n = bg_addr_at(q, e, addr);
         const char *at;
         char xaddr[BG_ADDR_MAX];
         /* the header address in this block's position (one step per block) */
-        size_t xn = bg_saddr_find(xq, xe, xaddr, &at);
+        size_t xn = bg_addr_find(xq, xe, xaddr, &at);
         if (xn)
             xq = at + xn;
         else
@@ -102,7 +102,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         } else if (xn) {
             memcpy(addr, xaddr, sizeof addr);
             bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
-        } else if (bg_saddr_find(l.p, e, addr, &at)) {
+        } else if (bg_addr_find(l.p, e, addr, &at)) {
             bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
         } else {
             break;
@@ -173,7 +173,7 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
         if (q < e && *q == '<')
             q++;
         char addr[BG_ADDR_MAX];
-        size_t n = bg_saddr_at(q, e, addr);
+        size_t n = bg_addr_at(q, e, addr);
         if (!n)
             continue;
         bg_sdiag d = {.len = 0};
@@ -268,7 +268,7 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
             const char *oe = memchr(next, '}', (size_t)(le - next));
             if (!oe)
                 oe = le;
-            if (bg_saddr_find(v, v + strlen(v), addr, &at)) {
+            if (bg_addr_find(v, v + strlen(v), addr, &at)) {
                 bg_rcpt *r = bg_sadd(c, b, addr, "");
                 if (r) {
                     char st[BG_STATUS_MAX];
@@ -310,7 +310,7 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
         char addr[BG_ADDR_MAX];
         const char *at;
         size_t n;
-        while (q && le && (n = bg_saddr_find(q, le, addr, &at)) != 0) {
+        while (q && le && (n = bg_addr_find(q, le, addr, &at)) != 0) {
             bg_rcpt *r = bg_sadd(c, b, addr, resp);
             if (r)
                 snprintf(r->action, sizeof r->action, "delivered");
@@ -334,7 +334,7 @@ static size_t bg_scrape_details(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f
     char addr[BG_ADDR_MAX];
     const char *at;
     const char *le = memchr(rt, '\n', (size_t)(c->end - rt));
-    if (!bg_saddr_find(rt, le ? le : c->end, addr, &at))
+    if (!bg_addr_find(rt, le ? le : c->end, addr, &at))
         return 0;
     const char *s = bg_sfind(c->text, det, "Error");
     if (!s)
@@ -359,7 +359,7 @@ static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg
         if (e - p > 13 && strncasecmp(p, "In:", 3) == 0) {
             const char *r = bg_sfind(p, e, "RCPT TO:");
             const char *at;
-            if (r && !bg_saddr_find(r, e, addr, &at))
+            if (r && !bg_addr_find(r, e, addr, &at))
                 addr[0] = '\0';
         } else if (addr[0] && e - p > 8 && strncasecmp(p, "Out:", 4) == 0) {
             const char *q = p + 4;
@@ -390,7 +390,7 @@ static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             continue;
         char addr[BG_ADDR_MAX];
         const char *at;
-        if (!bg_saddr_find(l.p, l.p + l.len, addr, &at))
+        if (!bg_addr_find(l.p, l.p + l.len, addr, &at))
             return 0;
         bg_sdiag d = {.len = 0};
         bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
@@ -413,7 +413,7 @@ static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sf
     size_t n, before = b->nrcpt;
     bg_sdiag d = {.len = 0};
     bg_sdigest(c, &d);
-    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
+    while ((n = bg_addr_find(p, e, addr, &at)) != 0) {
         bg_sadd(c, b, addr, d.s);
         p = at + n;
     }

@@ -69,11 +69,6 @@ extern const bg_sfmt bg_scrape_formats[];
 int bg_sline_next(const char **pos, const char *end, bg_sline *l);
 /* Case-insensitive search of needle in [p, end); NULL when absent. */
 const char *bg_sfind(const char *p, const char *end, const char *needle);
-/* Length of an address at p (local@domain.tld), copied lower-cased
- * domain into out; 0 when p does not start an address. */
-size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX]);
-/* First address within [p, end): its offset via *at, length returned. */
-size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at);
 /* Append text to a diagnostic (collapsing whitespace). */
 void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len);
 /* Add a recipient (deduplicated; merges a longer diagnostic into an
