@@ -1,11 +1,10 @@
-/* bg_bounce: the parsed form of a bounce, and the reader that makes it.
+/* bg_bounce: the parsed form of a bounce (the type and its small helpers).
  *
- * The reader takes one whole RFC 5322 message (LF or CRLF line ends) and
- * finds out what kind of report it is and, per recipient, what the
- * reporting server said. It does not judge (that is bg_classify) and does
- * not rewrite (that is bg_render). Every string field is bounded, has its
- * CR, LF and other control characters removed, and is "" when absent
- * (never NULL). Input is hostile: every length is checked.
+ * The reader that fills it is bg_bounce_read (bg_bounce_read.h), with its
+ * parts bg_dsn (delivery-status fields) and bg_scrape (plain-text formats),
+ * which depend on this module and not the other way round. Every string
+ * field is bounded, has its CR, LF and other control characters removed,
+ * and is "" when absent (never NULL).
  */
 #ifndef BG_BOUNCE_H
 #define BG_BOUNCE_H
@@ -72,14 +71,6 @@ typedef struct bg_original {
     char received[BG_FIELD_MAX];    /* date of the topmost Received: (when it reached the reporting server) */
 } bg_original;
 
-/* Limits on what the reader accepts; zero fields take the defaults. */
-typedef struct bg_limits {
-    size_t max_size;       /* whole message, default 32 MiB */
-    unsigned max_depth;    /* MIME nesting, default 16 */
-    unsigned max_parts;    /* MIME parts in all, default 1000 */
-    unsigned max_rcpts;    /* recipients kept, default 1000 */
-} bg_limits;
-
 /* The reader's result. */
 typedef struct bg_bounce {
     bg_msg_kind kind;
@@ -122,26 +113,8 @@ typedef struct bg_bounce {
     size_t rcpt_max;               /* bg_bounce_add_rcpt stops here; 0 = 1000 */
 } bg_bounce;
 
-/* Error detail for a message that cannot be read at all. */
-typedef enum {
-    BG_READ_OK = 0,
-    BG_READ_EMPTY,      /* zero bytes or only whitespace */
-    BG_READ_TOO_LARGE,  /* over limits.max_size */
-    BG_READ_BINARY,     /* NUL bytes or no header block: not a mail message */
-    BG_READ_NOMEM
-} bg_read_status;
-
-/* Parse one message. Returns a bounce (kind BG_MSG_NOT_BOUNCE when it is
- * not a report) or NULL with *status saying why it could not be read.
- * limits may be NULL. Truncated or broken MIME is read as far as it goes. */
-bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
-                          bg_read_status *status);
-
 /* Free a bounce. NULL is fine. */
 void bg_bounce_free(bg_bounce *b);
-
-/* Text for a read status. */
-const char *bg_read_status_text(bg_read_status s);
 
 /* Name of a message kind ("failure", "delay", ...). */
 const char *bg_msg_kind_name(bg_msg_kind k);

@@ -12,6 +12,8 @@
 #include "bg_rules.h"
 #include "bg_status.h"
 
+#define BG_RULES_TEXT_MAX 8192 /* bytes of each text scanned for phrases */
+
 #define BG_RULE_STATUS_N 12 /* status patterns per rule */
 #define BG_RULE_REPLY_N 12  /* reply-code patterns per rule */
 #define BG_RULE_PARSER_N 8  /* parser names per rule */
@@ -104,6 +106,24 @@ typedef struct bg_match_input {
     const char *remote_mta; /* "" when unknown */
     const char *diag_type;  /* "" when unknown */
 } bg_match_input;
+
+/* A compiled rule set (bg_rules.c builds it, bg_rules_match.c reads it). */
+struct bg_rules {
+    bg_rule *rule;
+    size_t nrule, caprule;
+    bg_ac *ac;
+    bg_phrase *ph;
+    size_t nph;
+    int image; /* 1 = rule and ph point into bg_rules_image_builtin */
+};
+
+/* Letters and digits make words. So does '-': "X-Virus-Scanned" or
+ * "Received-SPF" in a quoted header is not the word "virus" or "spf". */
+static inline int bg_is_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-';
+}
 
 /* The first rule (in precedence order) that matches, or NULL. */
 const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in);
