@@ -44,7 +44,8 @@ typedef struct bg_span {
 
 /* One recipient of a report. */
 typedef struct bg_rcpt {
-    char recipient[BG_ADDR_MAX];          /* Final-Recipient, bare address */
+    char recipient[BG_ADDR_MAX];          /* Final-Recipient, bare address (Original-Recipient
+                                             when Final-Recipient is no RFC 822 address) */
     char original_recipient[BG_ADDR_MAX]; /* Original-Recipient, bare address */
     char action[32];                      /* failed, delayed, delivered, relayed, expanded; "" */
     char status[BG_STATUS_MAX];           /* Status: as written ("5.0.0" for Exim) */
@@ -54,6 +55,7 @@ typedef struct bg_rcpt {
     char last_attempt[BG_FIELD_MAX];      /* Last-Attempt-Date */
     char will_retry_until[BG_FIELD_MAX];  /* Will-Retry-Until */
     bg_span status_field;                 /* raw "Status:" header line inside the input (for correction) */
+    int final_not_rfc822;                 /* Final-Recipient was X.400 or an IMCEA encapsulation */
 } bg_rcpt;
 
 /* The returned original message (message/rfc822 or text/rfc822-headers). */

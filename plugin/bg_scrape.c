@@ -258,6 +258,21 @@ static int bg_scrape_line_rcpt(const bg_scrape_line *l, char addr[BG_ADDR_MAX], 
         p += 2;
     while (p < e && (*p == ' ' || *p == '\t'))
         p++;
+    /* "550 5.1.1 <user@dom>: reason": a refusal line naming its address */
+    if (e - p > 6 && (p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
+        isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-')) {
+        const char *r = p + 4;
+        size_t sl = bg_status_valid(r);
+        if (sl && r + sl < e && r[sl] == ' ' && r[sl + 1] == '<') {
+            r += sl + 1;
+            size_t an = bg_addr_at(r + 1, e, addr);
+            if (an && r + 1 + an < e && r[1 + an] == '>') {
+                *rest = r + 2 + an;
+                *label_reason = 1;
+                return BG_SL_LABEL;
+            }
+        }
+    }
     const char *q = p;
     while (q < e && (*q == '<' || *q == '"' || *q == '\''))
         q++;
@@ -586,7 +601,10 @@ void bg_scrape_finish(bg_bounce *b, size_t from, const bg_scrape_ctx *c)
 static const char *const bg_scrape_bounce_subjects[] = {
     "undeliver", "delivery", "failure", "returned", "failed", "error", "rejected", "bounce",
     "not delivered", "could not", "unable to", "nondeliver", "non-deliver", "mail system",
-    NULL};
+    /* the same in the languages Exchange and others write subjects in */
+    "unzustellbar", "nicht zustellbar", "non remis", "non distribuable", "no se puede entregar",
+    "no entregado", "non recapitabile", "onbestelbaar", "niedostarczalne", "nao entregue",
+    "不能", "未配信", "エラー", "返送", "退信", NULL};
 
 /* 1 when From looks like a mail system, not a person. */
 static int bg_scrape_from_daemon(const char *from)
@@ -703,6 +721,24 @@ static void bg_scrape_explain(bg_bounce *b, size_t from, const bg_scrape_ctx *c)
         bg_scrape_diag_trim(&d);
         memcpy(r->diagnostic, d.s, d.len + 1);
     }
+}
+
+/* 1 when the failure section has a refusal line of its own: a 5xx reply
+ * code with an enhanced status ("550 5.1.1 <a@b>: ...") at a line start --
+ * a plain-text bounce that names itself nowhere else. */
+static int bg_scrape_refusal_line(const bg_scrape_ctx *c)
+{
+    const char *pos = c->text;
+    const char *end = c->end - c->text > 16384 ? c->text + 16384 : c->end;
+    bg_scrape_line l;
+    while (bg_scrape_line_next(&pos, end, &l)) {
+        const char *p = l.p + l.indent;
+        size_t n = l.len - l.indent;
+        if (n > 10 && p[0] == '5' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+            (p[3] == ' ' || p[3] == '-') && bg_status_valid(p + 4) && p[4] == '5')
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- the dispatcher ---- */
@@ -832,8 +868,9 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
         n = f->extract(b, &c, f);
     /* the heuristics only where something says this is a bounce: an
      * auto-reply or a person's mail lists addresses too */
-    int bounce = f || bg_scrape_from_daemon(from) || bg_scrape_has_any(subject, bg_scrape_bounce_subjects, 32) ||
-                 bg_scrape_header(in, "X-Failed-Recipients")[0];
+    int bounce = f || bg_scrape_from_daemon(from) ||
+                 bg_scrape_has_any(subject, bg_scrape_bounce_subjects, 48) ||
+                 bg_scrape_header(in, "X-Failed-Recipients")[0] || bg_scrape_refusal_line(&c);
     if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
     bg_scrape_failed_header(b, before, &c);
