@@ -266,7 +266,9 @@ static int bg_scrape_line_rcpt(const bg_scrape_line *l, char addr[BG_ADDR_MAX], 
         if (sl && r + sl < e && r[sl] == ' ' && r[sl + 1] == '<') {
             r += sl + 1;
             size_t an = bg_addr_at(r + 1, e, addr);
-            if (an && r + 1 + an < e && r[1 + an] == '>') {
+            /* "<addr>:" as Postfix and Exim write it (Sendmail's "<addr>...
+             * reason" lines belong to its transcript) */
+            if (an && r + 2 + an < e && r[1 + an] == '>' && r[2 + an] == ':') {
                 *rest = r + 2 + an;
                 *label_reason = 1;
                 return BG_SL_LABEL;
