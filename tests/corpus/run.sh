@@ -82,8 +82,9 @@ fig = dict(kv.split("=") for kv in sys.argv[1].split())
 #   may not follow": a header error, malformed-message), lhost-postfix-41
 #   ("550 Protocol violation": protocol-error), lhost-postfix-54 ("550 5.7.1
 #   Access denied": policy-rejected), lhost-mfilter-04 (Microsoft's "All
-#   recipient addresses rejected : Access denied" under 5.4.1: its edge
-#   blocking of unknown recipients, unknown-user), lhost-exim-37
+#   recipient addresses rejected : Access denied" under 5.4.1: read by its
+#   code, it must never be taken for the unknown-recipient form, which
+#   would suppress), lhost-exim-37
 #   ("553 <host> does not exist"), lhost-sendmail-16 ("A problem occurred.
 #   (BL)"), lhost-v5sendmail-05 ("You cannot send E-Mail to yourself"),
 #   rfc3464-35 ("is not a registered gateway user").
