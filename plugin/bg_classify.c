@@ -135,12 +135,6 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     /* cause and timing are two facts: giving up after retries is reported
      * with the cause of the last deferral when the report names one */
     const bg_rule *ru = m.cause;
-    /* the report's own explanation, for a second reading */
-    bg_match_result o = {NULL, NULL};
-    if (ev->other_text && ev->other_text[0]) {
-        bg_match_input oi = {{ev->other_text, NULL}, "", 0, "", "", ""};
-        bg_rules_match_split(r, &oi, &o);
-    }
     out->gave_up = m.timing != NULL;
     if (m.timing && bg_cause_is_weak(ru, m.timing))
         ru = m.timing;
@@ -149,6 +143,13 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
      * (both suppress the address alike). Not a code: Sendmail-style
      * "550 5.2.1 ... User Unknown" means an unknown user. */
     const bg_registry_entry *reg = bg_registry_find(ev->status);
+    /* the report's own explanation, read only when it may refine */
+    bg_match_result o = {NULL, NULL};
+    if (ru && strcmp(bg_rule_cat(ru)->id, "unknown-user") == 0 && ev->other_text &&
+        ev->other_text[0] && (!reg || reg->weight < 40)) {
+        bg_match_input oi = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        bg_rules_match_split(r, &oi, &o);
+    }
     if (ru && strcmp(bg_rule_cat(ru)->id, "unknown-user") == 0 && o.cause &&
                o.cause->priority >= 60 && bg_is_address_category(bg_rule_cat(o.cause)) &&
                bg_rule_cat(o.cause) != bg_rule_cat(ru) && (!reg || reg->weight < 40)) {
