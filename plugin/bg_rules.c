@@ -57,6 +57,7 @@ void bg_rules_free(bg_rules *r)
         free(r->ph);
     }
     bg_ac_free(r->ac);
+    free(r->timing);
     free(r);
 }
 
@@ -607,6 +608,26 @@ static int bg_rule_cmp(const void *a, const void *b)
 }
 
 
+/* The timing rules' indices, so that matching looks for them past the
+ * cause without trying every other rule. */
+static int bg_rules_index_timing(bg_rules *r)
+{
+    free(r->timing);
+    r->timing = NULL;
+    r->ntiming = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrule; i++)
+        n += bg_rule_is_timing(&r->rule[i]);
+    if (!n)
+        return 0;
+    if (!(r->timing = malloc(n * sizeof *r->timing)))
+        return -1;
+    for (size_t i = 0; i < r->nrule; i++)
+        if (bg_rule_is_timing(&r->rule[i]))
+            r->timing[r->ntiming++] = (unsigned)i;
+    return 0;
+}
+
 /* Sort into precedence order and build the automaton. */
 static int bg_rules_compile(bg_rules *r)
 {
@@ -641,6 +662,8 @@ static int bg_rules_compile(bg_rules *r)
             r->nph++;
         }
     }
+    if (bg_rules_index_timing(r) < 0)
+        return -1;
     return bg_ac_build(r->ac);
 }
 
@@ -772,7 +795,8 @@ static bg_rules *bg_rules_from_image(void)
     r->nrule = r->caprule = im->nrule;
     r->ph = (bg_phrase *)im->ph;
     r->nph = im->nph;
-    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL) {
+    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL || bg_rules_index_timing(r) < 0) {
+        bg_ac_free(r->ac);
         free(r);
         return NULL;
     }

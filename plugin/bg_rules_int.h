@@ -115,6 +115,8 @@ struct bg_rules {
     bg_phrase *ph;
     size_t nph;
     int image; /* 1 = rule and ph point into bg_rules_image_builtin */
+    unsigned *timing; /* indices of the timing rules (category expired), ascending */
+    size_t ntiming;
 };
 
 /* Letters and digits make words. So does '-': "X-Virus-Scanned" or

@@ -168,7 +168,8 @@ static void bg_rules_scan(const bg_rules *r, const bg_match_input *in, int want_
         sc.len = bg_scan_norm(in->texts[t], buf, sizeof buf);
         bg_ac_scan(r->ac, buf, sc.len, bg_scan_hit, &sc);
     }
-    for (size_t i = 0; i < r->nrule && !(res->cause && (res->timing || !want_split)); i++) {
+    size_t i = 0;
+    for (; i < r->nrule && !res->cause; i++) {
         const bg_rule *ru = &r->rule[i];
         if (ru->nphrase && !(hit[i / 64] & ((uint64_t)1 << (i % 64))))
             continue;
@@ -179,8 +180,16 @@ static void bg_rules_scan(const bg_rules *r, const bg_match_input *in, int want_
                 res->timing = ru;
             continue;
         }
-        if (!res->cause)
-            res->cause = ru;
+        res->cause = ru;
+    }
+    /* past the cause, only the timing rules need a look */
+    for (size_t k = 0; want_split && !res->timing && k < r->ntiming; k++) {
+        size_t t = r->timing[k];
+        const bg_rule *ru = &r->rule[t];
+        if (t < i || (ru->nphrase && !(hit[t / 64] & ((uint64_t)1 << (t % 64)))))
+            continue;
+        if (bg_rule_conditions(ru, in))
+            res->timing = ru;
     }
     if (hit != local)
         free(hit);
