@@ -112,6 +112,26 @@ static int bg_cli_rules_check_codes(const char *codes_path)
         printf("%s: %s\n", codes_path ? codes_path : "built-in status-codes.conf", err);
         return 1;
     }
+    /* the registry numbers its codes without gaps: subjects 0-7, details
+     * 0..last in each; a hole is a code without an entry */
+    const bg_registry_entry *t = codes_path ? tab : bg_registry_table(&(size_t){0});
+    unsigned last[8] = {0}, have[8][64] = {{0}};
+    int bad = 0;
+    for (long i = 0; i < n; i++)
+        if (t[i].subject < 8 && t[i].detail < 64) {
+            have[t[i].subject][t[i].detail] = 1;
+            if (t[i].detail > last[t[i].subject])
+                last[t[i].subject] = t[i].detail;
+        }
+    for (unsigned sub = 0; sub < 8; sub++)
+        for (unsigned d = 0; d <= last[sub]; d++)
+            if (!have[sub][d]) {
+                printf("%s: X.%u.%u of the registry has no entry\n",
+                       codes_path ? codes_path : "built-in status-codes.conf", sub, d);
+                bad = 1;
+            }
+    if (bad)
+        return 1;
     printf("%s: ok, %ld status codes\n", codes_path ? codes_path : "built-in status-codes.conf",
            n);
     return 0;

@@ -34,6 +34,19 @@ else
   esac
 fi
 
+# the status-code registry: a code without its entry is refused
+grep -v '^X\.1\.4 ' conf/status-codes.conf > "$tmp/codes.conf"
+printf 'rule y\ncategory unknown-user\nphrase fine\n' > "$tmp/ok.conf"
+if out=$("$cli" rules check --codes "$tmp/codes.conf" "$tmp/ok.conf"); then
+  echo "rules: a registry without X.1.4 was accepted"; fail=1
+else
+  case "$out" in
+    *"X.1.4 of the registry has no entry"*) echo "rules: a registry code without its entry refused" ;;
+    *) echo "rules: unexpected registry error: $out"; fail=1 ;;
+  esac
+fi
+"$cli" rules check "$tmp/ok.conf" > /dev/null || { echo "rules: the built-in registry is refused"; fail=1; }
+
 # the corpus floors
 "$cli" classify --json "$corpus"/sisimai/eml/*.eml > "$tmp/out.jsonl" 2>/dev/null
 line=$(python3 "$corpus/score.py" "$tmp/out.jsonl" | tail -1)
