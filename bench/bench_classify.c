@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_classify.h"
 
 typedef struct msg {

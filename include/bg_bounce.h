@@ -1,19 +1,18 @@
-/* bg_bounce: the parsed form of a bounce, and the reader that makes it.
+/* bg_bounce: the parsed form of a bounce (the type and its small helpers).
  *
- * The reader takes one whole RFC 5322 message (LF or CRLF line ends) and
- * finds out what kind of report it is and, per recipient, what the
- * reporting server said. It does not judge (that is bg_classify) and does
- * not rewrite (that is bg_render). Every string field is bounded, has its
- * CR, LF and other control characters removed, and is "" when absent
- * (never NULL). Input is hostile: every length is checked.
+ * The reader that fills it is bg_bounce_read (bg_bounce_read.h), with its
+ * parts bg_dsn (delivery-status fields) and bg_scrape (plain-text formats),
+ * which depend on this module and not the other way round. Every string
+ * field is bounded, has its CR, LF and other control characters removed,
+ * and is "" when absent (never NULL).
  */
 #ifndef BG_BOUNCE_H
 #define BG_BOUNCE_H
 
 #include <stddef.h>
+#include "bg_addr.h"
 #include "bg_status.h"
 
-#define BG_ADDR_MAX 320   /* RFC 5321 local part 64 + @ + domain 255 */
 #define BG_DIAG_MAX 2048  /* diagnostic text kept per recipient */
 #define BG_FIELD_MAX 256  /* MTA names, dates, actions */
 #define BG_HDR_MAX 1024   /* decoded header values of the original message */
@@ -45,7 +44,8 @@ typedef struct bg_span {
 
 /* One recipient of a report. */
 typedef struct bg_rcpt {
-    char recipient[BG_ADDR_MAX];          /* Final-Recipient, bare address */
+    char recipient[BG_ADDR_MAX];          /* Final-Recipient, bare address (Original-Recipient
+                                             when Final-Recipient is no RFC 822 address) */
     char original_recipient[BG_ADDR_MAX]; /* Original-Recipient, bare address */
     char action[32];                      /* failed, delayed, delivered, relayed, expanded; "" */
     char status[BG_STATUS_MAX];           /* Status: as written ("5.0.0" for Exim) */
@@ -55,6 +55,7 @@ typedef struct bg_rcpt {
     char last_attempt[BG_FIELD_MAX];      /* Last-Attempt-Date */
     char will_retry_until[BG_FIELD_MAX];  /* Will-Retry-Until */
     bg_span status_field;                 /* raw "Status:" header line inside the input (for correction) */
+    int final_not_rfc822;                 /* Final-Recipient was X.400 or an IMCEA encapsulation */
 } bg_rcpt;
 
 /* The returned original message (message/rfc822 or text/rfc822-headers). */
@@ -69,15 +70,8 @@ typedef struct bg_original {
     char return_path[BG_ADDR_MAX];  /* bare address, "" when absent */
     char dkim_domain[BG_FIELD_MAX]; /* d= of the first DKIM-Signature, "" when none */
     char dkim_selector[BG_FIELD_MAX];
+    char received[BG_FIELD_MAX];    /* date of the topmost Received: (when it reached the reporting server) */
 } bg_original;
-
-/* Limits on what the reader accepts; zero fields take the defaults. */
-typedef struct bg_limits {
-    size_t max_size;       /* whole message, default 32 MiB */
-    unsigned max_depth;    /* MIME nesting, default 16 */
-    unsigned max_parts;    /* MIME parts in all, default 1000 */
-    unsigned max_rcpts;    /* recipients kept, default 1000 */
-} bg_limits;
 
 /* The reader's result. */
 typedef struct bg_bounce {
@@ -90,6 +84,7 @@ typedef struct bg_bounce {
     char from[BG_HDR_MAX];
     char message_id[BG_FIELD_MAX];
     char auto_submitted[BG_FIELD_MAX];
+    char date[BG_FIELD_MAX];       /* the report's Date: (when the server wrote it) */
 
     /* per-message DSN fields */
     char reporting_mta[BG_FIELD_MAX];
@@ -120,26 +115,8 @@ typedef struct bg_bounce {
     size_t rcpt_max;               /* bg_bounce_add_rcpt stops here; 0 = 1000 */
 } bg_bounce;
 
-/* Error detail for a message that cannot be read at all. */
-typedef enum {
-    BG_READ_OK = 0,
-    BG_READ_EMPTY,      /* zero bytes or only whitespace */
-    BG_READ_TOO_LARGE,  /* over limits.max_size */
-    BG_READ_BINARY,     /* NUL bytes or no header block: not a mail message */
-    BG_READ_NOMEM
-} bg_read_status;
-
-/* Parse one message. Returns a bounce (kind BG_MSG_NOT_BOUNCE when it is
- * not a report) or NULL with *status saying why it could not be read.
- * limits may be NULL. Truncated or broken MIME is read as far as it goes. */
-bg_bounce *bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
-                          bg_read_status *status);
-
 /* Free a bounce. NULL is fine. */
 void bg_bounce_free(bg_bounce *b);
-
-/* Text for a read status. */
-const char *bg_read_status_text(bg_read_status s);
 
 /* Name of a message kind ("failure", "delay", ...). */
 const char *bg_msg_kind_name(bg_msg_kind k);

@@ -90,12 +90,6 @@ int bg_charset_to_utf8(const char *charset, const char *in, size_t len, bg_buf *
  * length written. */
 size_t bg_text_clean(char *out, size_t outlen, const char *src, size_t len, int flags);
 
-/* The bare address in a header or DSN value: "Name <a@b>", "rfc822; a@b",
- * "<a@b>", "a@b (comment)", "utf-8; a@b". Quotes and angle brackets
- * removed, trailing punctuation dropped. "" when there is none. Returns the
- * length written. */
-size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen);
-
 /* Case-insensitive search for needle (ASCII) in s[0, len); NULL if none. */
 const char *bg_memcasemem(const char *s, size_t len, const char *needle);
 

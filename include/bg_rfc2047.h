@@ -10,16 +10,13 @@
 
 #include <stddef.h>
 #include "bg_buf.h"
+#include "bg_utf8.h" /* bg_utf8_len, for the renderer */
 
 /* Append s (NUL-terminated) with invalid UTF-8 sequences replaced by '?'
  * and control characters (CR, LF, TAB and the rest) replaced by one blank;
  * runs of blanks collapse to one; leading/trailing blanks dropped. At most
  * max bytes are appended, cut at a character boundary (max 0 = no limit). */
 void bg_utf8_clean(bg_buf *out, const char *s, size_t max);
-
-/* Length of the valid UTF-8 sequence at s (1-4), 0 when invalid or
- * truncated (avail bytes available). */
-size_t bg_utf8_len(const unsigned char *s, size_t avail);
 
 /* Append a header value for text (NUL-terminated, cleaned as above first,
  * at most max bytes of text): as is when printable ASCII, else as

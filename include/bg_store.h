@@ -241,4 +241,10 @@ void bg_store_fmt_time(long long t, char out[32]);
  * 0 with *out set, or -1. */
 int bg_store_parse_time(const char *s, long long *out);
 
+/* (classify, issue 16) The category of the deferral the transport's event
+ * hook recorded for (message_id, recipient), and when (the first deferral:
+ * rows are written once per message). BG_STORE_NOTFOUND when none. */
+bg_store_status bg_store_last_deferral(bg_store *s, const char *message_id, const char *recipient,
+                                       char category[BG_CATEGORY_ID_MAX], long long *seen_at);
+
 #endif

@@ -28,7 +28,9 @@ static const char *const bg_catalog_placeholders[] = {
     "recipient", "domain",       "code",         "reply_code",  "remote_mta",
     "organisation", "helpdesk",  "retry_until",  "sender_domain", "subject",
     "reason",    "category",     "rule",         "count",       "dkim_domain",
-    "dkim_selector", "first_recipient", NULL,
+    "dkim_selector", "first_recipient",
+    "tried_for", "tried_since", "n", /* timing (classify) and duration_* counts */
+    NULL,
 };
 
 typedef struct bg_cat_key {

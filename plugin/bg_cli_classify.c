@@ -1,6 +1,8 @@
 /* bg_cli_classify: `bounceguide classify [--json] [--rules FILE] [FILE...]`.
  *
- * One JSON object per recipient per line (--json), or a readable table.
+ * One JSON object per recipient per line (--json), or a readable table. A
+ * file in mbox form (messages after "From " separator lines) is read
+ * message by message, in order.
  * A file that cannot be read gives one line on stderr and exit status 1
  * at the end; the other files are still processed.
  */
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_cli.h"
@@ -45,6 +48,11 @@ static void bg_cli_json_line(bg_buf *o, const char *file, const bg_bounce *b, co
     bg_json_str(o, bg_suppress_name(v->suppress));
     bg_buf_adds(o, ",\"rule\":");
     bg_json_str(o, v->rule);
+    bg_buf_adds(o, ",\"side\":");
+    bg_json_str(o, bg_side_name(v->side));
+    bg_buf_printf(o, ",\"gave_up\":%s", v->gave_up ? "true" : "false");
+    if (v->tried_for > 0)
+        bg_buf_printf(o, ",\"tried_since\":%lld,\"tried_for\":%lld", v->tried_since, v->tried_for);
     bg_buf_adds(o, "}\n");
 }
 
@@ -74,6 +82,29 @@ static void bg_cli_table_line(bg_buf *o, const char *file, const bg_rcpt *rc,
     bg_buf_addc(o, ' ');
     bg_cli_table_field(o, v->rule, 0);
     bg_buf_addc(o, '\n');
+}
+
+/* The end of the message that starts at off in an mbox text: the next
+ * "\nFrom " line followed by a header line, else len. A text that does not
+ * start with "From " is one message. */
+static size_t bg_cli_mbox_next(const char *msg, size_t len, size_t off)
+{
+    if (len - off < 5 || memcmp(msg + off, "From ", 5) != 0)
+        return len;
+    const char *p = msg + off + 5, *end = msg + len;
+    while ((p = memmem(p, (size_t)(end - p), "\nFrom ", 6)) != NULL) {
+        const char *nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
+        /* a separator line is followed by a header field ("Name:") */
+        if (nl && nl + 1 < end) {
+            const char *q = nl + 1;
+            while (q < end && *q != ':' && *q != ' ' && *q != '\n')
+                q++;
+            if (q < end && *q == ':' && q > nl + 1)
+                return (size_t)(p + 1 - msg);
+        }
+        p += 6;
+    }
+    return len;
 }
 
 int bg_cli_classify(int argc, char **argv)
@@ -115,33 +146,35 @@ int bg_cli_classify(int argc, char **argv)
             rc_exit = 1;
             continue;
         }
-        bg_read_status st;
-        bg_bounce *b = bg_bounce_read(msg, len, NULL, &st);
-        if (!b) {
-            fprintf(stderr, "bounceguide: %s: %s\n", files[f], bg_read_status_text(st));
-            free(msg);
-            rc_exit = 1;
-            continue;
+        for (size_t off = 0, next; off < len; off = next) {
+            next = bg_cli_mbox_next(msg, len, off);
+            bg_read_status st;
+            bg_bounce *b = bg_bounce_read(msg + off, next - off, NULL, &st);
+            if (!b) {
+                fprintf(stderr, "bounceguide: %s: %s\n", files[f], bg_read_status_text(st));
+                rc_exit = 1;
+                continue;
+            }
+            bg_buf_reset(&o);
+            if (b->nrcpt == 0) {
+                bg_verdict v;
+                bg_classify_rcpt(rules, b, NULL, &v);
+                if (json)
+                    bg_cli_json_line(&o, files[f], b, NULL, &v);
+                else
+                    bg_cli_table_line(&o, files[f], NULL, &v);
+            }
+            for (size_t r = 0; r < b->nrcpt; r++) {
+                bg_verdict v;
+                bg_classify_rcpt(rules, b, &b->rcpts[r], &v);
+                if (json)
+                    bg_cli_json_line(&o, files[f], b, &b->rcpts[r], &v);
+                else
+                    bg_cli_table_line(&o, files[f], &b->rcpts[r], &v);
+            }
+            fwrite(bg_buf_str(&o), 1, o.len, stdout);
+            bg_bounce_free(b);
         }
-        bg_buf_reset(&o);
-        if (b->nrcpt == 0) {
-            bg_verdict v;
-            bg_classify_rcpt(rules, b, NULL, &v);
-            if (json)
-                bg_cli_json_line(&o, files[f], b, NULL, &v);
-            else
-                bg_cli_table_line(&o, files[f], NULL, &v);
-        }
-        for (size_t r = 0; r < b->nrcpt; r++) {
-            bg_verdict v;
-            bg_classify_rcpt(rules, b, &b->rcpts[r], &v);
-            if (json)
-                bg_cli_json_line(&o, files[f], b, &b->rcpts[r], &v);
-            else
-                bg_cli_table_line(&o, files[f], &b->rcpts[r], &v);
-        }
-        fwrite(bg_buf_str(&o), 1, o.len, stdout);
-        bg_bounce_free(b);
         free(msg);
     }
     bg_buf_free(&o);

@@ -1,7 +1,11 @@
-/* bg_cli_rules: `bounceguide rules check FILE | dump [--rules FILE] | test TEXT`.
+/* bg_cli_rules: `bounceguide rules check FILE | dump [--rules FILE] | test TEXT | codes`.
  *
  * check  validates an admin rules file against the built-in rules and lists
- *        every error with its line number (exit 1 when there is one);
+ *        every error with its line number (exit 1 when there is one); it
+ *        also checks the status-code registry (conf/status-codes.conf, or
+ *        the file given with --codes): every code needs an entry with its
+ *        side and category;
+ * codes  lists the registry: code, side, category, weight, RFC, meaning;
  * dump   prints the effective rules in precedence order, in the rules
  *        syntax (so the output can be read back);
  * test   classifies a reply text as Exim's transport event would give it.
@@ -13,6 +17,7 @@
 
 #include "bg_classify.h"
 #include "bg_cli.h"
+#include "bg_registry.h"
 #include "bg_rules_int.h"
 
 #define BG_CLI_RULES_MAX (1u << 20)
@@ -20,7 +25,8 @@
 
 static int bg_cli_rules_usage(void)
 {
-    fprintf(stderr, "usage: bounceguide rules check FILE\n"
+    fprintf(stderr, "usage: bounceguide rules check [--codes FILE] FILE\n"
+                    "       bounceguide rules codes\n"
                     "       bounceguide rules dump [--rules FILE]\n"
                     "       bounceguide rules test [--rules FILE] [--deferred] TEXT\n");
     return 2;
@@ -83,8 +89,58 @@ static void bg_cli_rules_blank(char *text, unsigned long n)
     } while (block && p && *p && !bg_cli_rules_is(p, "rule") && !bg_cli_rules_is(p, "disable"));
 }
 
-static int bg_cli_rules_check(const char *path)
+/* The registry: the built-in one, or a file (a changed copy, before a
+ * build). Every code needs a side and a category ("unknown" is one). */
+static int bg_cli_rules_check_codes(const char *codes_path)
 {
+    char err[300];
+    static bg_registry_entry tab[BG_REGISTRY_MAX];
+    long n;
+    if (codes_path) {
+        size_t len = 0;
+        char *text = bg_cli_read_file(codes_path, BG_CLI_RULES_MAX, &len);
+        if (!text)
+            return 1;
+        n = bg_registry_parse(text, tab, BG_REGISTRY_MAX, err, sizeof err);
+        free(text);
+    } else {
+        size_t m;
+        n = bg_registry_table(&m) ? (long)m : -1;
+        snprintf(err, sizeof err, "no entries");
+    }
+    if (n <= 0) {
+        printf("%s: %s\n", codes_path ? codes_path : "built-in status-codes.conf", err);
+        return 1;
+    }
+    /* the registry numbers its codes without gaps: subjects 0-7, details
+     * 0..last in each; a hole is a code without an entry */
+    const bg_registry_entry *t = codes_path ? tab : bg_registry_table(&(size_t){0});
+    unsigned last[8] = {0}, have[8][64] = {{0}};
+    int bad = 0;
+    for (long i = 0; i < n; i++)
+        if (t[i].subject < 8 && t[i].detail < 64) {
+            have[t[i].subject][t[i].detail] = 1;
+            if (t[i].detail > last[t[i].subject])
+                last[t[i].subject] = t[i].detail;
+        }
+    for (unsigned sub = 0; sub < 8; sub++)
+        for (unsigned d = 0; d <= last[sub]; d++)
+            if (!have[sub][d]) {
+                printf("%s: X.%u.%u of the registry has no entry\n",
+                       codes_path ? codes_path : "built-in status-codes.conf", sub, d);
+                bad = 1;
+            }
+    if (bad)
+        return 1;
+    printf("%s: ok, %ld status codes\n", codes_path ? codes_path : "built-in status-codes.conf",
+           n);
+    return 0;
+}
+
+static int bg_cli_rules_check(const char *path, const char *codes_path)
+{
+    if (bg_cli_rules_check_codes(codes_path) != 0)
+        return 1;
     size_t len = 0;
     char *text = bg_cli_read_file(path, BG_CLI_RULES_MAX, &len);
     if (!text)
@@ -158,6 +214,8 @@ static void bg_cli_rules_print(const bg_rule *ru)
     }
     if (ru->suppress >= 0)
         printf("suppress %s\n", bg_suppress_name((bg_suppress)ru->suppress));
+    if (ru->side >= 0)
+        printf("side %s\n", bg_side_name((bg_side)ru->side));
     printf("\n");
 }
 
@@ -167,9 +225,20 @@ int bg_cli_rules(int argc, char **argv)
         return bg_cli_rules_usage();
     const char *sub = argv[1];
     if (strcmp(sub, "check") == 0) {
+        if (argc == 5 && strcmp(argv[2], "--codes") == 0)
+            return bg_cli_rules_check(argv[4], argv[3]);
         if (argc != 3)
             return bg_cli_rules_usage();
-        return bg_cli_rules_check(argv[2]);
+        return bg_cli_rules_check(argv[2], NULL);
+    }
+    if (strcmp(sub, "codes") == 0 && argc == 2) {
+        size_t n;
+        const bg_registry_entry *t = bg_registry_table(&n);
+        for (size_t k = 0; k < n; k++)
+            printf("X.%u.%u\t%s\t%s|%s\t%d\t%s\t%s\n", t[k].subject, t[k].detail,
+                   bg_side_name(t[k].side), t[k].cat5 ? t[k].cat5->id : "unknown",
+                   t[k].cat4 ? t[k].cat4->id : "unknown", t[k].weight, t[k].rfc, t[k].meaning);
+        return n ? 0 : 1;
     }
     const char *path = NULL;
     int deferred = 0, i = 2;
@@ -196,9 +265,10 @@ int bg_cli_rules(int argc, char **argv)
     } else if (strcmp(sub, "test") == 0 && i + 1 == argc) {
         bg_verdict v;
         bg_classify_text(r, argv[i], deferred, &v);
-        printf("category=%s status=%s reply=%d permanent=%s suppress=%s rule=%s\n",
+        printf("category=%s status=%s reply=%d permanent=%s suppress=%s rule=%s side=%s%s\n",
                v.category->id, v.status[0] ? v.status : "-", v.reply_code,
-               v.permanent ? "yes" : "no", bg_suppress_name(v.suppress), v.rule);
+               v.permanent ? "yes" : "no", bg_suppress_name(v.suppress), v.rule,
+               bg_side_name(v.side), v.gave_up ? " gave_up" : "");
     } else {
         rc = bg_cli_rules_usage();
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_addr.h"
 #include "bg_buf.h"
 #include "bg_header.h"
 #include "bg_mime.h"
@@ -201,10 +202,19 @@ size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eo
                 added++;
             }
             switch (which) {
-            case BG_DF_FINAL_RCPT:
+            case BG_DF_FINAL_RCPT: {
+                char type[32];
+                bg_dsn_split_type(v, type, sizeof type);
                 bg_dsn_unescape(v);
                 bg_addr_extract(v, strlen(v), cur->recipient, sizeof cur->recipient);
+                /* an X.400 address, or Exchange's encapsulation of one
+                 * (IMCEAEX-...@domain), is no mailbox to name: the
+                 * Original-Recipient (when there is one) is */
+                if ((type[0] && strcmp(type, "rfc822") != 0 && strcmp(type, "utf-8") != 0) ||
+                    !strncasecmp(cur->recipient, "imcea", 5))
+                    cur->final_not_rfc822 = 1;
                 break;
+            }
             case BG_DF_ORIGINAL_RCPT:
                 bg_dsn_unescape(v);
                 bg_addr_extract(v, strlen(v), cur->original_recipient,
@@ -263,7 +273,7 @@ size_t bg_dsn_parse(bg_bounce *b, const char *p, size_t off, size_t end, char eo
     size_t w = b->nrcpt - added;
     for (size_t r = b->nrcpt - added; r < b->nrcpt; r++) {
         bg_rcpt *rc = &b->rcpts[r];
-        if (!rc->recipient[0] && rc->original_recipient[0])
+        if ((!rc->recipient[0] || rc->final_not_rfc822) && rc->original_recipient[0])
             memcpy(rc->recipient, rc->original_recipient, sizeof rc->recipient);
         if (!rc->recipient[0])
             continue;
@@ -414,6 +424,13 @@ int bg_dsn_original(bg_original *o, const char *p, size_t off, size_t end, char 
         bg_addr_extract(v, strlen(v), o->return_path, sizeof o->return_path);
     if (bg_hdrs_get(&h, "DKIM-Signature", v, sizeof v))
         bg_dsn_dkim(v, o);
+    /* the topmost Received: is the last hop's, ours: its date (after the
+     * last ';') is when the message entered the reporting server */
+    if (bg_hdrs_get(&h, "Received", v, sizeof v)) {
+        const char *semi = strrchr(v, ';');
+        if (semi)
+            bg_dsn_set(o->received, sizeof o->received, semi + 1);
+    }
     if (h.n >= 2)
         useful = 1;
     bg_hdrs_free(&h);

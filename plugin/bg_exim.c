@@ -27,13 +27,16 @@
 #include <unistd.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"
 #include "bg_exim_hooks.h"
 #include "bg_exim_spool.h"
 #include "bg_log.h"
+#include "bg_policy.h"
 #include "bg_render.h"
+#include "bg_store.h"
 
 #ifndef BG_CONFIG_PATH
 #define BG_CONFIG_PATH "/etc/exim4/bounceguide.conf"
@@ -480,6 +483,40 @@ static void bg_exim_log_done(const bg_bounce *b, const bg_verdict *v, size_t n, 
     bg_buf_free(&l);
 }
 
+/* A give-up whose report names no cause ("retry timeout exceeded" alone):
+ * the cause of the deferrals the transport's event hook recorded for the
+ * same message and recipient (bg_store_last_deferral, read-only). Issue
+ * 16: cause and timing are two facts. Any problem leaves the verdicts. */
+static void bg_exim_last_cause(const bg_config *cfg, const bg_bounce *b, bg_verdict *v, size_t n)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += v[i].gave_up && strcmp(v[i].category->id, "expired") == 0;
+    if (!need || !b->orig.message_id[0])
+        return;
+    bg_policy *pol = bg_policy_new(cfg);
+    bg_store_status st = BG_STORE_OK;
+    char err[200] = "";
+    bg_store *s = pol ? bg_store_open(bg_policy_db_path(pol), bg_policy_timeout_ms(pol),
+                                      BG_STORE_RDONLY, &st, err, sizeof err)
+                      : NULL;
+    bg_policy_free(pol);
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char cat[BG_CATEGORY_ID_MAX];
+        long long at = 0;
+        if (!v[i].gave_up || strcmp(v[i].category->id, "expired") != 0 ||
+            bg_store_last_deferral(s, b->orig.message_id, b->rcpts[i].recipient, cat, &at) !=
+                BG_STORE_OK)
+            continue;
+        if (bg_classify_take_cause(&v[i], cat, "store:last-deferral"))
+            bg_logf(BG_LOG_DEBUG, "cause of %.200s from the last recorded deferral: %s",
+                    b->rcpts[i].recipient, cat);
+    }
+    bg_store_close(s);
+}
+
 /* Classify, store, render and rewrite one candidate message. Every exit
  * leaves the message either fully rewritten or untouched. */
 static void bg_exim_process(int fd)
@@ -568,6 +605,7 @@ static void bg_exim_process(int fd)
     }
     for (size_t i = 0; i < n; i++)
         bg_classify_rcpt(s->rules, b, &b->rcpts[i], &j.verdicts[i]);
+    bg_exim_last_cause(cfg, b, j.verdicts, n);
 
     int inbound = !bg_exim_own_report();
     bg_exim_stage(BG_T_CLASSIFY);

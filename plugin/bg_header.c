@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_base64.h"
+#include "bg_utf8.h"
+
 /* Prefer LF; a text without any LF but with CR uses CR alone. */
 char bg_eol_detect(const char *p, size_t len)
 {
@@ -178,41 +181,6 @@ size_t bg_hdrs_get_decoded(const bg_hdrs *h, const char *name, char *out, size_t
     return bg_hdrs_decoded(h, (size_t)i, out, outlen);
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
-static size_t bg_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-        min = 0x10000;
-    } else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* Runs of printable ASCII are copied in bulk; everything else is checked byte by byte. */
 size_t bg_text_clean(char *out, size_t outlen, const char *src, size_t len, int flags)
 {
@@ -261,7 +229,7 @@ size_t bg_text_clean(char *out, size_t outlen, const char *src, size_t len, int 
             out[o++] = (char)c;
             continue;
         }
-        size_t n = bg_utf8_seq(s + i, len - i);
+        size_t n = bg_utf8_len(s + i, len - i);
         const char *w = n ? (const char *)s + i : "?";
         size_t wl = n ? n : 1;
         if (o + wl + (size_t)pend > cap)
@@ -376,22 +344,6 @@ int bg_hexval(unsigned char c)
     return -1;
 }
 
-/* Value of a base64 (or base64url) digit, -1 for anything else. */
-static int bg_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 /* Decode one encoded word's text (Q or B) into dst (at most dstlen bytes). */
 static size_t bg_word_decode(char enc, const char *t, size_t tl, char *dst, size_t dstlen)
 {
@@ -411,20 +363,8 @@ static size_t bg_word_decode(char enc, const char *t, size_t tl, char *dst, size
         }
         return o;
     }
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < tl && o < dstlen; i++) {
-        int v = bg_b64val((unsigned char)t[i]);
-        if (v < 0)
-            continue;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            dst[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    return o;
+    bg_base64 st = {0, 0};
+    return bg_base64_decode(&st, t, tl, dst, dstlen, NULL);
 }
 
 /* Try an encoded word at in[i]: "=?charset?X?text?=". On success append
@@ -494,94 +434,6 @@ size_t bg_rfc2047_decode(const char *in, size_t len, char *out, size_t outlen)
     return r;
 }
 
-/* Characters that end an address found around an '@'. */
-static int bg_addr_delim(unsigned char c)
-{
-    return c <= 0x20 || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' ||
-           c == '"' || c == '\'' || c == '[' || c == ']' || c == 0x7f;
-}
-
-/* Prefer an address in angle brackets, else the token around the first @. */
-size_t bg_addr_extract(const char *in, size_t len, char *out, size_t outlen)
-{
-    const char *s = in, *e = in + len;
-    /* address type prefix: "rfc822;" "utf-8;" "x-unknown;" */
-    const char *semi = memchr(s, ';', len);
-    if (semi) {
-        const char *q = s;
-        while (q < semi && (*q == ' ' || *q == '\t'))
-            q++;
-        const char *t = q;
-        while (t < semi && ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-                            (*t >= '0' && *t <= '9') || *t == '-' || *t == '_'))
-            t++;
-        while (t < semi && (*t == ' ' || *t == '\t'))
-            t++;
-        if (t == semi && t > q && semi - q <= 24)
-            s = semi + 1;
-    }
-    const char *a = NULL, *b = NULL;
-    int quoted = 0; /* a quoted local part ("a b"@example.net) is kept whole */
-    const char *lt = memchr(s, '<', (size_t)(e - s));
-    while (lt) {
-        const char *gt = memchr(lt, '>', (size_t)(e - lt));
-        const char *stop = gt ? gt : e;
-        if (memchr(lt, '@', (size_t)(stop - lt))) {
-            a = lt + 1;
-            b = stop;
-            quoted = *a == '"' && b - a > 3 && memmem(a + 1, (size_t)(b - a - 1), "\"@", 2);
-            break;
-        }
-        lt = gt ? memchr(gt, '<', (size_t)(e - gt)) : NULL;
-    }
-    if (!a) {
-        const char *at = memchr(s, '@', (size_t)(e - s));
-        if (at) {
-            a = at;
-            /* an apostrophe inside a word belongs to it (o'brien@...) */
-            while (a > s && a[-1] != ':' &&
-                   (!bg_addr_delim((unsigned char)a[-1]) ||
-                    (a[-1] == '\'' && a - 1 > s && isalnum((unsigned char)a[-2]))))
-                a--;
-            if (at > s + 1 && at[-1] == '"') {
-                const char *q = at - 2;
-                while (q >= s && *q != '"')
-                    q--;
-                /* the quoted string must be the whole local part */
-                if (q >= s && (q == s || bg_addr_delim((unsigned char)q[-1]) || q[-1] == ':')) {
-                    a = q;
-                    quoted = 1;
-                }
-            }
-            b = at + 1;
-            while (b < e && !bg_addr_delim((unsigned char)*b))
-                b++;
-        } else {
-            a = s;
-            while (a < e && (bg_addr_delim((unsigned char)*a)))
-                a++;
-            b = a;
-            while (b < e && !bg_addr_delim((unsigned char)*b))
-                b++;
-        }
-    }
-    while (a < b && !quoted && (*a == ' ' || *a == '\t' || *a == '"' || *a == '\'' || *a == '<'))
-        a++;
-    while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '.' || b[-1] == ':' ||
-                     b[-1] == ',' || b[-1] == '"' || b[-1] == '\'' || b[-1] == '>'))
-        b--;
-    /* an address never holds blanks outside quotes: drop anything after one */
-    const char *sp = a;
-    if (quoted) {
-        sp = memmem(a + 1, (size_t)(b - a - 1), "\"@", 2);
-        sp = sp ? sp + 2 : b;
-    }
-    while (sp < b && (unsigned char)*sp > 0x20)
-        sp++;
-    if (sp < b && memchr(a, '@', (size_t)(b - a)))
-        b = sp;
-    return bg_text_clean(out, outlen, a, (size_t)(b - a), 0);
-}
 
 /* ASCII lower-case map for the search below. */
 static const unsigned char bg_lower[256] = {

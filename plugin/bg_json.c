@@ -4,33 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence at s (1-4), or 0. */
-static size_t bg_utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if (s[0] == 0xe0 && s[1] < 0xa0)
-            return 0;
-        if (s[0] == 0xed && s[1] >= 0xa0)
-            return 0;
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if (s[0] == 0xf0 && s[1] < 0x90)
-            return 0;
-        if (s[0] == 0xf4 && s[1] >= 0x90)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
+#include "bg_utf8.h"
 
 int bg_json_str(bg_buf *b, const char *s)
 {
@@ -53,7 +27,7 @@ int bg_json_str(bg_buf *b, const char *s)
             }
             p++;
         } else {
-            size_t n = bg_utf8_len(p);
+            size_t n = bg_utf8_len(p, strnlen((const char *)p, 4));
             if (n == 0) {
                 bg_buf_adds(b, "\\ufffd");
                 p++;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bg_base64.h"
 #include "bg_header.h"
 
 /* The part list is the only allocation. */
@@ -352,28 +353,6 @@ size_t bg_mime_param(const char *val, size_t len, const char *name, char *out, s
     return n;
 }
 
-/* base64 alphabet; -1 for everything else (skipped). */
-static const signed char bg_b64[256] = {
-    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
-    ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
-    ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
-    ['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
-    ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
-    ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
-    ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62,
-    ['/'] = 63,
-};
-
-/* 'A' maps to 0 like unset entries: tell them apart. */
-static int bg_b64_val(unsigned char c)
-{
-    if (c == 'A')
-        return 0;
-    return bg_b64[c] ? bg_b64[c] : -1;
-}
-
 /* Decoders write through a stack chunk so the buffer grows in few steps. */
 int bg_mime_decode(const char *p, size_t len, bg_mime_enc enc, bg_buf *out, size_t limit)
 {
@@ -386,24 +365,10 @@ int bg_mime_decode(const char *p, size_t len, bg_mime_enc enc, bg_buf *out, size
     char tmp[4096];
     size_t t = 0;
     if (enc == BG_ENC_BASE64) {
-        unsigned acc = 0;
-        int bits = 0;
-        for (size_t i = 0; i < len; i++) {
-            int v = bg_b64_val((unsigned char)p[i]);
-            if (v < 0)
-                continue;
-            acc = (acc << 6) | (unsigned)v;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                tmp[t++] = (char)((acc >> bits) & 0xff);
-                if (t == sizeof tmp) {
-                    bg_buf_add(out, tmp, t);
-                    t = 0;
-                    if (out->len >= limit)
-                        break;
-                }
-            }
+        bg_base64 st = {0, 0};
+        for (size_t i = 0, used; i < len && out->len < limit; i += used) {
+            size_t n = bg_base64_decode(&st, p + i, len - i, tmp, sizeof tmp, &used);
+            bg_buf_add(out, tmp, n);
         }
     } else {
         for (size_t i = 0; i < len;) {

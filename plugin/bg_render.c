@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "bg_catalog.h"
@@ -205,6 +206,8 @@ typedef struct bg_render_rc {
     long same_as;          /* index of an earlier recipient with the same category, or -1 */
     const char *section;   /* category id (catalogue section) */
     bg_buf recipient, domain, code, reply_code, remote_mta, retry_until, rule, diag;
+    bg_buf tried_since, tried_for; /* timing (bg_verdict): "" when unknown */
+    int gave_up;
 } bg_render_rc;
 
 /* Facts shared by every recipient. */
@@ -231,6 +234,8 @@ static void bg_render_rc_free(bg_render_rc *r)
     bg_buf_free(&r->retry_until);
     bg_buf_free(&r->rule);
     bg_buf_free(&r->diag);
+    bg_buf_free(&r->tried_since);
+    bg_buf_free(&r->tried_for);
 }
 
 /* The placeholder table for one recipient (r may be NULL for [common]
@@ -258,6 +263,8 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, bg_cat
         BG_VAR("retry_until", bg_buf_str(&r->retry_until));
         BG_VAR("category", r->section);
         BG_VAR("rule", bg_buf_str(&r->rule));
+        BG_VAR("tried_since", bg_buf_str(&r->tried_since));
+        BG_VAR("tried_for", bg_buf_str(&r->tried_for));
     }
     BG_VAR(NULL, NULL);
 #undef BG_VAR
@@ -300,6 +307,41 @@ static void bg_render_fill_rc(bg_render_rc *r, const bg_rcpt *rc, const bg_verdi
     bg_utf8_clean(&r->rule, v->rule, BG_RULE_NAME_MAX);
     bg_utf8_clean(&r->diag, rc->diagnostic, BG_DIAG_MAX);
     r->section = v->category && v->category->id ? v->category->id : "unknown";
+}
+
+/* How long we tried and since when (classify's timing facts), in the
+ * catalogue's words: {tried_for} from the duration_* keys, {tried_since}
+ * as a UTC date. Both stay "" when unknown. */
+static void bg_render_fill_timing(const bg_render_ctx *c, bg_render_rc *r, const bg_verdict *v)
+{
+    r->gave_up = v->gave_up;
+    if (v->tried_for <= 0)
+        return;
+    time_t t = (time_t)v->tried_since;
+    struct tm tm;
+    char when[40];
+    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
+        bg_buf_adds(&r->tried_since, when);
+    long long s = v->tried_for;
+    const char *key = s >= 2 * 86400 ? "duration_days" : s >= 2 * 3600 ? "duration_hours"
+                                                                          : "duration_minutes";
+    char n[24];
+    snprintf(n, sizeof n, "%lld", s >= 2 * 86400 ? s / 86400 : s >= 2 * 3600 ? s / 3600 : s / 60);
+    bg_catalog_var vars[] = {{"n", n}, {NULL, NULL}};
+    if (!bg_catalog_text(c->in->catalog, "common", key, vars, &r->tried_for))
+        bg_buf_reset(&r->tried_since);
+}
+
+/* The timing line under "what happened" ("" when there is none). */
+static const char *bg_render_timing(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *s)
+{
+    bg_buf_reset(s);
+    if (!r->tried_for.len || (!r->gave_up && !r->delay))
+        return "";
+    bg_catalog_var vars[24];
+    bg_render_vars(c, r, vars);
+    bg_catalog_text(c->in->catalog, "common", r->delay ? "timing_delay" : "timing_gave_up", vars, s);
+    return bg_buf_str(s);
 }
 
 /* The "who acts" key for a recipient. */
@@ -446,6 +488,8 @@ static void bg_render_plain_rc(const bg_render_ctx *c, const bg_render_rc *r, bg
     }
     bg_render_wrap(t, bg_render_text(c, NULL, "label_happened", NULL, &s), "", 0);
     bg_render_wrap(t, bg_render_text(c, r, "happened", "delay_happened", &s), "  ", 2);
+    if (*bg_render_timing(c, r, &s))
+        bg_render_wrap(t, bg_buf_str(&s), "  ", 2);
     if (r->delay) {
         bg_catalog_var vars[24];
         bg_render_vars(c, r, vars);
@@ -486,6 +530,13 @@ admin:
     if (r->delay)
         bg_render_kv_text(t, bg_render_text(c, NULL, "label_retry", NULL, &s),
                           bg_buf_str(&r->retry_until));
+    if (r->tried_for.len) {
+        bg_buf tr;
+        bg_buf_init(&tr);
+        bg_buf_printf(&tr, "%s (%s)", bg_buf_str(&r->tried_since), bg_buf_str(&r->tried_for));
+        bg_render_kv_text(t, bg_render_text(c, NULL, "label_tried", NULL, &s), bg_buf_str(&tr));
+        bg_buf_free(&tr);
+    }
     bg_render_list notes = {.n = 0};
     bg_render_list_get(c, r, "admin", &notes);
     for (size_t i = 0; i < notes.n; i++)
@@ -648,6 +699,11 @@ static void bg_render_html_rc(const bg_render_ctx *c, const bg_render_rc *r, bg_
     bg_buf_adds(h, "</h2>\n<p style=\"margin:0 0 8px;\">");
     bg_html_escapes(h, bg_render_text(c, r, "happened", "delay_happened", &s), 0);
     bg_buf_adds(h, "</p>\n");
+    if (*bg_render_timing(c, r, &s)) {
+        bg_buf_adds(h, "<p style=\"margin:0 0 8px;\">");
+        bg_html_escapes(h, bg_buf_str(&s), 0);
+        bg_buf_adds(h, "</p>\n");
+    }
     if (r->delay) {
         bg_catalog_var vars[24];
         bg_render_vars(c, r, vars);
@@ -702,6 +758,13 @@ admin:
     if (r->delay)
         bg_render_html_kv(h, bg_render_text(c, NULL, "label_retry", NULL, &s),
                           bg_buf_str(&r->retry_until), 0);
+    if (r->tried_for.len) {
+        bg_buf tr;
+        bg_buf_init(&tr);
+        bg_buf_printf(&tr, "%s (%s)", bg_buf_str(&r->tried_since), bg_buf_str(&r->tried_for));
+        bg_render_html_kv(h, bg_render_text(c, NULL, "label_tried", NULL, &s), bg_buf_str(&tr), 0);
+        bg_buf_free(&tr);
+    }
     bg_buf_adds(h, "</table>\n");
     bg_render_list notes = {.n = 0};
     bg_render_list_get(c, r, "admin", &notes);
@@ -1226,6 +1289,7 @@ bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, cha
         r->delay = delay;
         c.all_delay &= delay;
         bg_render_fill_rc(r, &b->rcpts[i], &in->verdicts[i]);
+        bg_render_fill_timing(&c, r, &in->verdicts[i]);
         /* the same cause as an earlier recipient: a short card pointing there */
         r->same_as = -1;
         for (size_t j = 0; j + 1 < c.nrc && r->same_as < 0; j++)

@@ -25,22 +25,14 @@
 #include "bg_buf.h"
 #include "bg_embedded.h"
 #include "bg_log.h"
+#include "bg_registry.h"
 #include "bg_status.h"
 
 #define BG_RULES_FILE_MAX (1u << 20) /* an admin rules file larger than this is refused */
 #define BG_RULES_NAME_LEN 48         /* room for "builtin:" in BG_RULE_NAME_MAX */
-#define BG_RULES_TEXT_MAX 8192       /* bytes of each text scanned for phrases */
 #define BG_RULES_ADMIN_ORDER 1000000u
 #define BG_RULES_PHRASE_BYTES 60000   /* all phrases together: bounds the automaton (< 65535 states) */
 
-struct bg_rules {
-    bg_rule *rule;
-    size_t nrule, caprule;
-    bg_ac *ac;
-    bg_phrase *ph;
-    size_t nph;
-    int image; /* 1 = rule and ph point into bg_rules_image_builtin */
-};
 
 /* ---- rule storage ---- */
 
@@ -65,6 +57,7 @@ void bg_rules_free(bg_rules *r)
         free(r->ph);
     }
     bg_ac_free(r->ac);
+    free(r->timing);
     free(r);
 }
 
@@ -82,6 +75,7 @@ static bg_rule *bg_rules_append(bg_rules *r)
     bg_rule *ru = &r->rule[r->nrule++];
     memset(ru, 0, sizeof *ru);
     ru->suppress = -1;
+    ru->side = -1;
     ru->priority = 50;
     return ru;
 }
@@ -496,6 +490,7 @@ static int bg_parse_rule(bg_parse *ps, const char *name)
         bg_rule_clear(ru);
         memset(ru, 0, sizeof *ru);
         ru->suppress = -1;
+        ru->side = -1;
         ru->priority = 50;
     } else {
         ru = bg_rules_append(ps->r);
@@ -577,6 +572,14 @@ static int bg_parse_line(bg_parse *ps, char *line)
         ru->suppress = s;
         return 0;
     }
+    if (strcmp(kw, "side") == 0) {
+        int sd = bg_side_parse(rest);
+        if (sd < 0)
+            return bg_parse_fail(ps, "side must be sender, ours, recipient, remote or network",
+                                 NULL);
+        ru->side = sd;
+        return 0;
+    }
     if (strcmp(kw, "phrase") == 0)
         return bg_parse_phrases(ps, rest);
     if (strcmp(kw, "status") == 0)
@@ -604,12 +607,25 @@ static int bg_rule_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Letters and digits make words. So does '-': "X-Virus-Scanned" or
- * "Received-SPF" in a quoted header is not the word "virus" or "spf". */
-static int bg_is_word(unsigned char c)
+
+/* The timing rules' indices, so that matching looks for them past the
+ * cause without trying every other rule. */
+static int bg_rules_index_timing(bg_rules *r)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-';
+    free(r->timing);
+    r->timing = NULL;
+    r->ntiming = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrule; i++)
+        n += bg_rule_is_timing(&r->rule[i]);
+    if (!n)
+        return 0;
+    if (!(r->timing = malloc(n * sizeof *r->timing)))
+        return -1;
+    for (size_t i = 0; i < r->nrule; i++)
+        if (bg_rule_is_timing(&r->rule[i]))
+            r->timing[r->ntiming++] = (unsigned)i;
+    return 0;
 }
 
 /* Sort into precedence order and build the automaton. */
@@ -646,6 +662,8 @@ static int bg_rules_compile(bg_rules *r)
             r->nph++;
         }
     }
+    if (bg_rules_index_timing(r) < 0)
+        return -1;
     return bg_ac_build(r->ac);
 }
 
@@ -723,6 +741,26 @@ const char *bg_rules_builtin_text(void)
     return t ? t : "";
 }
 
+/* conf/rules.conf followed by one rule per registry code: the registry's
+ * rules sit at their priority among the others (rules.conf's PRECEDENCE). */
+bg_rules *bg_rules_parse_builtin(char *err, size_t errlen)
+{
+    bg_buf b;
+    bg_buf_init(&b);
+    bg_buf_adds(&b, bg_rules_builtin_text());
+    bg_buf_adds(&b, "\n# ---- conf/status-codes.conf (bg_registry) ----\n");
+    bg_registry_rules_text(&b);
+    if (bg_buf_failed(&b)) {
+        bg_buf_free(&b);
+        if (err && errlen)
+            snprintf(err, errlen, "builtin: out of memory");
+        return NULL;
+    }
+    bg_rules *r = bg_rules_parse(NULL, bg_buf_str(&b), b.len, "builtin:rules.conf", err, errlen);
+    bg_buf_free(&b);
+    return r;
+}
+
 /* Read a whole admin file, bounded. NULL with why when it cannot be read. */
 static char *bg_rules_read_file(const char *path, size_t *len, const char **why)
 {
@@ -757,7 +795,8 @@ static bg_rules *bg_rules_from_image(void)
     r->nrule = r->caprule = im->nrule;
     r->ph = (bg_phrase *)im->ph;
     r->nph = im->nph;
-    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL) {
+    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL || bg_rules_index_timing(r) < 0) {
+        bg_ac_free(r->ac);
         free(r);
         return NULL;
     }
@@ -780,10 +819,9 @@ int bg_rules_parts(const bg_rules *r, const bg_phrase **ph, size_t *nph, const b
 bg_rules *bg_rules_load(const char *admin_path)
 {
     char err[300];
-    const char *t = bg_rules_builtin_text();
     bg_rules *base = bg_rules_from_image();
     if (!base)
-        base = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
+        base = bg_rules_parse_builtin(err, sizeof err);
     if (!base) {
         /* only a build that shipped broken rules gets here: run with none */
         bg_logf(BG_LOG_ERROR, "built-in rules: %s", err);
@@ -822,162 +860,3 @@ const bg_rule *bg_rules_at(const bg_rules *r, size_t i)
     return r && i < r->nrule ? &r->rule[i] : NULL;
 }
 
-/* ---- matching ---- */
-
-typedef struct bg_scan {
-    const bg_rules *r;
-    const char *text;
-    size_t len;
-    uint64_t *hit;
-} bg_scan;
-
-/* A phrase occurrence counts when its word boundaries hold. */
-static int bg_scan_hit(unsigned id, size_t start, size_t end, void *ctx)
-{
-    bg_scan *sc = ctx;
-    const bg_phrase *ph = &sc->r->ph[id];
-    if (ph->left_word && start > 0 && bg_is_word((unsigned char)sc->text[start - 1]))
-        return 0;
-    if (ph->right_word && end < sc->len && bg_is_word((unsigned char)sc->text[end]))
-        return 0;
-    sc->hit[ph->rule / 64] |= (uint64_t)1 << (ph->rule % 64);
-    return 0;
-}
-
-/* Length of a multi-line reply's continuation prefix at p ("550-5.7.1 ",
- * "550 5.7.1 " or "550-"), 0 when there is none. */
-static size_t bg_scan_reply_prefix(const char *p)
-{
-    if (!(p[0] >= '2' && p[0] <= '5') || !isdigit((unsigned char)p[1]) ||
-        !isdigit((unsigned char)p[2]) || (p[3] != '-' && p[3] != ' '))
-        return 0;
-    if (bg_status_valid(p + 4) && p[4] == p[0]) {
-        size_t n = 4 + bg_status_valid(p + 4);
-        return p[n] == ' ' ? n + 1 : (p[n] ? 0 : n);
-    }
-    return p[3] == '-' ? 4 : 0;
-}
-
-/* Copy text with every run of white space made one space and the
- * continuation prefixes of multi-line replies dropped (so "multiple
- * 550-5.7.1 addresses" reads "multiple addresses"), bounded. */
-static size_t bg_scan_norm(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    int sp = 0;
-    for (; *in && n + 1 < outlen; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
-            sp = 1;
-            continue;
-        }
-        if (sp || n == 0) {
-            size_t k = bg_scan_reply_prefix(in);
-            if (k) {
-                in += k - 1;
-                sp = 1;
-                continue;
-            }
-        }
-        if (sp && n) {
-            out[n++] = ' ';
-            if (n + 1 >= outlen)
-                break;
-        }
-        sp = 0;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return n;
-}
-
-/* 1 when host is domain or a name under it (case ignored; a trailing
- * dot, brackets or a port after the name do not matter). */
-static int bg_domain_under(const char *host, const char *domain)
-{
-    size_t hl = 0, dl = strlen(domain);
-    while (host[hl] && host[hl] != ' ' && host[hl] != ']' && host[hl] != ':' && host[hl] != ';')
-        hl++;
-    if (hl && host[hl - 1] == '.')
-        hl--;
-    if (hl < dl || strncasecmp(host + hl - dl, domain, dl) != 0)
-        return 0;
-    return hl == dl || host[hl - dl - 1] == '.';
-}
-
-/* A rule's non-phrase conditions. */
-static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
-{
-    if (ru->nstatus) {
-        size_t i = 0;
-        while (i < ru->nstatus && !bg_rule_status_match(ru->status[i], in->status))
-            i++;
-        if (i == ru->nstatus)
-            return 0;
-    }
-    if (ru->nreply) {
-        size_t i = 0;
-        while (i < ru->nreply && !bg_rule_reply_match(ru->reply[i], in->reply))
-            i++;
-        if (i == ru->nreply)
-            return 0;
-    }
-    if (ru->nparser) {
-        size_t i = 0;
-        const char *p = in->parser ? in->parser : "";
-        while (i < ru->nparser && strcmp(ru->parser[i], p) != 0)
-            i++;
-        if (i == ru->nparser)
-            return 0;
-    }
-    if (ru->nmta) {
-        size_t i = 0;
-        const char *m = in->remote_mta ? in->remote_mta : "";
-        while (i < ru->nmta && !bg_domain_under(m, ru->mta[i]))
-            i++;
-        if (i == ru->nmta)
-            return 0;
-    }
-    if (ru->ntype) {
-        size_t i = 0;
-        const char *t = in->diag_type ? in->diag_type : "";
-        while (i < ru->ntype && strcasecmp(ru->type[i], t) != 0)
-            i++;
-        if (i == ru->ntype)
-            return 0;
-    }
-    return 1;
-}
-
-/* One automaton pass per text marks the rules whose phrases occur; then
- * the first rule in precedence order whose conditions all hold wins. */
-const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in)
-{
-    if (!r || !in)
-        return NULL;
-    uint64_t local[64];
-    size_t words = (r->nrule + 63) / 64;
-    uint64_t *hit = words <= 64 ? local : calloc(words, sizeof *hit);
-    if (!hit)
-        return NULL;
-    memset(hit, 0, words * sizeof *hit);
-    char buf[BG_RULES_TEXT_MAX];
-    for (size_t t = 0; t < 2; t++) {
-        if (!in->texts[t] || !in->texts[t][0])
-            continue;
-        bg_scan sc = {r, buf, 0, hit};
-        sc.len = bg_scan_norm(in->texts[t], buf, sizeof buf);
-        bg_ac_scan(r->ac, buf, sc.len, bg_scan_hit, &sc);
-    }
-    const bg_rule *win = NULL;
-    for (size_t i = 0; i < r->nrule && !win; i++) {
-        const bg_rule *ru = &r->rule[i];
-        if (ru->nphrase && !(hit[i / 64] & ((uint64_t)1 << (i % 64))))
-            continue;
-        if (bg_rule_conditions(ru, in))
-            win = ru;
-    }
-    if (hit != local)
-        free(hit);
-    return win;
-}

@@ -1,6 +1,6 @@
 /* bg_rules_int: the inside of a rule set, shared by bg_rules.c (parser,
  * compiler, matcher) and bg_classify.c / bg_cli_rules.c. Not a public
- * header: other modules use bg_classify.h.
+ * header: other modules use bg_rules.h.
  */
 #ifndef BG_RULES_INT_H
 #define BG_RULES_INT_H
@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include "bg_ac.h"
 #include "bg_category.h"
-#include "bg_classify.h"
+#include "bg_rules.h"
+#include "bg_status.h"
+
+#define BG_RULES_TEXT_MAX 8192 /* bytes of each text scanned for phrases */
 
 #define BG_RULE_STATUS_N 12 /* status patterns per rule */
 #define BG_RULE_REPLY_N 12  /* reply-code patterns per rule */
@@ -32,6 +35,7 @@ typedef struct bg_rule {
     const bg_category *cat;
     int priority;               /* higher is tried first */
     int suppress;               /* -1 = the category's default, else a bg_suppress */
+    int side;                   /* -1 = the category's, else a bg_side (bg_registry.h) */
     size_t nstatus;
     char status[BG_RULE_STATUS_N][BG_STATUS_MAX]; /* "5.1.1", "5.7.*", "5.*.*" */
     size_t nreply;
@@ -103,8 +107,40 @@ typedef struct bg_match_input {
     const char *diag_type;  /* "" when unknown */
 } bg_match_input;
 
+/* A compiled rule set (bg_rules.c builds it, bg_rules_match.c reads it). */
+struct bg_rules {
+    bg_rule *rule;
+    size_t nrule, caprule;
+    bg_ac *ac;
+    bg_phrase *ph;
+    size_t nph;
+    int image; /* 1 = rule and ph point into bg_rules_image_builtin */
+    unsigned *timing; /* indices of the timing rules (category expired), ascending */
+    size_t ntiming;
+};
+
+/* Letters and digits make words. So does '-': "X-Virus-Scanned" or
+ * "Received-SPF" in a quoted header is not the word "virus" or "spf". */
+static inline int bg_is_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-';
+}
+
 /* The first rule (in precedence order) that matches, or NULL. */
 const bg_rule *bg_rules_match(const bg_rules *r, const bg_match_input *in);
+
+/* Cause and timing are two facts: a rule of category "expired" says the
+ * sender's server gave up, not why. One pass finds the first rule that
+ * names a cause and the first timing rule; either may be NULL. */
+typedef struct bg_match_result {
+    const bg_rule *cause;
+    const bg_rule *timing;
+} bg_match_result;
+void bg_rules_match_split(const bg_rules *r, const bg_match_input *in, bg_match_result *res);
+
+/* 1 for a timing rule (category "expired"). */
+int bg_rule_is_timing(const bg_rule *ru);
 
 /* 1 when a status pattern ("5.7.*", "5.1.1", "4.*.*") accepts status. */
 int bg_rule_status_match(const char *pattern, const char *status);

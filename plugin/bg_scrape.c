@@ -39,7 +39,7 @@
 
 #define BG_SLINE_MAX 4096u /* a longer line is looked at only this far */
 
-int bg_sline_next(const char **pos, const char *end, bg_sline *l)
+int bg_scrape_line_next(const char **pos, const char *end, bg_scrape_line *l)
 {
     const char *p = *pos;
     if (p >= end)
@@ -59,7 +59,7 @@ int bg_sline_next(const char **pos, const char *end, bg_sline *l)
     return 1;
 }
 
-const char *bg_sfind(const char *p, const char *end, const char *needle)
+const char *bg_scrape_find(const char *p, const char *end, const char *needle)
 {
     size_t n = strlen(needle);
     if (n == 0 || p >= end || (size_t)(end - p) < n)
@@ -72,64 +72,7 @@ const char *bg_sfind(const char *p, const char *end, const char *needle)
     return NULL;
 }
 
-/* Characters of an unquoted local part (RFC 5322 atext plus dot). */
-static int bg_slocal_ch(int c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
-}
-
-static int bg_sdomain_ch(int c)
-{
-    return isalnum(c) || c == '.' || c == '-' || c == '_';
-}
-
-size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX])
-{
-    size_t i = 0, n = (size_t)(end - p);
-    while (i < n && i <= 64 && bg_slocal_ch((unsigned char)p[i]))
-        i++;
-    if (i == 0 || i > 64 || i >= n || p[i] != '@' || p[0] == '.')
-        return 0;
-    size_t at = i++;
-    size_t d0 = i;
-    while (i < n && i - d0 <= 255 && bg_sdomain_ch((unsigned char)p[i]))
-        i++;
-    while (i > d0 && (p[i - 1] == '.' || p[i - 1] == '-'))
-        i--; /* sentence punctuation */
-    size_t dl = i - d0;
-    if (dl < 3 || dl > 255 || memchr(p + d0, '.', dl) == NULL || p[d0] == '.' || p[d0] == '-')
-        return 0;
-    memcpy(out, p, at + 1);
-    for (size_t k = 0; k < dl; k++)
-        out[at + 1 + k] = (char)tolower((unsigned char)p[d0 + k]);
-    out[at + 1 + dl] = '\0';
-    return i;
-}
-
-size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at)
-{
-    const char *q = p;
-    while (q < end) {
-        const char *a = memchr(q, '@', (size_t)(end - q));
-        if (!a)
-            break;
-        const char *s = a;
-        while (s > p && a - s < 65 && bg_slocal_ch((unsigned char)s[-1]))
-            s--;
-        while (s < a && *s == '.')
-            s++;
-        size_t n = s < a ? bg_saddr_at(s, end, out) : 0;
-        if (n) {
-            *at = s;
-            return n;
-        }
-        q = a + 1;
-    }
-    out[0] = '\0';
-    return 0;
-}
-
-void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len)
+void bg_scrape_diag_add(bg_scrape_diag *d, const char *p, size_t len)
 {
     for (size_t i = 0; i < len && d->len + 1 < sizeof d->s; i++) {
         unsigned char c = (unsigned char)p[i];
@@ -143,7 +86,7 @@ void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len)
 }
 
 /* Drop trailing blanks. */
-static void bg_sdiag_trim(bg_sdiag *d)
+static void bg_scrape_diag_trim(bg_scrape_diag *d)
 {
     while (d->len && d->s[d->len - 1] == ' ')
         d->len--;
@@ -151,7 +94,7 @@ static void bg_sdiag_trim(bg_sdiag *d)
 }
 
 /* Copy a string into a fixed field, dropping control characters. */
-static void bg_scopy(char *dst, size_t cap, const char *src, size_t len)
+static void bg_scrape_copy(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t o = 0;
     for (size_t i = 0; i < len && o + 1 < cap; i++) {
@@ -164,7 +107,7 @@ static void bg_scopy(char *dst, size_t cap, const char *src, size_t len)
 }
 
 /* FNV-1a over the lower-cased address. */
-static uint32_t bg_shash(const char *s)
+static uint32_t bg_scrape_hash(const char *s)
 {
     uint32_t h = 2166136261u;
     for (; *s; s++) {
@@ -176,9 +119,9 @@ static uint32_t bg_shash(const char *s)
 
 /* Slot of addr in the set: its own, or the empty one where it belongs;
  * BG_SSEEN_SLOTS when the probe gives up (then a linear search decides). */
-static size_t bg_sseen_slot(const bg_sctx *c, const bg_bounce *b, const char *addr)
+static size_t bg_scrape_seen_slot(const bg_scrape_ctx *c, const bg_bounce *b, const char *addr)
 {
-    size_t h = bg_shash(addr) & (BG_SSEEN_SLOTS - 1);
+    size_t h = bg_scrape_hash(addr) & (BG_SSEEN_SLOTS - 1);
     for (size_t k = 0; k < 64; k++, h = (h + 1) & (BG_SSEEN_SLOTS - 1)) {
         unsigned v = c->seen->slot[h];
         if (v == 0 || (v - 1 < b->nrcpt && strcasecmp(b->rcpts[v - 1].recipient, addr) == 0))
@@ -187,9 +130,9 @@ static size_t bg_sseen_slot(const bg_sctx *c, const bg_bounce *b, const char *ad
     return BG_SSEEN_SLOTS;
 }
 
-bg_rcpt *bg_sknown(const bg_sctx *c, bg_bounce *b, const char *addr)
+bg_rcpt *bg_scrape_known_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr)
 {
-    size_t h = c->seen ? bg_sseen_slot(c, b, addr) : BG_SSEEN_SLOTS;
+    size_t h = c->seen ? bg_scrape_seen_slot(c, b, addr) : BG_SSEEN_SLOTS;
     if (h < BG_SSEEN_SLOTS) {
         unsigned v = c->seen->slot[h];
         return v ? &b->rcpts[v - 1] : NULL;
@@ -201,22 +144,22 @@ bg_rcpt *bg_sknown(const bg_sctx *c, bg_bounce *b, const char *addr)
 }
 
 /* Remember recipient i in the set (nothing when it is full). */
-static void bg_sseen_put(const bg_sctx *c, const bg_bounce *b, size_t i)
+static void bg_scrape_seen_put(const bg_scrape_ctx *c, const bg_bounce *b, size_t i)
 {
     if (!c->seen || i + 1 >= 65536u)
         return;
-    size_t h = bg_sseen_slot(c, b, b->rcpts[i].recipient);
+    size_t h = bg_scrape_seen_slot(c, b, b->rcpts[i].recipient);
     if (h < BG_SSEEN_SLOTS && c->seen->slot[h] == 0)
         c->seen->slot[h] = (unsigned short)(i + 1);
 }
 
-bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *diag)
+bg_rcpt *bg_scrape_add_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr, const char *diag)
 {
     size_t max = b->rcpt_max ? b->rcpt_max : 1000;
-    bg_rcpt *r = bg_sknown(c, b, addr);
+    bg_rcpt *r = bg_scrape_known_rcpt(c, b, addr);
     if (r) {
         if (diag && diag[0] && r->diagnostic[0] == '\0')
-            bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+            bg_scrape_copy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
         return NULL;
     }
     if (b->nrcpt >= max)
@@ -224,10 +167,10 @@ bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *d
     r = bg_bounce_add_rcpt(b);
     if (!r)
         return NULL;
-    bg_scopy(r->recipient, sizeof r->recipient, addr, strlen(addr));
+    bg_scrape_copy(r->recipient, sizeof r->recipient, addr, strlen(addr));
     if (diag)
-        bg_scopy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
-    bg_sseen_put(c, b, b->nrcpt - 1);
+        bg_scrape_copy(r->diagnostic, sizeof r->diagnostic, diag, strlen(diag));
+    bg_scrape_seen_put(c, b, b->nrcpt - 1);
     return r;
 }
 
@@ -235,19 +178,19 @@ bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *d
 
 /* Labels that name an address but not a failed recipient (header fields
  * of the returned message quoted in the text). */
-static const char *const bg_snot_rcpt_labels[] = {
+static const char *const bg_scrape_not_rcpt_labels[] = {
     "to", "from", "cc", "bcc", "sender", "reply-to", "return-path", "delivered-to",
     "envelope-from", "errors-to", "message-id", "subject", "original sender", "sent by",
     "mail from", "rcpt to", "x-", "for", "by", "save to the following address book",
     NULL};
 
 /* Words of a label that is itself the reason ("Unknown user: x@y"). */
-static const char *const bg_sreason_words[] = {
+static const char *const bg_scrape_reason_words[] = {
     "unknown", "full", "fail", "invalid", "not ", "no such", "reject", "error", "undeliverable",
     "denied", "expired", "blocked", "disabled", NULL};
 
 /* Delivery phrases after which, on the same line, the recipient follows. */
-static const char *const bg_sto_phrases[] = {
+static const char *const bg_scrape_to_phrases[] = {
     "delivering your mail to", "delivered to:", "deliver message to:", "deliver mail to:",
     "delivery to:", "the following recipient(s):", "returned permanent errors:",
     "could not be delivered to", "delivery failed for", "failed recipient:",
@@ -255,7 +198,7 @@ static const char *const bg_sto_phrases[] = {
     "message-id in", "wasn't delivered to", "problem delivering your message to", NULL};
 
 /* Lines that end the failure section: the returned message follows. */
-static int bg_sline_ends(const bg_sline *l)
+static int bg_scrape_line_ends(const bg_scrape_line *l)
 {
     const char *p = l->p;
     size_t n = l->len;
@@ -266,7 +209,7 @@ static int bg_sline_ends(const bg_sline *l)
 }
 
 /* A rule line ("-----", "=====", "*****") or one like "--- text ---". */
-static int bg_sline_rule(const bg_sline *l)
+static int bg_scrape_line_rule(const bg_scrape_line *l)
 {
     const char *p = l->p + l->indent;
     size_t n = l->len - l->indent;
@@ -274,7 +217,7 @@ static int bg_sline_rule(const bg_sline *l)
            p[2] == p[0];
 }
 
-static int bg_sline_blank(const bg_sline *l)
+static int bg_scrape_line_blank(const bg_scrape_line *l)
 {
     for (size_t i = 0; i < l->len; i++)
         if (!isspace((unsigned char)l->p[i]))
@@ -283,7 +226,7 @@ static int bg_sline_blank(const bg_sline *l)
 }
 
 /* Whether the label [p, p+n) (before a ':') is in the list. */
-static int bg_slabel_in(const char *p, size_t n, const char *const *list)
+static int bg_scrape_label_in(const char *p, size_t n, const char *const *list)
 {
     while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
@@ -301,7 +244,7 @@ enum { BG_SL_NONE, BG_SL_LEAD, BG_SL_LABEL, BG_SL_PHRASE };
 
 /* Is l a recipient line? Fills addr, *rest (text after the address) and
  * *label_reason (1 when the label before the address is the reason). */
-static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char **rest,
+static int bg_scrape_line_rcpt(const bg_scrape_line *l, char addr[BG_ADDR_MAX], const char **rest,
                          int *label_reason)
 {
     const char *p = l->p + l->indent, *e = l->p + (l->len < BG_SLINE_MAX ? l->len : BG_SLINE_MAX);
@@ -315,10 +258,27 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
         p += 2;
     while (p < e && (*p == ' ' || *p == '\t'))
         p++;
+    /* "550 5.1.1 <user@dom>: reason": a refusal line naming its address */
+    if (e - p > 6 && (p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
+        isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-')) {
+        const char *r = p + 4;
+        size_t sl = bg_status_valid(r);
+        if (sl && r + sl < e && r[sl] == ' ' && r[sl + 1] == '<') {
+            r += sl + 1;
+            size_t an = bg_addr_at(r + 1, e, addr);
+            /* "<addr>:" as Postfix and Exim write it (Sendmail's "<addr>...
+             * reason" lines belong to its transcript) */
+            if (an && r + 2 + an < e && r[1 + an] == '>' && r[2 + an] == ':') {
+                *rest = r + 2 + an;
+                *label_reason = 1;
+                return BG_SL_LABEL;
+            }
+        }
+    }
     const char *q = p;
     while (q < e && (*q == '<' || *q == '"' || *q == '\''))
         q++;
-    size_t n = bg_saddr_at(q, e, addr);
+    size_t n = bg_addr_at(q, e, addr);
     if (n) {
         q += n;
         while (q < e && (*q == '>' || *q == '"' || *q == '\''))
@@ -339,34 +299,34 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
             if (!(isalnum((unsigned char)*s) || *s == ' ' || *s == '-' || *s == '(' ||
                   *s == ')' || *s == '\''))
                 ok = 0;
-        if (ok && !bg_slabel_in(p, (size_t)(colon - p), bg_snot_rcpt_labels)) {
+        if (ok && !bg_scrape_label_in(p, (size_t)(colon - p), bg_scrape_not_rcpt_labels)) {
             q = colon + 1;
             while (q < e && (*q == ' ' || *q == '\t'))
                 q++;
             while (q < e && (*q == '<' || *q == '"'))
                 q++;
-            n = bg_saddr_at(q, e, addr);
+            n = bg_addr_at(q, e, addr);
             if (n) {
                 q += n;
                 while (q < e && (*q == '>' || *q == '"'))
                     q++;
                 *rest = q;
-                for (int i = 0; bg_sreason_words[i] && !*label_reason; i++)
-                    if (bg_sfind(p, colon, bg_sreason_words[i]))
+                for (int i = 0; bg_scrape_reason_words[i] && !*label_reason; i++)
+                    if (bg_scrape_find(p, colon, bg_scrape_reason_words[i]))
                         *label_reason = 1;
                 return BG_SL_LABEL;
             }
         }
     }
     /* "... delivering your mail to <user@dom>." */
-    for (int i = 0; bg_sto_phrases[i]; i++) {
-        const char *ph = bg_sfind(p, e, bg_sto_phrases[i]);
+    for (int i = 0; bg_scrape_to_phrases[i]; i++) {
+        const char *ph = bg_scrape_find(p, e, bg_scrape_to_phrases[i]);
         if (!ph)
             continue;
-        q = ph + strlen(bg_sto_phrases[i]);
+        q = ph + strlen(bg_scrape_to_phrases[i]);
         while (q < e && (*q == ' ' || *q == '\t' || *q == '<' || *q == '"'))
             q++;
-        n = bg_saddr_at(q, e, addr);
+        n = bg_addr_at(q, e, addr);
         if (n) {
             q += n;
             while (q < e && (*q == '>' || *q == '"' || *q == '.' || *q == ','))
@@ -379,22 +339,22 @@ static int bg_sline_rcpt(const bg_sline *l, char addr[BG_ADDR_MAX], const char *
 }
 
 /* Text after an address on its line, without the separators. */
-static void bg_srest(bg_sdiag *d, const char *q, const char *e)
+static void bg_scrape_rest_of_line(bg_scrape_diag *d, const char *q, const char *e)
 {
     while (q < e && (*q == ':' || *q == ' ' || *q == '\t' || *q == '.' || *q == ','))
         q++;
-    bg_sdiag_add(d, q, (size_t)(e - q));
+    bg_scrape_diag_add(d, q, (size_t)(e - q));
 }
 
-size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
     size_t before = b->nrcpt;
     const char *pos = c->text;
-    bg_sline l;
+    bg_scrape_line l;
     char addr[BG_ADDR_MAX];
-    static const bg_sdiag zero;
-    bg_sdiag d;
+    static const bg_scrape_diag zero;
+    bg_scrape_diag d;
     int open = 0;        /* a recipient's reason is being collected */
     int need_para = 0;   /* reason still empty: take the next paragraph */
     size_t rindent = 0;
@@ -402,28 +362,28 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     int body = 0;        /* lines below the recipient line were taken */
     char cur[BG_ADDR_MAX] = "";
 
-    while (bg_sline_next(&pos, c->end, &l)) {
-        if (bg_sline_ends(&l))
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
+        if (bg_scrape_line_ends(&l))
             break;
         const char *rest = NULL;
         int label_reason = 0;
-        int kind = bg_sline_rcpt(&l, addr, &rest, &label_reason);
+        int kind = bg_scrape_line_rcpt(&l, addr, &rest, &label_reason);
         if (kind != BG_SL_NONE && open && (l.indent > rindent || strcasecmp(addr, cur) == 0))
             kind = BG_SL_NONE; /* an address inside the reason */
         if (kind != BG_SL_NONE) {
             if (open) {
-                bg_sdiag_trim(&d);
-                bg_sadd(c, b, cur, d.s);
+                bg_scrape_diag_trim(&d);
+                bg_scrape_add_rcpt(c, b, cur, d.s);
             }
             d = zero;
             memcpy(cur, addr, sizeof cur);
             const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
-            bg_srest(&d, rest, e);
+            bg_scrape_rest_of_line(&d, rest, e);
             need_para = d.len == 0; /* the reason is below */
             body = 0;
             if (label_reason || kind == BG_SL_PHRASE) {
                 d = zero; /* the line itself says what happened */
-                bg_sdiag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
+                bg_scrape_diag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
             }
             open = 1;
             paras = 0;
@@ -432,28 +392,28 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         }
         if (!open)
             continue;
-        if (bg_sline_blank(&l) || bg_sline_rule(&l)) {
+        if (bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l)) {
             if (need_para && !body && paras < 4) {
                 paras++;
                 continue; /* skip blank and rule lines up to the reason */
             }
-            bg_sdiag_trim(&d);
+            bg_scrape_diag_trim(&d);
             if (need_para && body && d.len && d.s[d.len - 1] == ':' && paras < 4) {
                 paras++;
                 continue; /* "because:" -- the reason is below */
             }
-            bg_sdiag_trim(&d);
-            bg_sadd(c, b, cur, d.s);
+            bg_scrape_diag_trim(&d);
+            bg_scrape_add_rcpt(c, b, cur, d.s);
             open = 0;
             continue;
         }
-        bg_sdiag_add(&d, " ", 1);
-        bg_sdiag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
+        bg_scrape_diag_add(&d, " ", 1);
+        bg_scrape_diag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
         body = 1;
     }
     if (open) {
-        bg_sdiag_trim(&d);
-        bg_sadd(c, b, cur, d.s);
+        bg_scrape_diag_trim(&d);
+        bg_scrape_add_rcpt(c, b, cur, d.s);
     }
     return b->nrcpt - before;
 }
@@ -461,7 +421,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
 /* ---- DSN fields written into the text ---- */
 
 /* Value of "Name: value" when l starts with name (case-insensitive). */
-static const char *bg_sfield(const bg_sline *l, const char *name, size_t *vlen)
+static const char *bg_scrape_field(const bg_scrape_line *l, const char *name, size_t *vlen)
 {
     const char *p = l->p + l->indent;
     size_t n = strlen(name), len = l->len - l->indent;
@@ -475,7 +435,7 @@ static const char *bg_sfield(const bg_sline *l, const char *name, size_t *vlen)
 }
 
 /* Skip an address type "rfc822;" / "dns;" / "smtp;". */
-static const char *bg_sskip_type(const char *v, size_t *n)
+static const char *bg_scrape_skip_type(const char *v, size_t *n)
 {
     const char *semi = memchr(v, ';', *n);
     if (semi && semi - v < 16) {
@@ -489,35 +449,35 @@ static const char *bg_sskip_type(const char *v, size_t *n)
 }
 
 /* Recipients from "Final-Recipient:" groups in the text. */
-static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
+static size_t bg_scrape_fields(bg_bounce *b, const bg_scrape_ctx *c)
 {
     size_t before = b->nrcpt;
     const char *pos = c->text;
-    bg_sline l;
+    bg_scrape_line l;
     bg_rcpt *r = NULL;
     char *folding = NULL; /* field that continuation lines extend */
     char pending[BG_ADDR_MAX] = ""; /* Original-Recipient before its Final-Recipient */
     size_t fcap = 0;
-    while (bg_sline_next(&pos, c->end, &l)) {
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
         size_t vn = 0;
         const char *v;
-        if (r && folding && l.indent > 0 && !bg_sline_blank(&l)) {
+        if (r && folding && l.indent > 0 && !bg_scrape_line_blank(&l)) {
             size_t have = strlen(folding);
-            bg_sdiag d;
+            bg_scrape_diag d;
             memcpy(d.s, folding, have + 1);
             d.len = have;
-            bg_sdiag_add(&d, " ", 1);
-            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
-            bg_scopy(folding, fcap, d.s, d.len);
+            bg_scrape_diag_add(&d, " ", 1);
+            bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
+            bg_scrape_copy(folding, fcap, d.s, d.len);
             continue;
         }
         folding = NULL;
-        if ((v = bg_sfield(&l, "Final-Recipient", &vn)) != NULL) {
+        if ((v = bg_scrape_field(&l, "Final-Recipient", &vn)) != NULL) {
             char addr[BG_ADDR_MAX];
             const char *at;
-            v = bg_sskip_type(v, &vn);
-            if (bg_saddr_find(v, v + vn, addr, &at)) {
-                r = bg_sadd(c, b, addr, "");
+            v = bg_scrape_skip_type(v, &vn);
+            if (bg_addr_find(v, v + vn, addr, &at)) {
+                r = bg_scrape_add_rcpt(c, b, addr, "");
             } else {
                 r = NULL;
             }
@@ -525,32 +485,32 @@ static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
                 memcpy(r->original_recipient, pending, sizeof pending);
                 pending[0] = '\0';
             }
-        } else if ((v = bg_sfield(&l, "Original-Recipient", &vn)) != NULL) {
+        } else if ((v = bg_scrape_field(&l, "Original-Recipient", &vn)) != NULL) {
             const char *at;
-            if (!bg_saddr_find(v, v + vn, pending, &at))
+            if (!bg_addr_find(v, v + vn, pending, &at))
                 pending[0] = '\0';
-        } else if (bg_sline_blank(&l)) {
+        } else if (bg_scrape_line_blank(&l)) {
             if (r && pending[0] && !r->original_recipient[0])
                 memcpy(r->original_recipient, pending, sizeof pending);
             pending[0] = '\0';
         } else if (!r) {
             continue;
-        } else if ((v = bg_sfield(&l, "Action", &vn)) != NULL) {
-            bg_scopy(r->action, sizeof r->action, v, vn);
-        } else if ((v = bg_sfield(&l, "Status", &vn)) != NULL) {
+        } else if ((v = bg_scrape_field(&l, "Action", &vn)) != NULL) {
+            bg_scrape_copy(r->action, sizeof r->action, v, vn);
+        } else if ((v = bg_scrape_field(&l, "Status", &vn)) != NULL) {
             char st[BG_STATUS_MAX];
-            bg_sdiag d = {.len = 0};
-            bg_sdiag_add(&d, v, vn);
+            bg_scrape_diag d = {.len = 0};
+            bg_scrape_diag_add(&d, v, vn);
             if (bg_status_find(d.s, st))
                 memcpy(r->status, st, sizeof st);
-        } else if ((v = bg_sfield(&l, "Diagnostic-Code", &vn)) != NULL) {
-            v = bg_sskip_type(v, &vn);
-            bg_scopy(r->diagnostic, sizeof r->diagnostic, v, vn);
+        } else if ((v = bg_scrape_field(&l, "Diagnostic-Code", &vn)) != NULL) {
+            v = bg_scrape_skip_type(v, &vn);
+            bg_scrape_copy(r->diagnostic, sizeof r->diagnostic, v, vn);
             folding = r->diagnostic;
             fcap = sizeof r->diagnostic;
-        } else if ((v = bg_sfield(&l, "Remote-MTA", &vn)) != NULL) {
-            v = bg_sskip_type(v, &vn);
-            bg_scopy(r->remote_mta, sizeof r->remote_mta, v, vn);
+        } else if ((v = bg_scrape_field(&l, "Remote-MTA", &vn)) != NULL) {
+            v = bg_scrape_skip_type(v, &vn);
+            bg_scrape_copy(r->remote_mta, sizeof r->remote_mta, v, vn);
         }
     }
     return b->nrcpt - before;
@@ -560,7 +520,7 @@ static size_t bg_scrape_fields(bg_bounce *b, const bg_sctx *c)
 
 /* Reorder/extend the scraped list to the addresses of X-Failed-Recipients:
  * Exim names exactly the failed ones there. */
-static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
+static void bg_scrape_failed_header(bg_bounce *b, size_t from, const bg_scrape_ctx *c)
 {
     const char *h = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
     if (!h || !*h)
@@ -572,25 +532,25 @@ static void bg_sfailed_header(bg_bounce *b, size_t from, const bg_sctx *c)
     /* the first diagnostic found serves addresses the text does not explain */
     const char *fallback = from < b->nrcpt ? b->rcpts[from].diagnostic : "";
     char fb[BG_DIAG_MAX];
-    bg_scopy(fb, sizeof fb, fallback, strlen(fallback));
-    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
+    bg_scrape_copy(fb, sizeof fb, fallback, strlen(fallback));
+    while ((n = bg_addr_find(p, e, addr, &at)) != 0) {
         p = at + n;
-        if (!bg_sknown(c, b, addr))
-            bg_sadd(c, b, addr, fb);
+        if (!bg_scrape_known_rcpt(c, b, addr))
+            bg_scrape_add_rcpt(c, b, addr, fb);
     }
 }
 
-static int bg_shint(const char *value, const char *const *list, size_t max);
+static int bg_scrape_has_any(const char *value, const char *const *list, size_t max);
 
 /* ---- status, action, remote MTA ---- */
 
 /* Host name after "host " or before " [ip]" in a diagnostic. */
-static void bg_sremote(bg_rcpt *r)
+static void bg_scrape_remote_mta(bg_rcpt *r)
 {
     const char *d = r->diagnostic, *e = d + strlen(d);
     static const char *const leads[] = {"host ", "while talking to ", "server ", "mx ", NULL};
     for (int i = 0; leads[i]; i++) {
-        const char *p = bg_sfind(d, e, leads[i]);
+        const char *p = bg_scrape_find(d, e, leads[i]);
         while (p) {
             const char *s = p + strlen(leads[i]);
             const char *t = s;
@@ -600,15 +560,15 @@ static void bg_sremote(bg_rcpt *r)
             if (n >= 3 && memchr(s, '.', n) && (size_t)(t - s) < sizeof r->remote_mta) {
                 while (n && s[n - 1] == '.')
                     n--;
-                bg_scopy(r->remote_mta, sizeof r->remote_mta, s, n);
+                bg_scrape_copy(r->remote_mta, sizeof r->remote_mta, s, n);
                 return;
             }
-            p = bg_sfind(p + 1, e, leads[i]);
+            p = bg_scrape_find(p + 1, e, leads[i]);
         }
     }
 }
 
-void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
+void bg_scrape_finish(bg_bounce *b, size_t from, const bg_scrape_ctx *c)
 {
     /* a delay warning says so in its Subject or near its start */
     static const char *const delayed_text[] = {"has been delayed", "not yet been delivered",
@@ -616,9 +576,9 @@ void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
                                                "will keep trying", NULL};
     static const char *const delayed_subject[] = {"delayed", "delay", NULL};
     size_t head = (size_t)(c->end - c->text) < 2048 ? (size_t)(c->end - c->text) : 2048;
-    int delay = bg_shint(c->subject, delayed_subject, 8);
+    int delay = bg_scrape_has_any(c->subject, delayed_subject, 8);
     for (int i = 0; delayed_text[i] && !delay; i++)
-        if (bg_sfind(c->text, c->text + head, delayed_text[i]))
+        if (bg_scrape_find(c->text, c->text + head, delayed_text[i]))
             delay = 1;
     for (size_t i = from; i < b->nrcpt; i++) {
         bg_rcpt *r = &b->rcpts[i];
@@ -630,7 +590,7 @@ void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
         if (!r->action[0])
             snprintf(r->action, sizeof r->action, "%s", delay ? "delayed" : "failed");
         if (!r->remote_mta[0])
-            bg_sremote(r);
+            bg_scrape_remote_mta(r);
         if (!r->diag_type[0] && bg_reply_find(r->diagnostic))
             snprintf(r->diag_type, sizeof r->diag_type, "smtp");
     }
@@ -640,28 +600,31 @@ void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c)
 /* ---- the last resort: the returned message's To ---- */
 
 /* Subject words of delivery reports. */
-static const char *const bg_sbounce_subjects[] = {
+static const char *const bg_scrape_bounce_subjects[] = {
     "undeliver", "delivery", "failure", "returned", "failed", "error", "rejected", "bounce",
     "not delivered", "could not", "unable to", "nondeliver", "non-deliver", "mail system",
-    NULL};
+    /* the same in the languages Exchange and others write subjects in */
+    "unzustellbar", "nicht zustellbar", "non remis", "non distribuable", "no se puede entregar",
+    "no entregado", "non recapitabile", "onbestelbaar", "niedostarczalne", "nao entregue",
+    "不能", "未配信", "エラー", "返送", "退信", NULL};
 
 /* 1 when From looks like a mail system, not a person. */
-static int bg_sdaemon(const char *from)
+static int bg_scrape_from_daemon(const char *from)
 {
     static const char *const names[] = {"mailer-daemon", "postmaster", "mail delivery",
                                         "mail system", "post_master", NULL};
-    return bg_shint(from, names, 8);
+    return bg_scrape_has_any(from, names, 8);
 }
 
 /* The failure section's reply lines (a code at the start), else all of
  * its text but rules and blank lines. */
-static void bg_sdigest_pass(const bg_sctx *c, bg_sdiag *d, int first, int last)
+static void bg_scrape_digest_pass(const bg_scrape_ctx *c, bg_scrape_diag *d, int first, int last)
 {
     for (int pass = first; pass <= last && d->len == 0; pass++) {
         const char *pos = c->text;
-        bg_sline l;
-        while (bg_sline_next(&pos, c->end, &l) && d->len < 1024) {
-            if (bg_sline_blank(&l) || bg_sline_rule(&l) || bg_sline_ends(&l))
+        bg_scrape_line l;
+        while (bg_scrape_line_next(&pos, c->end, &l) && d->len < 1024) {
+            if (bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l) || bg_scrape_line_ends(&l))
                 continue;
             const char *p = l.p + l.indent;
             if (pass == 0 && !(l.len - l.indent > 4 && (p[0] == '4' || p[0] == '5') &&
@@ -669,37 +632,37 @@ static void bg_sdigest_pass(const bg_sctx *c, bg_sdiag *d, int first, int last)
                                (p[3] == ' ' || p[3] == '-')))
                 continue;
             if (d->len)
-                bg_sdiag_add(d, " ", 1);
-            bg_sdiag_add(d, p, l.len - l.indent);
+                bg_scrape_diag_add(d, " ", 1);
+            bg_scrape_diag_add(d, p, l.len - l.indent);
         }
     }
-    bg_sdiag_trim(d);
+    bg_scrape_diag_trim(d);
 }
 
-void bg_sdigest(const bg_sctx *c, bg_sdiag *d)
+void bg_scrape_digest(const bg_scrape_ctx *c, bg_scrape_diag *d)
 {
-    bg_sdigest_pass(c, d, 0, 1);
+    bg_scrape_digest_pass(c, d, 0, 1);
 }
 
-static void bg_sdigest_replies(const bg_sctx *c, bg_sdiag *d)
+static void bg_scrape_digest_replies(const bg_scrape_ctx *c, bg_scrape_diag *d)
 {
-    bg_sdigest_pass(c, d, 0, 0);
+    bg_scrape_digest_pass(c, d, 0, 0);
 }
 
 /* A bounce that names no recipient in its text: the To of the returned
  * message that follows the failure section. */
-static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
+static void bg_scrape_returned_to(bg_bounce *b, const bg_scrape_ctx *c, size_t len)
 {
     const char *pos = c->end, *end = c->in->text + len;
-    bg_sline l;
-    while (bg_sline_next(&pos, end, &l)) {
+    bg_scrape_line l;
+    while (bg_scrape_line_next(&pos, end, &l)) {
         if (l.len > 3 && strncasecmp(l.p, "To:", 3) == 0) {
             char addr[BG_ADDR_MAX];
             const char *at;
-            if (bg_saddr_find(l.p + 3, l.p + l.len, addr, &at)) {
-                bg_sdiag d = {.len = 0};
-                bg_sdigest(c, &d);
-                bg_sadd(c, b, addr, d.s);
+            if (bg_addr_find(l.p + 3, l.p + l.len, addr, &at)) {
+                bg_scrape_diag d = {.len = 0};
+                bg_scrape_digest(c, &d);
+                bg_scrape_add_rcpt(c, b, addr, d.s);
             }
             return;
         }
@@ -708,15 +671,15 @@ static void bg_sreturned_to(bg_bounce *b, const bg_sctx *c, size_t len)
     char addr[BG_ADDR_MAX];
     const char *at;
     if (b->orig.present &&
-        bg_saddr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
-        bg_sdiag d = {.len = 0};
-        bg_sdigest(c, &d);
-        bg_sadd(c, b, addr, d.s);
+        bg_addr_find(b->orig.to, b->orig.to + strnlen(b->orig.to, sizeof b->orig.to), addr, &at)) {
+        bg_scrape_diag d = {.len = 0};
+        bg_scrape_digest(c, &d);
+        bg_scrape_add_rcpt(c, b, addr, d.s);
     }
 }
 
 /* 1 when text holds an SMTP reply code as a word ("... connection: 550 Access"). */
-static int bg_shas_code(const char *t)
+static int bg_scrape_has_reply_code(const char *t)
 {
     for (const char *p = t; *p; p++) {
         if ((p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
@@ -730,36 +693,54 @@ static int bg_shas_code(const char *t)
 /* Recipients whose reason names no reply code: the section's reply lines
  * when they are about this recipient (or it is the only one); an empty
  * reason takes the section's text. */
-static void bg_sexplain(bg_bounce *b, size_t from, const bg_sctx *c)
+static void bg_scrape_explain(bg_bounce *b, size_t from, const bg_scrape_ctx *c)
 {
-    bg_sdiag replies = {.len = 0}, all = {.len = 0};
+    bg_scrape_diag replies = {.len = 0}, all = {.len = 0};
     int have = 0, have_all = 0; /* each digest is made once */
     for (size_t i = from; i < b->nrcpt; i++) {
         bg_rcpt *r = &b->rcpts[i];
         char st[BG_STATUS_MAX];
         if (bg_reply_find(r->diagnostic) || bg_status_find(r->diagnostic, st) ||
-            bg_shas_code(r->diagnostic))
+            bg_scrape_has_reply_code(r->diagnostic))
             continue;
         if (!have) {
-            bg_sdigest_replies(c, &replies);
+            bg_scrape_digest_replies(c, &replies);
             have = 1;
         }
-        bg_sdiag d = {.len = 0};
-        bg_sdiag_add(&d, r->diagnostic, strlen(r->diagnostic));
+        bg_scrape_diag d = {.len = 0};
+        bg_scrape_diag_add(&d, r->diagnostic, strlen(r->diagnostic));
         if (replies.len && (b->nrcpt - from == 1 || strstr(replies.s, r->recipient))) {
             if (d.len)
-                bg_sdiag_add(&d, " ", 1);
-            bg_sdiag_add(&d, replies.s, replies.len);
+                bg_scrape_diag_add(&d, " ", 1);
+            bg_scrape_diag_add(&d, replies.s, replies.len);
         } else if (d.len == 0) {
             if (!have_all) {
-                bg_sdigest(c, &all);
+                bg_scrape_digest(c, &all);
                 have_all = 1;
             }
-            bg_sdiag_add(&d, all.s, all.len);
+            bg_scrape_diag_add(&d, all.s, all.len);
         }
-        bg_sdiag_trim(&d);
+        bg_scrape_diag_trim(&d);
         memcpy(r->diagnostic, d.s, d.len + 1);
     }
+}
+
+/* 1 when the failure section has a refusal line of its own: a 5xx reply
+ * code with an enhanced status ("550 5.1.1 <a@b>: ...") at a line start --
+ * a plain-text bounce that names itself nowhere else. */
+static int bg_scrape_refusal_line(const bg_scrape_ctx *c)
+{
+    const char *pos = c->text;
+    const char *end = c->end - c->text > 16384 ? c->text + 16384 : c->end;
+    bg_scrape_line l;
+    while (bg_scrape_line_next(&pos, end, &l)) {
+        const char *p = l.p + l.indent;
+        size_t n = l.len - l.indent;
+        if (n > 10 && p[0] == '5' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+            (p[3] == ' ' || p[3] == '-') && bg_status_valid(p + 4) && p[4] == '5')
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- the dispatcher ---- */
@@ -767,7 +748,7 @@ static void bg_sexplain(bg_bounce *b, size_t from, const bg_sctx *c)
 enum { BG_SM_FORMAT = 0, BG_SM_END = 100000 };
 
 /* Phrases that start the returned message (the failure section ends). */
-static const char *const bg_send_markers[] = {
+static const char *const bg_scrape_end_markers[] = {
     "this is a copy of the message", "below this line is a copy of the message",
     "----- original message -----", "original message follows", "unsent message follows",
     "message headers follow", "below is a copy of the original message",
@@ -777,11 +758,11 @@ static const char *const bg_send_markers[] = {
     "--- original message", "the original message headers", "----- message header follows",
     "this is the message header", "----- returned message -----", NULL};
 
-static pthread_once_t bg_sac_once = PTHREAD_ONCE_INIT;
-static bg_ac *bg_sac;
+static pthread_once_t bg_scrape_markers_once = PTHREAD_ONCE_INIT;
+static bg_ac *bg_scrape_markers;
 
 /* Build the marker automaton once (formats' text markers and end markers). */
-static void bg_sac_init(void)
+static void bg_scrape_markers_init(void)
 {
     bg_ac *a = bg_ac_new();
     if (!a)
@@ -792,27 +773,27 @@ static void bg_sac_init(void)
             if (bg_scrape_formats[i].text[k][0])
                 bad |= bg_ac_add(a, bg_scrape_formats[i].text[k], strlen(bg_scrape_formats[i].text[k]),
                              BG_SM_FORMAT + i);
-    for (unsigned i = 0; bg_send_markers[i]; i++)
-        bad |= bg_ac_add(a, bg_send_markers[i], strlen(bg_send_markers[i]), BG_SM_END + i);
+    for (unsigned i = 0; bg_scrape_end_markers[i]; i++)
+        bad |= bg_ac_add(a, bg_scrape_end_markers[i], strlen(bg_scrape_end_markers[i]), BG_SM_END + i);
     if (bad || bg_ac_build(a) != 0) {
         bg_logf(BG_LOG_WARN, "bg_scrape: marker table could not be built");
         bg_ac_free(a);
         return;
     }
-    bg_sac = a;
+    bg_scrape_markers = a;
 }
 
-typedef struct bg_shits {
+typedef struct bg_scrape_marker_hits {
     size_t fmt;     /* first format (table index) whose marker was seen */
     size_t fmt_off; /* where */
     size_t end_off; /* first end marker (line start), or SIZE_MAX */
     const char *text;
-} bg_shits;
+} bg_scrape_marker_hits;
 
-static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
+static int bg_scrape_marker_hit(unsigned id, size_t start, size_t end, void *ctx)
 {
     (void)end;
-    bg_shits *h = ctx;
+    bg_scrape_marker_hits *h = ctx;
     if (h->end_off != (size_t)-1 && start > h->end_off + 256)
         return 1; /* well into the returned message: its phrases do not count */
     if (id >= BG_SM_END) {
@@ -831,16 +812,16 @@ static int bg_shit(unsigned id, size_t start, size_t end, void *ctx)
 }
 
 /* Header hint match: any of list in value. */
-static int bg_shint(const char *value, const char *const *list, size_t max)
+static int bg_scrape_has_any(const char *value, const char *const *list, size_t max)
 {
     const char *e = value + strlen(value);
     for (size_t i = 0; i < max && list[i]; i++)
-        if (bg_sfind(value, e, list[i]))
+        if (bg_scrape_find(value, e, list[i]))
             return 1;
     return 0;
 }
 
-static const char *bg_shdr(const bg_scrape_input *in, const char *name)
+static const char *bg_scrape_header(const bg_scrape_input *in, const char *name)
 {
     const char *v = in->header ? in->header(in->ctx, name) : NULL;
     return v ? v : "";
@@ -851,35 +832,35 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
     if (!b || !in || !in->text)
         return 0;
     size_t len = in->len < BG_SCRAPE_TEXT_MAX ? in->len : BG_SCRAPE_TEXT_MAX;
-    pthread_once(&bg_sac_once, bg_sac_init);
+    pthread_once(&bg_scrape_markers_once, bg_scrape_markers_init);
 
     char from[BG_HDR_MAX], subject[BG_HDR_MAX];
-    const char *hv = bg_shdr(in, "From");
-    bg_scopy(from, sizeof from, hv, strnlen(hv, sizeof from - 1));
-    hv = bg_shdr(in, "Subject");
-    bg_scopy(subject, sizeof subject, hv, strnlen(hv, sizeof subject - 1));
+    const char *hv = bg_scrape_header(in, "From");
+    bg_scrape_copy(from, sizeof from, hv, strnlen(hv, sizeof from - 1));
+    hv = bg_scrape_header(in, "Subject");
+    bg_scrape_copy(subject, sizeof subject, hv, strnlen(hv, sizeof subject - 1));
 
-    bg_shits h = {.fmt = (size_t)-1, .fmt_off = 0, .end_off = (size_t)-1, .text = in->text};
-    if (bg_sac)
-        bg_ac_scan(bg_sac, in->text, len < BG_SCRAPE_MARK_MAX ? len : BG_SCRAPE_MARK_MAX, bg_shit,
+    bg_scrape_marker_hits h = {.fmt = (size_t)-1, .fmt_off = 0, .end_off = (size_t)-1, .text = in->text};
+    if (bg_scrape_markers)
+        bg_ac_scan(bg_scrape_markers, in->text, len < BG_SCRAPE_MARK_MAX ? len : BG_SCRAPE_MARK_MAX, bg_scrape_marker_hit,
                    &h);
 
-    const bg_sfmt *f = NULL;
+    const bg_scrape_format *f = NULL;
     if (h.fmt != (size_t)-1)
         f = &bg_scrape_formats[h.fmt];
     for (size_t i = 0; !f && bg_scrape_formats[i].name; i++) {
-        const bg_sfmt *t = &bg_scrape_formats[i];
-        if (t->from[0] && t->from[0][0] && bg_shint(from, t->from, 4) &&
-            (!t->subject[0] || bg_shint(subject, t->subject, 4)))
+        const bg_scrape_format *t = &bg_scrape_formats[i];
+        if (t->from[0] && t->from[0][0] && bg_scrape_has_any(from, t->from, 4) &&
+            (!t->subject[0] || bg_scrape_has_any(subject, t->subject, 4)))
             f = t;
     }
 
-    bg_sseen seen;
+    bg_scrape_seen seen;
     memset(&seen, 0, sizeof seen);
-    bg_sctx c = {.seen = &seen, .in = in, .text = in->text, .end = in->text + len, .from = from,
+    bg_scrape_ctx c = {.seen = &seen, .in = in, .text = in->text, .end = in->text + len, .from = from,
                  .subject = subject};
     for (size_t i = 0; i < b->nrcpt; i++)
-        bg_sseen_put(&c, b, i);
+        bg_scrape_seen_put(&c, b, i);
     if (h.end_off != (size_t)-1 && h.end_off > 0)
         c.end = in->text + h.end_off;
 
@@ -889,17 +870,18 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
         n = f->extract(b, &c, f);
     /* the heuristics only where something says this is a bounce: an
      * auto-reply or a person's mail lists addresses too */
-    int bounce = f || bg_sdaemon(from) || bg_shint(subject, bg_sbounce_subjects, 32) ||
-                 bg_shdr(in, "X-Failed-Recipients")[0];
+    int bounce = f || bg_scrape_from_daemon(from) ||
+                 bg_scrape_has_any(subject, bg_scrape_bounce_subjects, 48) ||
+                 bg_scrape_header(in, "X-Failed-Recipients")[0] || bg_scrape_refusal_line(&c);
     if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
-    bg_sfailed_header(b, before, &c);
+    bg_scrape_failed_header(b, before, &c);
     if (b->nrcpt == before && bounce)
-        bg_sreturned_to(b, &c, len);
+        bg_scrape_returned_to(b, &c, len);
     n = b->nrcpt - before;
-    bg_sexplain(b, before, &c);
+    bg_scrape_explain(b, before, &c);
     if (n) {
-        bg_sfinish(b, before, &c);
+        bg_scrape_finish(b, before, &c);
         snprintf(b->parser, sizeof b->parser, "%s", f ? f->name : "text");
     }
     return n;

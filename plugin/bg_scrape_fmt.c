@@ -17,7 +17,7 @@
  * ...") and the more indented lines under it (the reason). A block whose
  * head is not an address takes the address X-Failed-Recipients gives in
  * the same position. */
-static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
     const char *p = c->text;
@@ -26,7 +26,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
                                          "incorrectly constructed:", "following address(es)",
                                          NULL};
     for (int i = 0; starts[i] && !s; i++)
-        s = bg_sfind(p, c->end, starts[i]);
+        s = bg_scrape_find(p, c->end, starts[i]);
     if (!s)
         return 0;
     const char *pos = memchr(s, '\n', (size_t)(c->end - s));
@@ -36,12 +36,12 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     const char *xf = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
     const char *xp = xf ? xf : "", *xe = xp + strnlen(xp, 65536), *xq = xp;
     size_t before = b->nrcpt;
-    bg_sline l;
-    bg_sdiag d = {.len = 0};
+    bg_scrape_line l;
+    bg_scrape_diag d = {.len = 0};
     char addr[BG_ADDR_MAX] = "";
     int open = 0, seen = 0;
     size_t hindent = 0;
-    while (bg_sline_next(&pos, c->end, &l)) {
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
         int blank = 1;
         for (size_t i = 0; i < l.len; i++)
             if (l.p[i] != ' ' && l.p[i] != '\t')
@@ -55,22 +55,22 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             while (q0 < l.p + l.len && (*q0 == '<' || *q0 == '"'))
                 q0++;
             char tmp[BG_ADDR_MAX];
-            if (!bg_saddr_at(q0, l.p + l.len, tmp)) {
+            if (!bg_addr_at(q0, l.p + l.len, tmp)) {
                 if (d.len)
-                    bg_sdiag_add(&d, " ", 1);
-                bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+                    bg_scrape_diag_add(&d, " ", 1);
+                bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
                 continue;
             }
         }
         if (open && !blank && l.indent > hindent) {
-            bg_sdiag_add(&d, " ", 1);
-            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+            bg_scrape_diag_add(&d, " ", 1);
+            bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
             continue;
         }
         if (open) {
             while (d.len && d.s[d.len - 1] == ' ')
                 d.s[--d.len] = '\0';
-            bg_sadd(c, b, addr, d.s);
+            bg_scrape_add_rcpt(c, b, addr, d.s);
             open = 0;
         }
         if (blank)
@@ -83,11 +83,11 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         const char *q = l.p + l.indent, *e = l.p + l.len;
         while (q < e && (*q == '<' || *q == '"'))
             q++;
-        size_t n = bg_saddr_at(q, e, addr);
+        size_t n = bg_addr_at(q, e, addr);
         const char *at;
         char xaddr[BG_ADDR_MAX];
         /* the header address in this block's position (one step per block) */
-        size_t xn = bg_saddr_find(xq, xe, xaddr, &at);
+        size_t xn = bg_addr_find(xq, xe, xaddr, &at);
         if (xn)
             xq = at + xn;
         else
@@ -98,12 +98,12 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
             q += n;
             while (q < e && (*q == '>' || *q == '"' || *q == ':' || *q == ' '))
                 q++;
-            bg_sdiag_add(&d, q, (size_t)(e - q));
+            bg_scrape_diag_add(&d, q, (size_t)(e - q));
         } else if (xn) {
             memcpy(addr, xaddr, sizeof addr);
-            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
-        } else if (bg_saddr_find(l.p, e, addr, &at)) {
-            bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
+            bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
+        } else if (bg_addr_find(l.p, e, addr, &at)) {
+            bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
         } else {
             break;
         }
@@ -114,7 +114,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
     if (open) {
         while (d.len && d.s[d.len - 1] == ' ')
             d.s[--d.len] = '\0';
-        bg_sadd(c, b, addr, d.s);
+        bg_scrape_add_rcpt(c, b, addr, d.s);
     }
     return b->nrcpt - before;
 }
@@ -125,22 +125,22 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
  * just before, in the same "while talking to host" conversation, is the
  * real reason. The "following addresses had permanent fatal errors" list
  * is read first by the generic scraper (its order wins). */
-static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_sendmail(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     size_t before = b->nrcpt;
     bg_scrape_generic(b, c, f);
-    const char *t = bg_sfind(c->text, c->end, "Transcript of session follows");
+    const char *t = bg_scrape_find(c->text, c->end, "Transcript of session follows");
     if (!t)
         return b->nrcpt - before;
     const char *pos = memchr(t, '\n', (size_t)(c->end - t));
-    bg_sline l;
-    bg_sdiag reply = {.len = 0};
+    bg_scrape_line l;
+    bg_scrape_diag reply = {.len = 0};
     char host[BG_FIELD_MAX] = "";
-    while (pos && bg_sline_next(&pos, c->end, &l)) {
+    while (pos && bg_scrape_line_next(&pos, c->end, &l)) {
         const char *p = l.p + l.indent, *e = l.p + l.len;
         while (p < e && *p == '>' && l.indent == 0 && e - p > 1 && p[1] == ' ')
             p += 2; /* a quoted bounce */
-        const char *w = bg_sfind(p, e, "while talking to ");
+        const char *w = bg_scrape_find(p, e, "while talking to ");
         if (w) {
             w += strlen("while talking to ");
             size_t n = 0;
@@ -156,8 +156,8 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
         }
         if (e - p >= 4 && memcmp(p, "<<< ", 4) == 0) {
             if (reply.len)
-                bg_sdiag_add(&reply, " ", 1);
-            bg_sdiag_add(&reply, p + 4, (size_t)(e - p - 4));
+                bg_scrape_diag_add(&reply, " ", 1);
+            bg_scrape_diag_add(&reply, p + 4, (size_t)(e - p - 4));
             continue;
         }
         if (e - p >= 4 && memcmp(p, ">>> ", 4) == 0)
@@ -173,23 +173,23 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
         if (q < e && *q == '<')
             q++;
         char addr[BG_ADDR_MAX];
-        size_t n = bg_saddr_at(q, e, addr);
+        size_t n = bg_addr_at(q, e, addr);
         if (!n)
             continue;
-        bg_sdiag d = {.len = 0};
+        bg_scrape_diag d = {.len = 0};
         if (reply.len) {
-            bg_sdiag_add(&d, reply.s, reply.len);
-            bg_sdiag_add(&d, " ", 1);
+            bg_scrape_diag_add(&d, reply.s, reply.len);
+            bg_scrape_diag_add(&d, " ", 1);
         }
         /* "Remote protocol error" only wraps the remote reply before it */
-        if (!reply.len || !bg_sfind(p, e, "Remote protocol error"))
-            bg_sdiag_add(&d, p, (size_t)(e - p));
+        if (!reply.len || !bg_scrape_find(p, e, "Remote protocol error"))
+            bg_scrape_diag_add(&d, p, (size_t)(e - p));
         else
             d.len--; /* the separating blank */
         d.s[d.len] = '\0';
         reply.len = 0;
         reply.s[0] = '\0';
-        bg_rcpt *r = bg_sadd(c, b, addr, d.s);
+        bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d.s);
         if (r && host[0])
             snprintf(r->remote_mta, sizeof r->remote_mta, "%s", host);
     }
@@ -199,14 +199,14 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *
 /* A JSON string value after "key": in [p, e), unescaped into out; the
  * position after it, or NULL. Handles the escaped form (\"key\") of a
  * notification inside an SNS envelope. */
-static const char *bg_sjson_str(const char *p, const char *e, const char *key, char *out,
+static const char *bg_scrape_json_str(const char *p, const char *e, const char *key, char *out,
                                 size_t cap)
 {
     char pat[64];
     out[0] = '\0';
     for (int esc = 0; esc < 2; esc++) {
         snprintf(pat, sizeof pat, esc ? "\\\"%s\\\"" : "\"%s\"", key);
-        const char *k = bg_sfind(p, e, pat);
+        const char *k = bg_scrape_find(p, e, pat);
         if (!k)
             continue;
         const char *q = k + strlen(pat);
@@ -242,19 +242,19 @@ static const char *bg_sjson_str(const char *p, const char *e, const char *key, c
 
 /* Amazon SES notifications (JSON, possibly inside an SNS envelope):
  * bouncedRecipients, complainedRecipients, delivery.recipients. */
-static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_amazonses(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
     size_t before = b->nrcpt;
     const char *p = c->text, *e = c->in->text + (c->in->len < BG_SCRAPE_TEXT_MAX ? c->in->len : BG_SCRAPE_TEXT_MAX);
     char type[32], v[BG_DIAG_MAX];
-    if (!bg_sjson_str(p, e, "notificationType", type, sizeof type))
+    if (!bg_scrape_json_str(p, e, "notificationType", type, sizeof type))
         return 0;
     const char *list = NULL;
     if (strcasecmp(type, "Bounce") == 0)
-        list = bg_sfind(p, e, "bouncedRecipients");
+        list = bg_scrape_find(p, e, "bouncedRecipients");
     else if (strcasecmp(type, "Complaint") == 0)
-        list = bg_sfind(p, e, "complainedRecipients");
+        list = bg_scrape_find(p, e, "complainedRecipients");
     if (list) {
         /* one object per recipient: up to the closing ']' */
         const char *le = memchr(list, ']', (size_t)(e - list));
@@ -262,33 +262,33 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
             le = e;
         const char *q = list;
         const char *next;
-        while ((next = bg_sjson_str(q, le, "emailAddress", v, sizeof v)) != NULL) {
+        while ((next = bg_scrape_json_str(q, le, "emailAddress", v, sizeof v)) != NULL) {
             char addr[BG_ADDR_MAX];
             const char *at;
             const char *oe = memchr(next, '}', (size_t)(le - next));
             if (!oe)
                 oe = le;
-            if (bg_saddr_find(v, v + strlen(v), addr, &at)) {
-                bg_rcpt *r = bg_sadd(c, b, addr, "");
+            if (bg_addr_find(v, v + strlen(v), addr, &at)) {
+                bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, "");
                 if (r) {
                     char st[BG_STATUS_MAX];
-                    if (bg_sjson_str(next, oe, "action", v, sizeof v))
+                    if (bg_scrape_json_str(next, oe, "action", v, sizeof v))
                         snprintf(r->action, sizeof r->action, "%.31s", v);
-                    if (bg_sjson_str(next, oe, "status", v, sizeof v) && bg_status_find(v, st))
+                    if (bg_scrape_json_str(next, oe, "status", v, sizeof v) && bg_status_find(v, st))
                         memcpy(r->status, st, sizeof st);
-                    if (bg_sjson_str(next, oe, "diagnosticCode", v, sizeof v)) {
+                    if (bg_scrape_json_str(next, oe, "diagnosticCode", v, sizeof v)) {
                         const char *d = v;
                         if (strncasecmp(d, "smtp;", 5) == 0)
                             d += 5;
                         while (*d == ' ')
                             d++;
-                        bg_sdiag dd = {.len = 0};
-                        bg_sdiag_add(&dd, d, strlen(d));
+                        bg_scrape_diag dd = {.len = 0};
+                        bg_scrape_diag_add(&dd, d, strlen(d));
                         memcpy(r->diagnostic, dd.s, dd.len + 1);
                     }
                     if (strcasecmp(type, "Complaint") == 0) {
                         char ft[64] = "";
-                        bg_sjson_str(c->text, e, "complaintFeedbackType", ft, sizeof ft);
+                        bg_scrape_json_str(c->text, e, "complaintFeedbackType", ft, sizeof ft);
                         snprintf(r->diagnostic, sizeof r->diagnostic,
                                  "complaint: feedback report%s%s", ft[0] ? " " : "", ft);
                         b->kind = BG_MSG_FEEDBACK;
@@ -298,20 +298,20 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
             q = oe;
         }
     } else if (strcasecmp(type, "Delivery") == 0) {
-        const char *d = bg_sfind(p, e, "\"delivery\"");
+        const char *d = bg_scrape_find(p, e, "\"delivery\"");
         if (!d)
-            d = bg_sfind(p, e, "\\\"delivery\\\"");
-        const char *rl = d ? bg_sfind(d, e, "recipients") : NULL;
+            d = bg_scrape_find(p, e, "\\\"delivery\\\"");
+        const char *rl = d ? bg_scrape_find(d, e, "recipients") : NULL;
         const char *le = rl ? memchr(rl, ']', (size_t)(e - rl)) : NULL;
         char resp[BG_DIAG_MAX] = "";
         if (d)
-            bg_sjson_str(d, e, "smtpResponse", resp, sizeof resp);
+            bg_scrape_json_str(d, e, "smtpResponse", resp, sizeof resp);
         const char *q = rl;
         char addr[BG_ADDR_MAX];
         const char *at;
         size_t n;
-        while (q && le && (n = bg_saddr_find(q, le, addr, &at)) != 0) {
-            bg_rcpt *r = bg_sadd(c, b, addr, resp);
+        while (q && le && (n = bg_addr_find(q, le, addr, &at)) != 0) {
+            bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, resp);
             if (r)
                 snprintf(r->action, sizeof r->action, "delivered");
             q = at + n;
@@ -324,51 +324,51 @@ static size_t bg_scrape_amazonses(bg_bounce *b, const bg_sctx *c, const bg_sfmt 
 
 /* Verizon / Apache James: "Error: ...", "Error message below:" and the
  * reply, then "Message details:" with "RCPT TO: user@dom". */
-static size_t bg_scrape_details(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_details(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
-    const char *det = bg_sfind(c->text, c->end, "Message details:");
-    const char *rt = det ? bg_sfind(det, c->end, "RCPT TO:") : NULL;
+    const char *det = bg_scrape_find(c->text, c->end, "Message details:");
+    const char *rt = det ? bg_scrape_find(det, c->end, "RCPT TO:") : NULL;
     if (!rt)
         return 0;
     char addr[BG_ADDR_MAX];
     const char *at;
     const char *le = memchr(rt, '\n', (size_t)(c->end - rt));
-    if (!bg_saddr_find(rt, le ? le : c->end, addr, &at))
+    if (!bg_addr_find(rt, le ? le : c->end, addr, &at))
         return 0;
-    const char *s = bg_sfind(c->text, det, "Error");
+    const char *s = bg_scrape_find(c->text, det, "Error");
     if (!s)
         s = c->text;
-    bg_sdiag d = {.len = 0};
-    bg_sdiag_add(&d, s, (size_t)(det - s));
+    bg_scrape_diag d = {.len = 0};
+    bg_scrape_diag_add(&d, s, (size_t)(det - s));
     while (d.len && d.s[d.len - 1] == ' ')
         d.s[--d.len] = '\0';
-    return bg_sadd(c, b, addr, d.s) ? 1 : 0;
+    return bg_scrape_add_rcpt(c, b, addr, d.s) ? 1 : 0;
 }
 
 /* Postfix "errors from" reports (to the postmaster): the SMTP session is
  * quoted; " In:  RCPT TO:<user@dom>" and the " Out: NNN ..." reply after it. */
-static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     size_t before = b->nrcpt;
     const char *pos = c->text;
-    bg_sline l;
+    bg_scrape_line l;
     char addr[BG_ADDR_MAX] = "";
-    while (bg_sline_next(&pos, c->end, &l)) {
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
         const char *p = l.p + l.indent, *e = l.p + l.len;
         if (e - p > 13 && strncasecmp(p, "In:", 3) == 0) {
-            const char *r = bg_sfind(p, e, "RCPT TO:");
+            const char *r = bg_scrape_find(p, e, "RCPT TO:");
             const char *at;
-            if (r && !bg_saddr_find(r, e, addr, &at))
+            if (r && !bg_addr_find(r, e, addr, &at))
                 addr[0] = '\0';
         } else if (addr[0] && e - p > 8 && strncasecmp(p, "Out:", 4) == 0) {
             const char *q = p + 4;
             while (q < e && *q == ' ')
                 q++;
             if (e - q >= 3 && (q[0] == '4' || q[0] == '5')) {
-                bg_sdiag d = {.len = 0};
-                bg_sdiag_add(&d, q, (size_t)(e - q));
-                bg_sadd(c, b, addr, d.s);
+                bg_scrape_diag d = {.len = 0};
+                bg_scrape_diag_add(&d, q, (size_t)(e - q));
+                bg_scrape_add_rcpt(c, b, addr, d.s);
                 addr[0] = '\0';
             }
         }
@@ -380,21 +380,21 @@ static size_t bg_scrape_postfix_session(bg_bounce *b, const bg_sctx *c, const bg
 
 /* fml (mailing list manager) notices: the first line says what happened
  * and names the address concerned. */
-static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_fml(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
     const char *pos = c->text;
-    bg_sline l;
-    while (bg_sline_next(&pos, c->end, &l)) {
+    bg_scrape_line l;
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
         if (l.len == l.indent)
             continue;
         char addr[BG_ADDR_MAX];
         const char *at;
-        if (!bg_saddr_find(l.p, l.p + l.len, addr, &at))
+        if (!bg_addr_find(l.p, l.p + l.len, addr, &at))
             return 0;
-        bg_sdiag d = {.len = 0};
-        bg_sdiag_add(&d, l.p + l.indent, l.len - l.indent);
-        return bg_sadd(c, b, addr, d.s) ? 1 : 0;
+        bg_scrape_diag d = {.len = 0};
+        bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
+        return bg_scrape_add_rcpt(c, b, addr, d.s) ? 1 : 0;
     }
     return 0;
 }
@@ -402,7 +402,7 @@ static size_t bg_scrape_fml(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
 /* Google Groups: the text greets the sender by address; the failed
  * recipient (the group) is only in X-Failed-Recipients, and the reason is
  * the whole notice. */
-static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
     const char *h = c->in->header ? c->in->header(c->in->ctx, "X-Failed-Recipients") : "";
@@ -411,10 +411,10 @@ static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sf
     const char *p = h, *e = h + strnlen(h, 65536), *at;
     char addr[BG_ADDR_MAX];
     size_t n, before = b->nrcpt;
-    bg_sdiag d = {.len = 0};
-    bg_sdigest(c, &d);
-    while ((n = bg_saddr_find(p, e, addr, &at)) != 0) {
-        bg_sadd(c, b, addr, d.s);
+    bg_scrape_diag d = {.len = 0};
+    bg_scrape_digest(c, &d);
+    while ((n = bg_addr_find(p, e, addr, &at)) != 0) {
+        bg_scrape_add_rcpt(c, b, addr, d.s);
         p = at + n;
     }
     return b->nrcpt - before;
@@ -423,7 +423,7 @@ static size_t bg_scrape_googlegroups(bg_bounce *b, const bg_sctx *c, const bg_sf
 /* Gmail: the recipient is listed on its own; "Technical details of
  * permanent/temporary failure:" and the remote server's reply follow in
  * separate paragraphs, up to "----- Original message -----". */
-static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
+static size_t bg_scrape_gmail(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     size_t before = b->nrcpt;
     bg_scrape_generic(b, c, f);
@@ -431,11 +431,11 @@ static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
                                           "The response was:", NULL};
     const char *t = NULL;
     for (int i = 0; details[i] && !t; i++)
-        t = bg_sfind(c->text, c->end, details[i]);
+        t = bg_scrape_find(c->text, c->end, details[i]);
     if (!t || b->nrcpt == before)
         return b->nrcpt - before;
-    bg_sdiag d = {.len = 0};
-    bg_sdiag_add(&d, t, (size_t)(c->end - t));
+    bg_scrape_diag d = {.len = 0};
+    bg_scrape_diag_add(&d, t, (size_t)(c->end - t));
     while (d.len && d.s[d.len - 1] == ' ')
         d.s[--d.len] = '\0';
     for (size_t i = before; i < b->nrcpt; i++) {
@@ -444,17 +444,17 @@ static size_t bg_scrape_gmail(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f)
         snprintf(head, sizeof head, "%.40s", d.s);
         if (strstr(r->diagnostic, head))
             continue; /* already there */
-        bg_sdiag e = {.len = 0};
-        bg_sdiag_add(&e, r->diagnostic, strlen(r->diagnostic));
+        bg_scrape_diag e = {.len = 0};
+        bg_scrape_diag_add(&e, r->diagnostic, strlen(r->diagnostic));
         if (e.len)
-            bg_sdiag_add(&e, " ", 1);
-        bg_sdiag_add(&e, d.s, d.len);
+            bg_scrape_diag_add(&e, " ", 1);
+        bg_scrape_diag_add(&e, d.s, d.len);
         memcpy(r->diagnostic, e.s, e.len + 1);
     }
     return b->nrcpt - before;
 }
 
-const bg_sfmt bg_scrape_formats[] = {
+const bg_scrape_format bg_scrape_formats[] = {
     {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session},
     {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details},
     {"mailru", {"Mail.Ru"}, {"mail.ru"}, {0}, NULL},

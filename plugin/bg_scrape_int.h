@@ -17,76 +17,71 @@
 #define BG_SCRAPE_MARK_MAX (64u * 1024u)   /* bytes searched for format and end markers */
 
 /* One line of the text: [p, p+len) without the LF; indent = leading blanks. */
-typedef struct bg_sline {
+typedef struct bg_scrape_line {
     const char *p;
     size_t len;
     size_t indent;
-} bg_sline;
+} bg_scrape_line;
 
 /* Recipients already added, by address: a hash of rcpt index + 1 (0 =
  * empty), so that deduplication stays linear on hostile input. */
 #define BG_SSEEN_SLOTS 4096u
-typedef struct bg_sseen {
+typedef struct bg_scrape_seen {
     unsigned short slot[BG_SSEEN_SLOTS];
-} bg_sseen;
+} bg_scrape_seen;
 
 /* The text being scraped plus the report's headers. */
-typedef struct bg_sctx {
-    bg_sseen *seen;
+typedef struct bg_scrape_ctx {
+    bg_scrape_seen *seen;
     const bg_scrape_input *in;
     const char *text; /* start of the text */
     const char *end;  /* end of the failure section (the returned message starts there) */
     const char *from;
     const char *subject;
-} bg_sctx;
+} bg_scrape_ctx;
 
 /* A diagnostic being assembled: whitespace collapsed, controls dropped. */
-typedef struct bg_sdiag {
+typedef struct bg_scrape_diag {
     char s[BG_DIAG_MAX];
     size_t len;
-} bg_sdiag;
+} bg_scrape_diag;
 
 /* A format recogniser: any marker of text[] found near the start of the
  * text, or a from[] hint in From together with (when given) a subject[]
  * hint in Subject, selects it. extract may be NULL: the generic scraper
  * runs with the format's name. */
-struct bg_sfmt;
-typedef size_t (*bg_sextract_fn)(bg_bounce *b, const bg_sctx *c, const struct bg_sfmt *f);
-typedef struct bg_sfmt {
+struct bg_scrape_format;
+typedef size_t (*bg_scrape_extract_fn)(bg_bounce *b, const bg_scrape_ctx *c, const struct bg_scrape_format *f);
+typedef struct bg_scrape_format {
     const char *name;
     const char *text[6];    /* phrases in the text (case-insensitive) */
     const char *from[4];    /* substrings of the From header */
     const char *subject[4]; /* substrings of the Subject header, with from[] */
-    bg_sextract_fn extract;
-} bg_sfmt;
+    bg_scrape_extract_fn extract;
+} bg_scrape_format;
 
 /* The format table (sentinel row: name NULL), in bg_scrape_fmt.c. */
-extern const bg_sfmt bg_scrape_formats[];
+extern const bg_scrape_format bg_scrape_formats[];
 
 /* --- helpers in bg_scrape.c --- */
 
 /* Next line at *pos before end; 0 at the end. */
-int bg_sline_next(const char **pos, const char *end, bg_sline *l);
+int bg_scrape_line_next(const char **pos, const char *end, bg_scrape_line *l);
 /* Case-insensitive search of needle in [p, end); NULL when absent. */
-const char *bg_sfind(const char *p, const char *end, const char *needle);
-/* Length of an address at p (local@domain.tld), copied lower-cased
- * domain into out; 0 when p does not start an address. */
-size_t bg_saddr_at(const char *p, const char *end, char out[BG_ADDR_MAX]);
-/* First address within [p, end): its offset via *at, length returned. */
-size_t bg_saddr_find(const char *p, const char *end, char out[BG_ADDR_MAX], const char **at);
+const char *bg_scrape_find(const char *p, const char *end, const char *needle);
 /* Append text to a diagnostic (collapsing whitespace). */
-void bg_sdiag_add(bg_sdiag *d, const char *p, size_t len);
+void bg_scrape_diag_add(bg_scrape_diag *d, const char *p, size_t len);
 /* Add a recipient (deduplicated; merges a longer diagnostic into an
  * existing one). Returns it or NULL. */
-bg_rcpt *bg_sadd(const bg_sctx *c, bg_bounce *b, const char *addr, const char *diag);
+bg_rcpt *bg_scrape_add_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr, const char *diag);
 /* The recipient already added for addr, or NULL. */
-bg_rcpt *bg_sknown(const bg_sctx *c, bg_bounce *b, const char *addr);
+bg_rcpt *bg_scrape_known_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr);
 /* The failure section's reply lines, else its whole text (bounded). */
-void bg_sdigest(const bg_sctx *c, bg_sdiag *d);
+void bg_scrape_digest(const bg_scrape_ctx *c, bg_scrape_diag *d);
 /* The generic line scraper over the failure section. */
-size_t bg_scrape_generic(bg_bounce *b, const bg_sctx *c, const bg_sfmt *f);
+size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f);
 /* Fill status / remote MTA / action of recipients [from, nrcpt) from
  * their diagnostics. */
-void bg_sfinish(bg_bounce *b, size_t from, const bg_sctx *c);
+void bg_scrape_finish(bg_bounce *b, size_t from, const bg_scrape_ctx *c);
 
 #endif

@@ -1674,3 +1674,44 @@ void bg_store_rollback(bg_store *s)
     bg_tx(s, ST_ROLLBACK);
     s->in_tx = 0;
 }
+
+/* ---- read for bg_classify (issue 16, added by the classify helper) -------
+ * A retry-timeout bounce whose text names no cause: local_scan asks what
+ * the transport's event hook recorded for the same (message, recipient).
+ * Kept apart from the statement table above: one read prepared per call
+ * (such bounces are rare). The deferral rows are written once per message
+ * (ON CONFLICT DO NOTHING), so seen_at is the first deferral: since when. */
+bg_store_status bg_store_last_deferral(bg_store *s, const char *message_id, const char *recipient,
+                                       char category[BG_CATEGORY_ID_MAX], long long *seen_at)
+{
+    category[0] = '\0';
+    *seen_at = 0;
+    if (!s)
+        return BG_STORE_INVALID;
+    char msgid[BG_MSGID_MAX], rcpt[BG_ADDR_MAX];
+    bg_store_norm_msgid(message_id, msgid);
+    if (!msgid[0] || bg_store_norm_recipient(recipient, rcpt) < 0)
+        return BG_STORE_INVALID;
+    bg_store_arm(s);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT category, seen_at FROM bg_event WHERE message_id = ?1 AND "
+                                "recipient = ?2 AND kind IN ('defer', 'defer-info') AND "
+                                "source = 'transport' ORDER BY seen_at DESC LIMIT 1",
+                                -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return bg_store_map(rc);
+    bg_bind_text(q, 1, msgid);
+    bg_bind_text(q, 2, rcpt);
+    rc = sqlite3_step(q);
+    bg_store_status st;
+    if (rc == SQLITE_ROW) {
+        bg_col_text(q, 0, category, BG_CATEGORY_ID_MAX);
+        *seen_at = sqlite3_column_int64(q, 1);
+        st = BG_STORE_OK;
+    } else {
+        st = rc == SQLITE_DONE ? BG_STORE_NOTFOUND : bg_store_map(rc);
+    }
+    sqlite3_finalize(q);
+    return st;
+}

@@ -87,8 +87,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[300];
-    const char *text = bg_rules_builtin_text();
-    bg_rules *r = bg_rules_parse(NULL, text, strlen(text), "builtin:rules.conf", err, sizeof err);
+    bg_rules *r = bg_rules_parse_builtin(err, sizeof err);
     const bg_phrase *ph;
     size_t nph;
     const bg_ac_frozen *ac;
@@ -143,7 +142,8 @@ int main(int argc, char **argv)
         gen_str(f, ru->name);
         fprintf(f, ", .admin = %d, .line = %u, .order = %u, .cat = NULL", ru->admin, ru->line,
                 ru->order);
-        fprintf(f, ", .priority = %d, .suppress = %d,\n", ru->priority, ru->suppress);
+        fprintf(f, ", .priority = %d, .suppress = %d, .side = %d,\n", ru->priority, ru->suppress,
+                ru->side);
         fprintf(f, "     .nstatus = %zu, .nreply = %zu, .nparser = %zu, .nmta = %zu, .ntype = %zu,\n",
                 ru->nstatus, ru->nreply, ru->nparser, ru->nmta, ru->ntype);
         gen_rows(f, "status", &ru->status[0][0], sizeof ru->status[0], ru->nstatus);
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
                "           .dict = bg_ri_dict, .pat_id = bg_ri_pat_id, .pat_len = bg_ri_pat_len,\n"
                "           .pat_next = bg_ri_pat_next},\n"
                "    .text_len = %zu};\n",
-            nrule, nph, ac->nnode, ac->npat, strlen(text));
+            nrule, nph, ac->nnode, ac->npat, strlen(bg_rules_builtin_text()));
     for (int i = 2; i < argc; i++) {
         const char *t = bg_embedded(argv[i]);
         if (!t) {

@@ -34,6 +34,19 @@ else
   esac
 fi
 
+# the status-code registry: a code without its entry is refused
+grep -v '^X\.1\.4 ' conf/status-codes.conf > "$tmp/codes.conf"
+printf 'rule y\ncategory unknown-user\nphrase fine\n' > "$tmp/ok.conf"
+if out=$("$cli" rules check --codes "$tmp/codes.conf" "$tmp/ok.conf"); then
+  echo "rules: a registry without X.1.4 was accepted"; fail=1
+else
+  case "$out" in
+    *"X.1.4 of the registry has no entry"*) echo "rules: a registry code without its entry refused" ;;
+    *) echo "rules: unexpected registry error: $out"; fail=1 ;;
+  esac
+fi
+"$cli" rules check "$tmp/ok.conf" > /dev/null || { echo "rules: the built-in registry is refused"; fail=1; }
+
 # the corpus floors
 "$cli" classify --json "$corpus"/sisimai/eml/*.eml > "$tmp/out.jsonl" 2>/dev/null
 line=$(python3 "$corpus/score.py" "$tmp/out.jsonl" | tail -1)
@@ -41,17 +54,54 @@ echo "corpus: $line"
 python3 - "$line" <<'PY' || fail=1
 import sys
 fig = dict(kv.split("=") for kv in sys.argv[1].split())
-# Issue 2 asks for hard_recall >= 98 (at most 3 of the 190 hard rows
-# missed). Four misses are decisions of docs/taxonomy.md or label defects,
-# kept on purpose (../shared/corpus/README.md: keep a reasoned answer):
-#   lhost-postfix-05   450 4.1.1: a 4xx never suppresses at once (count)
-#   lhost-opensmtpd-12 Action: delayed: never suppresses at once (count)
-#   lhost-qmail-25     labels.csv lists recipient_index 1 twice
-#   rhost-aol-06       same reply text as lhost-postfix-17, labelled
-#                      networkerror there: suppressing one breaks false_suppress=0
-# So the floor here is 97.4 (185/190, one real miss: rhost-messagelabs-03,
-# "542 <addr> Rejected"); any regression below it fails.
-floors = {"recipients_found": 99.0, "category_agree": 95.0, "hard_recall": 97.4}
+# Issue 16 asks for category_agree >= 98.5, recipients_found >= 99.5,
+# hard_recall >= 99, false_suppress 0. Met: recipients 100, false_suppress
+# 0. Not met: category_agree 96.4 (23 of 640 scored rows) and hard_recall
+# 98.4 (186/189). The floors below hold what is reached; the rows we answer
+# differently on purpose (../shared/corpus/README.md: keep a reasoned
+# answer), with why:
+#   hard rows, a decision of docs/taxonomy.md (a 4xx or a delay never
+#   suppresses at once):
+#     lhost-postfix-05   450 4.1.1 (count)
+#     lhost-opensmtpd-12 Action: delayed (count)
+#   rhost-messagelabs-03  "542 <addr> Rejected": no cause named; no
+#                         published MessageLabs page says 542 is a mailbox
+#   cause and timing (docs/taxonomy.md: the cause of the last deferral when
+#   given, expired only when none -- timeouts, refused connections):
+#     lhost-qmail-07 / lhost-x2-06  the same text labelled networkerror and
+#                                   expired: one of them misses whatever we say
+#     lhost-sendmail-21  "Deferred: Connection refused" labelled blocked: expired
+#     lhost-yahoo-13     "after multiple retries, giving up" labelled
+#                        systemerror: no cause is named, so expired
+#     lhost-x2-05        "Resources temporarily unavailable, please try again
+#                        later ... in the queue too long": remote error named
+#     lhost-sendmail-29  a delay warning "Deferred: 421": a reply code alone
+#   provider pages:
+#     lhost-postfix-74 / rhost-yahooinc-02  Yahoo's [TSS04] page: deferred
+#                        for volume or complaints, i.e. reputation
+#                        (sender-blocklisted), labelled "rejected"
+#     rhost-mimecast-02  Mimecast's "rejected due to security policies -
+#                        MCSpamSignature": a spam signature, labelled virus
+#     rhost-franceptt-08/12  Orange "Service refuse" / "Client host rejected":
+#                        refusals of our IP, labelled systemerror/policy
+#   the same words labelled two ways elsewhere in the corpus:
+#     lhost-powermta-01/03  "550 5.2.1 ... User Unknown": 14 other files label
+#                        these words userunknown
+#     rhost-apple-04     "5.1.1 ... inactive email address": inactive is a
+#                        disabled account (mailbox-disabled), label userunknown
+#     rhost-nttdocomo-01  the same reply as rhost-nttdocomo-02/03, labelled
+#                        filtered there and rejected here
+#   labels we read differently: lhost-exim-52 (Exim's "malformed address ...
+#   may not follow": a header error, malformed-message), lhost-postfix-41
+#   ("550 Protocol violation": protocol-error), lhost-postfix-54 ("550 5.7.1
+#   Access denied": policy-rejected), lhost-mfilter-04 (Microsoft's "All
+#   recipient addresses rejected : Access denied" under 5.4.1: read by its
+#   code, it must never be taken for the unknown-recipient form, which
+#   would suppress), lhost-exim-37
+#   ("553 <host> does not exist"), lhost-sendmail-16 ("A problem occurred.
+#   (BL)"), lhost-v5sendmail-05 ("You cannot send E-Mail to yourself"),
+#   rfc3464-35 ("is not a registered gateway user").
+floors = {"recipients_found": 100.0, "category_agree": 96.4, "hard_recall": 98.4}
 bad = [k for k, v in floors.items() if float(fig[k]) < v]
 if float(fig["false_suppress"]) > 0.0:
     bad.append("false_suppress")

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 
 /* A field holds a terminated string without line ends. */
 static void bg_fuzz_field(const char *s, size_t cap)

@@ -33,6 +33,7 @@
 #include <strings.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 
 /* An Exim 4.96 bounce: one recipient with a Diagnostic-Code, one after a

@@ -137,7 +137,7 @@ static const tcase cases[] = {
     /* ---- transient: never suppress at once ---- */
     {"mailbox full 5.2.2: count", F, "failed", "5.2.2",
      "552 5.2.2 <a@example.jp>... Mailbox Full", "smtp", "", "dsn", "", "mailbox-full", "count",
-     0, "builtin:status-mailbox-full", "5.2.2"},
+     0, "builtin:code-X.2.2", "5.2.2"},
     {"4xx user unknown never suppresses at once (lhost-postfix-05; label says hard)", F, "failed",
      "4.1.1",
      "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown in virtual alias table",
@@ -166,11 +166,11 @@ static const tcase cases[] = {
     {"x-unix quota: mailbox full (lhost-postfix-45)", F, "failed", "4.3.0",
      "/var/email/kijitora/Maildir/tmp/x: Disk quota exceeded", "x-unix", "", "dsn", "",
      "mailbox-full", "count", 0, "builtin:local-delivery-quota", "4.3.0"},
-    {"label rfc3464-01 says mailboxfull: the DSN says user unknown, the report's text says disk "
-     "full -- conflicting evidence only counts",
+    {"rfc3464-01: the DSN says user unknown, the report's text says disk full -- conflicting "
+     "evidence: the cause that heals is reported and the address only counted",
      F, "failed", "5.1.1", "550 5.1.1 <a@example.jp>... User Unknown", "smtp", "", "dsn",
-     "Your message to <a> was automatically rejected:\nNot enough disk space\n", "unknown-user",
-     "count", 1, "builtin:unknown-user-words/conflict", "5.1.1"},
+     "Your message to <a> was automatically rejected:\nNot enough disk space\n", "mailbox-full",
+     "count", 0, "builtin:unknown-user-words/conflict", "5.1.1"},
     {"the report's text repeating the diagnostic is no conflict (lhost-dragonfly-16)", F, "failed",
      "", "did not like our RCPT TO: 521 5.3.2 <a@x.example>: System not accepting network messages",
      "", "", "dragonfly",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bg_addr.h"
 #include "bg_header.h"
 
 static void header_block(void **state)

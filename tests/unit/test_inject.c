@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"

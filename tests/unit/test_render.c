@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_catalog.h"
 #include "bg_category.h"

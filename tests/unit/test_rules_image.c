@@ -14,13 +14,13 @@
 
 #include "../../plugin/bg_catalog_int.h"
 #include "../../plugin/bg_rules_int.h"
+#include "bg_classify.h"
 #include "bg_embedded.h"
 
 static bg_rules *parse_builtin(void)
 {
     char err[300] = "";
-    const char *t = bg_rules_builtin_text();
-    bg_rules *r = bg_rules_parse(NULL, t, strlen(t), "builtin:rules.conf", err, sizeof err);
+    bg_rules *r = bg_rules_parse_builtin(err, sizeof err);
     if (!r)
         print_error("parse: %s\n", err);
     return r;
