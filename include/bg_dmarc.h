@@ -4,7 +4,7 @@
  * the From: domain, then at its organisational domain (RFC 7489 6.6.3) --
  * and parsed by OpenDMARC (opendmarc_policy_store_dmarc). Alignment of the
  * SPF-authenticated envelope domain and of the DKIM d= domain is judged
- * with bg_psl's organisational domains under the record's adkim/aspf. It does not verify
+ * with bg_auth_org's organisational domains under the record's adkim/aspf. It does not verify
  * DKIM signatures (the returned copy of a message cannot be trusted to
  * verify); "DKIM pass" below is the assumption that the signature verified.
  */

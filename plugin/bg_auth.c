@@ -19,7 +19,7 @@
 
 #include "bg_buf.h"
 #include "bg_log.h"
-#include "bg_psl.h"
+#include "bg_auth_org.h"
 
 static const char *const bg_auth_status_names[] = {"done", "off", "noinput", "refused",
                                                    "failed"};
@@ -140,7 +140,7 @@ const char *bg_auth_addr_domain(const char *addr, char *out, size_t outlen)
 /* a and b under one organisation (or equal). */
 static int bg_auth_same_org(const char *a, const char *b)
 {
-    return bg_psl_aligned(a, b, 0);
+    return bg_auth_org_aligned(a, b, 0);
 }
 
 /* bg_config_domains callback: does a section domain share d's organisation? */

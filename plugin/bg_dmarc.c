@@ -3,7 +3,7 @@
  * OpenDMARC parses the record (opendmarc_policy_store_dmarc, the fetch
  * functions); its own DNS code (res_query, unbounded) is never used:
  * records come from bg_dns. Alignment and the verdict are ours, with
- * bg_psl: OpenDMARC 1.4.2's opendmarc_policy_check_alignment() treats a
+ * bg_auth_org (libpsl): OpenDMARC 1.4.2's opendmarc_policy_check_alignment() treats a
  * subdomain as aligned in strict mode (it compares the organisational
  * domain of the second name with the first), so its
  * opendmarc_get_policy_to_enforce() passes aspf=s mail from
@@ -21,7 +21,7 @@
 #include <opendmarc/dmarc.h>
 
 #include "bg_log.h"
-#include "bg_psl.h"
+#include "bg_auth_org.h"
 
 /* libopendmarc is opened on first use, not linked: every Exim process
  * that loads the plugin (each SMTP connection, each bounce) would
@@ -202,7 +202,7 @@ bg_dmarc_status bg_dmarc_lookup(bg_dns *d, const char *from_domain, bg_dmarc_rec
     int r = bg_dmarc_fetch(d, from, rec, sizeof rec);
     const char *where = from;
     if (r == 0) {
-        bg_psl_org_domain(from, org, sizeof org);
+        bg_auth_org_domain(from, org, sizeof org);
         if (org[0] && strcmp(org, from) != 0) {
             r = bg_dmarc_fetch(d, org, rec, sizeof rec);
             where = org;
@@ -230,12 +230,12 @@ void bg_dmarc_evaluate(const bg_dmarc_record *rec, const char *env_domain, bg_sp
     out->spf_pass = spf == BG_SPF_PASS;
     if (rec->status != BG_DMARC_FOUND) {
         snprintf(out->verdict, sizeof out->verdict, "absent");
-        out->spf_aligned = bg_psl_aligned(env, rec->from_domain, 0);
-        out->dkim_aligned = bg_psl_aligned(dkim, rec->from_domain, 0);
+        out->spf_aligned = bg_auth_org_aligned(env, rec->from_domain, 0);
+        out->dkim_aligned = bg_auth_org_aligned(dkim, rec->from_domain, 0);
         return;
     }
-    out->spf_aligned = bg_psl_aligned(env, rec->from_domain, rec->aspf == 's');
-    out->dkim_aligned = bg_psl_aligned(dkim, rec->from_domain, rec->adkim == 's');
+    out->spf_aligned = bg_auth_org_aligned(env, rec->from_domain, rec->aspf == 's');
+    out->dkim_aligned = bg_auth_org_aligned(dkim, rec->from_domain, rec->adkim == 's');
     out->dmarc_pass = (out->spf_pass && out->spf_aligned) || out->dkim_aligned;
     int sub = strcmp(rec->record_domain, rec->from_domain) != 0;
     snprintf(out->policy, sizeof out->policy, "%s", sub ? rec->sp : rec->p);

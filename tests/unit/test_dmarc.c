@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bg_dmarc.h"
-#include "bg_psl.h"
+#include "bg_auth_org.h"
 
 static void dmarc_parse(void **state)
 {
@@ -123,7 +123,6 @@ static void dmarc_alignment(void **state)
          "example.net", BG_SPF_PASS, "", 0, 0, 0, "none", "none"},
         {NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL},
     };
-    bg_psl_load(NULL);
     for (int i = 0; cases[i].label; i++) {
         bg_dmarc_record r;
         bg_dmarc_eval e;
@@ -139,7 +138,7 @@ static void dmarc_alignment(void **state)
         assert_string_equal(e.policy, cases[i].policy);
         assert_string_equal(e.verdict, cases[i].verdict);
     }
-    bg_psl_free();
+    bg_auth_org_free();
 }
 
 int main(void)
