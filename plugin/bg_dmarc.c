@@ -77,6 +77,16 @@ static void bg_od_open(void)
 
 static const char *const bg_dmarc_status_names[] = {"found", "missing", "invalid", "tempfail"};
 
+static const char *const bg_dmarc_why_ids[] = {"none", "dns", "unavailable", "nomem",
+                                               "empty", "parse"};
+
+const char *bg_dmarc_why_id(bg_dmarc_why w)
+{
+    if ((unsigned)w >= sizeof bg_dmarc_why_ids / sizeof bg_dmarc_why_ids[0])
+        return "none";
+    return bg_dmarc_why_ids[w];
+}
+
 const char *bg_dmarc_status_name(bg_dmarc_status s)
 {
     if ((unsigned)s >= sizeof bg_dmarc_status_names / sizeof bg_dmarc_status_names[0])
@@ -124,19 +134,20 @@ bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domai
     bg_dmarc_copy_line(out->record, sizeof out->record, record);
     out->status = BG_DMARC_INVALID;
     if (!out->from_domain[0] || !out->record[0]) {
-        snprintf(out->error, sizeof out->error, "empty domain or record");
+        out->why = BG_DMARC_WHY_EMPTY;
         return out->status;
     }
     pthread_once(&bg_od_once, bg_od_open);
     if (!bg_od.ok) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "OpenDMARC unavailable: %s", bg_od.why);
+        out->why = BG_DMARC_WHY_UNAVAILABLE;
+        snprintf(out->error, sizeof out->error, "%s", bg_od.why);
         return out->status;
     }
     DMARC_POLICY_T *pctx = bg_od.connect_init((u_char *)"192.0.2.1", DMARC_POLICY_IP_TYPE_IPV4);
     if (!pctx) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "out of memory");
+        out->why = BG_DMARC_WHY_NOMEM;
         return out->status;
     }
     int from_org = strcmp(out->record_domain, out->from_domain) != 0;
@@ -144,6 +155,7 @@ bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domai
         pctx, (u_char *)out->record, (u_char *)out->from_domain,
         from_org ? (u_char *)out->record_domain : NULL);
     if (st != DMARC_PARSE_OKAY) {
+        out->why = BG_DMARC_WHY_PARSE;
         snprintf(out->error, sizeof out->error, "%s", bg_od.status_to_str(st));
         bg_od.connect_shutdown(pctx);
         return out->status;
@@ -210,13 +222,12 @@ bg_dmarc_status bg_dmarc_lookup(bg_dns *d, const char *from_domain, bg_dmarc_rec
     }
     if (r < 0) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "DNS lookup of _dmarc.%.140s failed", where);
+        out->why = BG_DMARC_WHY_DNS;
+        snprintf(out->record_domain, sizeof out->record_domain, "%s", where);
         return out->status;
     }
-    if (r == 0) {
-        snprintf(out->error, sizeof out->error, "no DMARC record at _dmarc.%.140s", from);
+    if (r == 0)
         return out->status;
-    }
     return bg_dmarc_parse(from, where, rec, out);
 }
 
