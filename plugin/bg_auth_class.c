@@ -232,10 +232,11 @@ int bg_auth_reply_ip(const char *text, const char *remote_mta, char *out, size_t
             n++;
         char tok[64];
         if (n < sizeof tok && (p == text || !isalnum((unsigned char)p[-1]))) {
-            memcpy(tok, p, n);
-            tok[n] = '\0';
-            while (n > 0 && (tok[n - 1] == '.' || tok[n - 1] == ':')) /* sentence end */
-                tok[--n] = '\0';
+            size_t tl = n;
+            memcpy(tok, p, tl);
+            tok[tl] = '\0';
+            while (tl > 0 && (tok[tl - 1] == '.' || tok[tl - 1] == ':')) /* sentence end */
+                tok[--tl] = '\0';
             int af = inet_pton(AF_INET, tok, a) == 1    ? AF_INET
                      : (strchr(tok, ':') && strchr(strchr(tok, ':') + 1, ':') &&
                         inet_pton(AF_INET6, tok, a) == 1) ? AF_INET6

@@ -133,6 +133,10 @@ static void class_reply_ip(void **state)
         {"550 5.7.1 client 10.0.0.5 via 127.0.0.1 rejected", "", ""},
         /* status codes, versions and times are not addresses */
         {"550 5.7.26 see RFC 7489 at 12:34:56, policy 1.2.3", "", ""},
+        /* punctuation alone after a blank (a bug once: an endless loop
+         * inside Exim's local_scan, found by the e2e cases) */
+        {"550 5.7.1 go away . : .. ::", "", ""},
+        {"ip: [203.0.113.25]. ", "", "203.0.113.25"},
         {"", "", ""},
         {NULL, NULL, NULL},
     };
