@@ -81,7 +81,8 @@ typedef enum {
 /* The finding ids and their catalogue keys (section [auth]). */
 #define BG_AUTH_FINDING_LIST(X)                                                        \
     X(INTRO, "intro") X(SENDER, "sender")                                                 \
-    X(PATH_DIRECT, "path_direct") X(PATH_HIDDEN, "path_hidden")                           \
+    X(PATH_DIRECT, "path_direct") X(PATH_ADDRESS, "path_address")                         \
+    X(PATH_HIDDEN, "path_hidden")                                                         \
     X(PATH_HIDDEN_KNOWN, "path_hidden_known") X(PATH_UNKNOWN, "path_unknown")             \
     X(PATH_SMARTHOST, "path_smarthost") X(PATH_SMARTHOST_UNKNOWN, "path_smarthost_unknown") \
     X(FIX_SENDING_IP, "fix_sending_ip") X(FIX_SENDING_IP_SMARTHOST, "fix_sending_ip_smarthost") \

@@ -166,7 +166,10 @@ static void bg_ab_path(bg_ab *b)
         return;
     }
     if (f->ip[0]) {
-        it = bg_ab_add(b, BG_AF_PATH_DIRECT, 0);
+        /* "directly" only when said so, or when this host's own public end
+         * is what receivers saw */
+        int direct = f->topo.kind == BG_TOPO_DIRECT || f->ip_source == BG_AUTH_IP_STORE;
+        it = bg_ab_add(b, direct ? BG_AF_PATH_DIRECT : BG_AF_PATH_ADDRESS, 0);
         bg_ab_ip(b, it);
         return;
     }
@@ -366,6 +369,10 @@ static void bg_ab_dmarc_alignment(bg_ab *b)
         bg_ab_val(b, it, "aspf", tag);
         bg_ab_set(b, it, "align_rule", r->aspf == 's' ? "align_strict" : "align_relaxed", 1);
     }
+    /* with the signing side checked, the DKIM section says whether there
+     * is a signature; here only its alignment */
+    if (b->in->check_dkim && (f->sig_visible ? !f->dkim_domain[0] : !f->dkim_assumed[0]))
+        return;
     bg_auth_fid id;
     if (f->sig_visible)
         id = !f->dkim_domain[0] ? BG_AF_DMARC_DKIM_NONE

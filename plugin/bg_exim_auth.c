@@ -123,7 +123,9 @@ static void bg_exim_auth_log(const bg_auth_findings *f, const char *env, const c
         dkim = f->key_skipped[0] ? "not-ours" : bg_dkim_status_name(f->keys[0].status);
     bg_logf(BG_LOG_INFO, "auth diagnosis for %s/%s from %s: spf=%s dmarc=%s%s%s dkim=%s ptr=%s "
             "path=%s ip=%s (%ld ms)", env, from, f->ip[0] ? f->ip : "-",
-            f->env_checked ? bg_spf_code_name(f->spf_env.result) : "-",
+            !f->env_checked ? "-"
+            : f->spf_env.evaluated || !f->spf_env.record[0] ? bg_spf_code_name(f->spf_env.result)
+                                                             : "unjudged",
             f->dmarc_checked ? bg_dmarc_status_name(f->dmarc.status) : "-",
             f->dmarc.p[0] ? " p=" : "", f->dmarc.p, dkim,
             !f->ptr.checked ? "-" : f->ptr.confirmed ? "confirmed"

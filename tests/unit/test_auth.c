@@ -419,6 +419,12 @@ static void auth_topology_table(void **state)
          {"This server sent from 127.0.0.1, a loopback address; receivers saw 192.0.2.10 "
           "(sending_ip in bounceguide.conf).", "add \"ip4:192.0.2.10\"", NULL},
          {"HELO", "ip4:127", NULL}},
+        /* only sending_ip known: the address, without claiming "directly" */
+        {"sending_ip only", BG_TOPO_UNKNOWN, "", "", "192.0.2.10", "", "mail.example.net",
+         "example.com", "192.0.2.10", BG_AUTH_IP_CONFIG, BG_AF_PATH_ADDRESS,
+         {"Receivers see mail from this server coming from 192.0.2.10 (sending_ip in "
+          "bounceguide.conf).", "add \"ip4:192.0.2.10\"", NULL},
+         {"directly", NULL, NULL}},
         {"direct, nothing known", BG_TOPO_DIRECT, "", "", "", "", "mail.example.net",
          "example.com", "", BG_AUTH_IP_NONE, BG_AF_PATH_UNKNOWN,
          {"The address mail leaves from is not known", NULL},
