@@ -29,7 +29,8 @@ static int bg_cli_diagnose_usage(FILE *out)
             "         [--zone FILE] [--repeat N]\n"
             "  SPF (envelope domain and, sending directly, HELO name), DMARC of the\n"
             "  From: domain with alignment, the DKIM key record (with --dkim-* or a\n"
-            "  configured signer), and reverse DNS of the address receivers see,\n"
+            "  configured signer; without --dkim-domain the message counts as\n"
+            "  unsigned), and reverse DNS of the address receivers see,\n"
             "  with advice. --ip is that address (or this host's own end, when it\n"
             "  is loopback or private); --reply takes the address a receiver's reply\n"
             "  names. --zone answers from a file of \"NAME TYPE DATA\" lines instead\n"
@@ -184,7 +185,7 @@ int bg_cli_diagnose(int argc, char **argv)
         .envelope_domain = sender, .helo = helo, .from_domain = from,
         .dkim_domain = dkim, .dkim_selector = sel, .ip = ip, .ip_source = BG_AUTH_IP_GIVEN,
         .config_ip = cfg ? bg_config_get(cfg, dom, "sending_ip", "") : "", .reply_ip = reply,
-        .topo = &topo,
+        .topo = &topo, .sig_visible = 1, /* no --dkim-domain: an unsigned message */
         .check_dkim = *dkim || *sel || topo.dkim_source != BG_TOPO_SRC_NONE,
     };
     double cold = 0, warm_total = 0, warm_max = 0;

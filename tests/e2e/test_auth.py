@@ -132,6 +132,21 @@ def test_auth_silent_dns_bounded_by_budget(world):
     assert not r["panic"], r["panic"]
 
 
+def test_auth_forged_bounce_address_not_used(world):
+    """Attack: a stranger's bounce (about a message this server never sent)
+    names an address in its reply, hoping we look up and advise on it. The
+    address counts only for our own mail: the diagnosis uses sending_ip."""
+    r = world.run_case("forged", BGCONF, forge="203.0.113.77")
+    text = _plain(r["text"])
+    checks.enriched(r["bounce"].encode(), "dmarc-failure")
+    _has(text, "Receivers see mail from this server coming from 192.0.2.10 (sending_ip in "
+               "bounceguide.conf).")
+    # (the reply itself is quoted word for word further down)
+    diag = text[text.index("Authentication check"):text.index("The error report")]
+    _lacks(diag, "203.0.113.77", "as the receiving server reported it")
+    assert "ip=config" in r["log"], r["log"]
+
+
 def _no_hidden_targets(text):
     """Issue 16: nothing advises records for this host's loopback end or
     for the single-label name vm."""

@@ -255,7 +255,8 @@ class AuthWorld:
         """Run one case in the namespace; returns its result dict. spec:
         topology ("direct" or "satellite"), from_ (From: header), reply
         (the peer's RCPT reply), dkim ({domain, selector} the sending
-        transport signs with), files ({name: text} for the sandbox of the
+        transport signs with), forge (instead of sending: an inbound bounce
+        about a message we never sent, naming this address), files ({name: text} for the sandbox of the
         plugin, "@@DIR@@" expanded; "@@SMARTHOST_PORT@@" too)."""
         out = os.path.join(self.dir, name + ".json")
         r = self.in_ns(sys.executable, os.path.abspath(__file__), "case", name, out, bgconf,
@@ -308,6 +309,43 @@ def _record(sb, peer, name, out, t0, frm_user):
         "bounce": bounce.decode("utf-8", "replace"),
         "original_signed": b"DKIM-Signature:" in orig or b"dkim-signature:" in orig.lower(),
     }
+
+
+FORGED_DSN = """From: Mail Delivery System <mailer-daemon@mx.stranger.test>
+To: %(user)s
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BND"
+
+--BND
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--BND
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.stranger.test
+
+Final-Recipient: rfc822; x-forged@auth-remote.test
+Action: failed
+Status: 5.7.26
+Remote-MTA: dns; mx.stranger.test
+Diagnostic-Code: smtp; 550 5.7.26 unauthenticated: SPF [local.test] with ip: [%(ip)s] = did not pass
+
+--BND
+Content-Type: message/rfc822
+
+From: %(user)s
+To: x-forged@auth-remote.test
+Subject: never sent by us
+Message-ID: <forged-1@stranger.test>
+
+hello
+
+--BND--
+"""
 
 
 def _case(name, out, bgconf, spec):
@@ -407,10 +445,13 @@ auth_smtp:
             smarthost.write_file("satellite.port", str(sb.port))
         user = sb.add_user("auth" + name)
         frm = spec.get("from_") or user
-        msg = mail.make_message(frm, rcpt, "auth e2e " + name)
         mark = sb.log_mark()
         t0 = time.monotonic()
-        sb.submit(user, [rcpt], msg)
+        if spec.get("forge"):
+            # a bounce from outside about a message we never sent
+            sb.submit("", [user], FORGED_DSN % {"user": user, "ip": spec["forge"]})
+        else:
+            sb.submit(user, [rcpt], mail.make_message(frm, rcpt, "auth e2e " + name))
         result.update(_record(sb, peer, name, out, t0, "auth" + name))
         result["log"] = sb.log_since(mark)
         result["panic"] = sb.panic_lines()
