@@ -179,6 +179,14 @@ static void bg_ab_path(bg_ab *b)
 
 /* --- names that no receiver can look up ---------------------------------- */
 
+/* Do receivers see this host's HELO name? Not through a smarthost, nor
+ * through whatever took the mail on loopback. */
+static int bg_ab_talks(const bg_ab *b)
+{
+    const bg_auth_findings *f = b->f;
+    return !b->smarthost && !(f->local_ip[0] && f->local_class == BG_ADDR_LOOPBACK);
+}
+
 static void bg_ab_names(bg_ab *b)
 {
     bg_auth_findings *f = b->f;
@@ -196,10 +204,7 @@ static void bg_ab_names(bg_ab *b)
         bg_ab_word(b, it, "name_class", "name_", bg_auth_name_class_id(f->from_class));
         bg_ab_add(b, BG_AF_FROM_NOT_PUBLIC_FIX, 1);
     }
-    /* only receivers this host talks to see its HELO name: not through a
-     * smarthost, nor through whatever took the mail on loopback */
-    if (!b->smarthost && !(f->local_ip[0] && f->local_class == BG_ADDR_LOOPBACK) && f->helo[0] &&
-        !bg_auth_name_public(f->helo_class)) {
+    if (bg_ab_talks(b) && f->helo[0] && !bg_auth_name_public(f->helo_class)) {
         it = bg_ab_add(b, BG_AF_HELO_NOT_PUBLIC, 0);
         bg_ab_val(b, it, "helo", f->helo);
         bg_ab_word(b, it, "name_class", "name_", bg_auth_name_class_id(f->helo_class));
@@ -617,7 +622,7 @@ static void bg_ab_ptr(bg_ab *b)
         it = bg_ab_add(b, BG_AF_PTR_CONFIRMED, 0);
         bg_ab_val(b, it, "ip", f->ip);
         bg_ab_val(b, it, "ptr_name", p->name);
-        if (!b->smarthost && f->helo[0] && bg_auth_name_public(f->helo_class) &&
+        if (bg_ab_talks(b) && f->helo[0] && bg_auth_name_public(f->helo_class) &&
             strcmp(f->helo, p->name) != 0) {
             it = bg_ab_add(b, BG_AF_PTR_HELO_DIFFERS, 1);
             bg_ab_val(b, it, "helo", f->helo);

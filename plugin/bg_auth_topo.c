@@ -195,10 +195,8 @@ void bg_auth_topo_load(const bg_config *cfg, const char *sender_domain, bg_auth_
     const char *sh = bg_config_get(cfg, dom, "diagnose_smarthost", "");
     if (*sh && !said_direct) { /* naming a smarthost says mail goes through it */
         bg_topo_first_host(sh, out->smarthost, sizeof out->smarthost);
-        if (out->kind != BG_TOPO_SMARTHOST || out->source != BG_TOPO_SRC_CONFIG) {
-            out->kind = BG_TOPO_SMARTHOST;
-            out->source = BG_TOPO_SRC_CONFIG;
-        }
+        out->kind = BG_TOPO_SMARTHOST;
+        out->source = BG_TOPO_SRC_CONFIG;
     }
     if (out->kind != BG_TOPO_SMARTHOST)
         out->smarthost[0] = '\0';
