@@ -4,7 +4,7 @@
  * the From: domain, then at its organisational domain (RFC 7489 6.6.3) --
  * and parsed by OpenDMARC (opendmarc_policy_store_dmarc). Alignment of the
  * SPF-authenticated envelope domain and of the DKIM d= domain is judged
- * with bg_psl's organisational domains under the record's adkim/aspf. It does not verify
+ * with bg_auth_org's organisational domains under the record's adkim/aspf. It does not verify
  * DKIM signatures (the returned copy of a message cannot be trusted to
  * verify); "DKIM pass" below is the assumption that the signature verified.
  */
@@ -21,8 +21,19 @@ typedef enum {
     BG_DMARC_TEMPFAIL    /* DNS trouble: not known */
 } bg_dmarc_status;
 
+/* What went wrong (the diagnosis words it from the catalogue). */
+typedef enum {
+    BG_DMARC_WHY_NONE = 0,
+    BG_DMARC_WHY_DNS,         /* TEMPFAIL: the lookup of the _dmarc name failed */
+    BG_DMARC_WHY_UNAVAILABLE, /* TEMPFAIL: libopendmarc could not be loaded (error says why) */
+    BG_DMARC_WHY_NOMEM,       /* TEMPFAIL */
+    BG_DMARC_WHY_EMPTY,       /* INVALID: no domain or no record text */
+    BG_DMARC_WHY_PARSE        /* INVALID: OpenDMARC's reason is in error */
+} bg_dmarc_why;
+
 typedef struct bg_dmarc_record {
     bg_dmarc_status status;
+    bg_dmarc_why why;
     char from_domain[256];   /* the domain asked about */
     char record_domain[256]; /* where the record was found (from or org domain) */
     char record[512];        /* the v=DMARC1 text */
@@ -31,7 +42,7 @@ typedef struct bg_dmarc_record {
     char adkim;              /* 'r' or 's' */
     char aspf;               /* 'r' or 's' */
     int pct;                 /* 0..100 */
-    char error[320];         /* why INVALID/TEMPFAIL */
+    char error[320];         /* OpenDMARC's or the loader's own message, "" otherwise */
 } bg_dmarc_record;
 
 /* Fetch and parse the policy of from_domain. Returns out->status. */
@@ -41,6 +52,8 @@ bg_dmarc_status bg_dmarc_lookup(bg_dns *d, const char *from_domain, bg_dmarc_rec
  * (no DNS). Returns out->status (FOUND or INVALID). */
 bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domain,
                                const char *record, bg_dmarc_record *out);
+
+const char *bg_dmarc_why_id(bg_dmarc_why w);
 
 /* How a message would fare under a record. */
 typedef struct bg_dmarc_eval {

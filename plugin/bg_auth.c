@@ -1,11 +1,10 @@
 /* bg_auth: authentication diagnosis for a bounce about SPF, DKIM, DMARC
- * or reverse DNS.
+ * or reverse DNS -- the facts.
  *
- * Runs the lookups (bg_spf, bg_dmarc, PTR through bg_dns) within one
- * budget and turns the facts into advice an administrator can act on:
- * the record as published and the exact change. The advice texts are in
- * one table below, keyed by situation. It does not decide which bounces
- * deserve a diagnosis beyond bg_auth_wanted, and it does not log: the
+ * Decides which address receivers saw (bg_auth_pick_ip), runs the
+ * lookups (bg_spf, bg_dmarc, bg_dkim, PTR through bg_dns) within one
+ * budget, and hands the facts to bg_auth_build (bg_auth_build.c), which
+ * turns them into findings. It makes no words and does not log: the
  * caller logs one line when the status is not DONE.
  */
 #include "bg_auth.h"
@@ -17,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bg_buf.h"
+#include "bg_auth_int.h"
+#include "bg_auth_org.h"
 #include "bg_log.h"
-#include "bg_psl.h"
 
 static const char *const bg_auth_status_names[] = {"done", "off", "noinput", "refused",
                                                    "failed"};
@@ -39,7 +38,7 @@ static const char *const bg_auth_categories[] = {
 static const char *const bg_auth_maybe_categories[] = {
     "policy-rejected", "content-rejected", NULL,
 };
-static const char *const bg_auth_words[] = {"spf", "dkim", "dmarc", NULL};
+static const char *const bg_auth_mech_words[] = {"spf", "dkim", "dmarc", NULL};
 
 int bg_auth_wanted(const char *category_id, const char *diagnostic)
 {
@@ -51,11 +50,20 @@ int bg_auth_wanted(const char *category_id, const char *diagnostic)
     for (int i = 0; bg_auth_maybe_categories[i]; i++) {
         if (strcmp(category_id, bg_auth_maybe_categories[i]) != 0)
             continue;
-        for (int w = 0; diagnostic && bg_auth_words[w]; w++)
-            if (strcasestr(diagnostic, bg_auth_words[w]))
+        for (int w = 0; diagnostic && bg_auth_mech_words[w]; w++)
+            if (strcasestr(diagnostic, bg_auth_mech_words[w]))
                 return 1;
     }
     return 0;
+}
+
+int bg_auth_wants_dkim(const char *category_id, const char *diagnostic)
+{
+    if (!bg_auth_wanted(category_id, diagnostic))
+        return 0;
+    if (strcmp(category_id, "dkim-failure") == 0 || strcmp(category_id, "dmarc-failure") == 0)
+        return 1;
+    return diagnostic && (strcasestr(diagnostic, "dkim") || strcasestr(diagnostic, "dmarc"));
 }
 
 long bg_auth_budget_ms(const bg_config *cfg, const char *domain)
@@ -140,7 +148,7 @@ const char *bg_auth_addr_domain(const char *addr, char *out, size_t outlen)
 /* a and b under one organisation (or equal). */
 static int bg_auth_same_org(const char *a, const char *b)
 {
-    return bg_psl_aligned(a, b, 0);
+    return bg_auth_org_aligned(a, b, 0);
 }
 
 /* bg_config_domains callback: does a section domain share d's organisation? */
@@ -248,172 +256,118 @@ static void bg_auth_check_ptr(bg_dns *d, const char *ip, bg_auth_ptr *p)
     SPF_dns_rr_free(fw);
 }
 
-/* --- advice ---------------------------------------------------------- */
+/* --- which address receivers saw ------------------------------------ */
 
-/* The mechanism that authorises one address. */
-static void bg_auth_ip_mech(const char *ip, char *out, size_t cap)
+/* Copy ip into dst when it is an address; its class. */
+static bg_addr_class bg_auth_take_ip(char *dst, size_t cap, const char *ip)
 {
-    snprintf(out, cap, "%s:%s", strchr(ip, ':') ? "ip6" : "ip4", ip);
+    bg_addr_class c = bg_auth_class_addr(ip);
+    snprintf(dst, cap, "%s", c != BG_ADDR_INVALID ? ip : "");
+    return c;
 }
 
-/* Findings and advice for the SPF of one identity. */
-static void bg_auth_text_spf(bg_buf *b, const char *what, const bg_spf_result *r)
+/* The address receivers saw, and where it came from. Through a smarthost
+ * this host's own end (the store's record) is never it: only the
+ * receiver's reply, sending_ip or an address given by hand are. Sending
+ * directly it is the local end when that is public, else the same
+ * others. Whatever local end is not used is kept in local_ip. */
+static void bg_auth_pick_ip(const bg_auth_input *in, bg_auth_findings *out)
 {
-    char mech[80];
-    bg_auth_ip_mech(r->ip, mech, sizeof mech);
-    bg_buf_printf(b, "- SPF for %s %s: %s.", what, r->domain, bg_spf_code_name(r->result));
-    if (r->record[0])
-        bg_buf_printf(b, " Record: \"%s\".", r->record);
-    if (r->mechanism[0])
-        bg_buf_printf(b, " Decided by: %s.", r->mechanism);
-    bg_buf_adds(b, "\n");
-    switch (r->result) {
-    case BG_SPF_PASS:
-        bg_buf_printf(b, "  %s authorises %s: nothing to change here.\n", r->domain, r->ip);
-        break;
-    case BG_SPF_FAIL:
-    case BG_SPF_SOFTFAIL:
-    case BG_SPF_NEUTRAL:
-        bg_buf_printf(b,
-                      "  Fix: SPF for %s is \"%s\" and does not authorise %s, the address this "
-                      "server sent from: add \"%s\" or include your relay's SPF.\n",
-                      r->domain, r->record, r->ip, mech);
-        if (r->result != BG_SPF_FAIL)
-            bg_buf_printf(b, "  (A %s result counts as a failure for receivers that enforce "
-                             "DMARC.)\n", bg_spf_code_name(r->result));
-        break;
-    case BG_SPF_NONE:
-        bg_buf_printf(b,
-                      "  Fix: %s publishes no SPF record (%s): publish one at %s, for example "
-                      "\"v=spf1 %s -all\".\n",
-                      r->domain, r->detail, r->domain, mech);
-        break;
-    case BG_SPF_PERMERROR:
-        bg_buf_printf(b,
-                      "  Fix: the SPF record of %s is broken (%s%s%s); receivers treat that as "
-                      "a failure. Correct it and keep exactly one v=spf1 TXT record.\n",
-                      r->domain, r->detail, r->mechanism[0] ? "; at " : "", r->mechanism);
-        break;
-    case BG_SPF_TEMPERROR:
-        bg_buf_printf(b, "  The DNS lookups for it failed (%s): check the domain's name "
-                         "servers.\n", r->detail);
-        break;
+    char local[64], conf[64], reply[64];
+    bg_addr_class lc = bg_auth_take_ip(local, sizeof local, in->ip);
+    bg_addr_class cc = bg_auth_take_ip(conf, sizeof conf, in->config_ip);
+    bg_addr_class rc = bg_auth_take_ip(reply, sizeof reply, in->reply_ip);
+    int smarthost = out->topo.kind == BG_TOPO_SMARTHOST;
+    int local_counts = bg_auth_addr_public(lc) && (!smarthost || in->ip_source == BG_AUTH_IP_GIVEN);
+    const char *pick = "";
+    bg_auth_ip_source src = BG_AUTH_IP_NONE;
+    if (local_counts) {
+        pick = local;
+        src = in->ip_source == BG_AUTH_IP_GIVEN ? BG_AUTH_IP_GIVEN : BG_AUTH_IP_STORE;
+    } else if (bg_auth_addr_public(rc)) {
+        pick = reply;
+        src = BG_AUTH_IP_REPLY;
+    } else if (bg_auth_addr_public(cc)) {
+        pick = conf;
+        src = BG_AUTH_IP_CONFIG;
+    }
+    snprintf(out->ip, sizeof out->ip, "%s", pick);
+    out->ip_source = src;
+    if (!local_counts && local[0]) {
+        snprintf(out->local_ip, sizeof out->local_ip, "%s", local);
+        out->local_class = lc;
+    } else if (!local[0] && conf[0] && !bg_auth_addr_public(cc)) {
+        snprintf(out->local_ip, sizeof out->local_ip, "%s", conf);
+        out->local_class = cc;
     }
 }
 
-/* Findings and advice for DMARC. */
-static void bg_auth_text_dmarc(bg_buf *b, const bg_auth_findings *f)
+/* When the smarthost's sending address is not known: its own address
+ * (an address literal, or the first A/AAAA of its public name), checked
+ * against the envelope domain's SPF as a hint. */
+static void bg_auth_smarthost_hint(bg_dns *d, bg_auth_findings *out)
 {
-    const bg_dmarc_record *r = &f->dmarc;
-    const bg_dmarc_eval *e = &f->eval;
-    switch (r->status) {
-    case BG_DMARC_MISSING:
-        bg_buf_printf(b, "- DMARC for %s: no record (_dmarc.%s).\n", r->from_domain,
-                      r->from_domain);
-        bg_buf_printf(b, "  Receivers apply their own rules. To take control, publish "
-                         "\"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\" at _dmarc.%s and "
-                         "make SPF or DKIM align before tightening p=.\n",
-                      r->from_domain, r->from_domain);
-        return;
-    case BG_DMARC_INVALID:
-        bg_buf_printf(b, "- DMARC for %s: the record at _dmarc.%s does not parse (%s): \"%s\".\n",
-                      r->from_domain, r->record_domain, r->error, r->record);
-        bg_buf_adds(b, "  Fix: it needs at least \"v=DMARC1; p=none\" with valid tags.\n");
-        return;
-    case BG_DMARC_TEMPFAIL:
-        bg_buf_printf(b, "- DMARC for %s: not known (%s).\n", r->from_domain, r->error);
-        return;
-    case BG_DMARC_FOUND:
-        break;
+    const char *sh = out->topo.smarthost;
+    bg_addr_class ac = bg_auth_class_addr(sh);
+    if (ac != BG_ADDR_INVALID) {
+        if (bg_auth_addr_public(ac))
+            snprintf(out->hint_ip, sizeof out->hint_ip, "%.63s", sh[0] == '[' ? sh + 1 : sh);
+        out->hint_ip[strcspn(out->hint_ip, "]")] = '\0';
+    } else if (bg_auth_name_public(bg_auth_class_name(sh))) {
+        static const int types[] = {ns_t_a, ns_t_aaaa};
+        for (int t = 0; t < 2 && !out->hint_ip[0]; t++) {
+            SPF_dns_rr_t *rr = bg_dns_lookup(d, sh, types[t]);
+            if (rr && rr->herrno == NETDB_SUCCESS && rr->num_rr > 0) {
+                char txt[INET6_ADDRSTRLEN];
+                if (inet_ntop(t ? AF_INET6 : AF_INET,
+                              t ? (void *)&rr->rr[0]->aaaa : (void *)&rr->rr[0]->a, txt,
+                              sizeof txt) &&
+                    bg_auth_addr_public(bg_auth_class_addr(txt)))
+                    snprintf(out->hint_ip, sizeof out->hint_ip, "%s", txt);
+            }
+            SPF_dns_rr_free(rr);
+        }
     }
-    bg_buf_printf(b, "- DMARC for %s (record at _dmarc.%s): p=%s sp=%s adkim=%c aspf=%c pct=%d. "
-                     "Record: \"%s\".\n",
-                  r->from_domain, r->record_domain, r->p, r->sp, r->adkim, r->aspf, r->pct,
-                  r->record);
-    if (f->env_checked)
-        bg_buf_printf(b, "  SPF alignment: the envelope sender domain %s is %saligned with %s "
-                         "(aspf=%c: %s)%s.\n",
-                      f->envelope_domain, e->spf_aligned ? "" : "not ", r->from_domain, r->aspf,
-                      r->aspf == 's' ? "the same name is needed"
-                                     : "the same organisational domain is enough",
-                      e->spf_aligned && !e->spf_pass ? ", but SPF does not pass for it" : "");
-    if (f->dkim_domain[0])
-        bg_buf_printf(b, "  DKIM: the returned message was signed with d=%s%s%s, %saligned with "
-                         "%s (adkim=%c).\n",
-                      f->dkim_domain, f->dkim_selector[0] ? " s=" : "", f->dkim_selector,
-                      e->dkim_aligned ? "" : "not ", r->from_domain, r->adkim);
-    else
-        bg_buf_adds(b, "  DKIM: the returned message carried no DKIM signature.\n");
-    if (e->dmarc_pass) {
-        bg_buf_printf(b, "  On these facts DMARC passes (%s). If a receiver still reports a "
-                         "DMARC failure, the DKIM signature did not verify there: check that "
-                         "nothing changes the message after signing and that the key at "
-                         "%s._domainkey.%s is published.\n",
-                      e->spf_pass && e->spf_aligned ? "SPF aligned and passing"
-                                                    : "aligned DKIM, if the signature verifies",
-                      f->dkim_selector[0] ? f->dkim_selector : "SELECTOR",
-                      f->dkim_domain[0] ? f->dkim_domain : r->from_domain);
-        return;
+    if (out->hint_ip[0]) {
+        out->hint_checked = 1;
+        bg_spf_check(d, out->hint_ip, out->envelope_domain, &out->spf_hint);
     }
-    if (strcmp(r->record_domain, r->from_domain) != 0)
-        bg_buf_printf(b, "  Fix: %s publishes DMARC sp=%s for its subdomain %s", r->record_domain,
-                      e->policy, r->from_domain);
-    else
-        bg_buf_printf(b, "  Fix: %s publishes DMARC p=%s", r->from_domain, e->policy);
-    if (!e->spf_aligned && f->env_checked)
-        bg_buf_printf(b, " with aspf=%c; the envelope sender %s is not aligned; sign with DKIM "
-                         "d=%s or align the envelope sender.\n",
-                      r->aspf, f->envelope_domain, r->from_domain);
-    else if (f->env_checked && !e->spf_pass)
-        bg_buf_printf(b, "; the envelope sender %s is aligned but SPF does not pass for it (see "
-                         "above); fix SPF, or sign with DKIM d=%s.\n",
-                      f->envelope_domain, r->from_domain);
-    else
-        bg_buf_printf(b, "; sign with DKIM d=%s.\n", r->from_domain);
 }
 
-/* Findings and advice for reverse DNS. */
-static void bg_auth_text_ptr(bg_buf *b, const bg_auth_findings *f)
+/* The key records to check: the signature's (when its domain may be
+ * looked up), then the one this host is set to sign with, when that is
+ * another. */
+static void bg_auth_check_keys(bg_dns *d, const bg_auth_input *in, bg_auth_findings *out)
 {
-    const bg_auth_ptr *p = &f->ptr;
-    if (!p->checked)
-        return;
-    if (p->found && p->confirmed) {
-        bg_buf_printf(b, "- Reverse DNS: %s -> %s, which resolves back to %s (confirmed).\n",
-                      f->ip, p->name, f->ip);
-        if (f->helo[0] && strcasecmp(f->helo, p->name) != 0)
-            bg_buf_printf(b, "  Note: this server introduces itself (HELO) as %s, not %s; some "
-                             "receivers want them equal.\n", f->helo, p->name);
-        return;
+    char dom[2][256], sel[2][128];
+    int n = 0;
+    if (out->dkim_domain[0] && out->dkim_selector[0]) {
+        snprintf(dom[n], sizeof dom[n], "%s", out->dkim_domain);
+        snprintf(sel[n], sizeof sel[n], "%s", out->dkim_selector);
+        n++;
     }
-    if (p->found) {
-        bg_buf_printf(b, "- Reverse DNS: %s -> %s, but %s does not resolve back to %s.\n", f->ip,
-                      p->name, p->name, f->ip);
-        bg_buf_printf(b, "  Fix: add an %s record %s -> %s, or have the PTR changed to a name "
-                         "that does.\n",
-                      strchr(f->ip, ':') ? "AAAA" : "A", p->name, f->ip);
-        return;
+    const bg_auth_topo *t = &out->topo;
+    const char *cd = t->dkim_domain_from ? out->from_domain : t->dkim_domain;
+    if (cd[0] && t->dkim_selector[0] &&
+        !(n && strcmp(cd, dom[0]) == 0 && strcmp(t->dkim_selector, sel[0]) == 0)) {
+        bg_auth_clean_domain(dom[n], sizeof dom[n], cd);
+        bg_auth_clean_domain(sel[n], sizeof sel[n], t->dkim_selector);
+        if (dom[n][0] && sel[n][0])
+            n++;
     }
-    bg_buf_printf(b, "- Reverse DNS: %s has no PTR record.\n", f->ip);
-    bg_buf_printf(b, "  Fix: ask whoever owns %s (your hosting provider or ISP) to set a PTR "
-                     "naming this server%s%s, and give that name an %s record pointing back to "
-                     "%s.\n",
-                  f->ip, f->helo[0] ? ", for example " : "", f->helo,
-                  strchr(f->ip, ':') ? "AAAA" : "A", f->ip);
-}
-
-/* Copy the text into the fixed field, cut at a line end when too long. */
-static void bg_auth_store_text(bg_auth_findings *f, const bg_buf *b)
-{
-    const char *s = bg_buf_str(b);
-    size_t n = strlen(s);
-    if (n >= sizeof f->admin_text) {
-        n = sizeof f->admin_text - 1;
-        while (n > 0 && s[n - 1] != '\n')
-            n--;
+    for (int i = 0; i < n; i++) {
+        bg_dkim_key *k = &out->keys[out->nkeys];
+        memset(k, 0, sizeof *k);
+        snprintf(k->name, sizeof k->name, "%.60s._domainkey.%.240s", sel[i], dom[i]);
+        snprintf(out->key_domain[out->nkeys], sizeof out->key_domain[0], "%s", dom[i]);
+        snprintf(out->key_selector[out->nkeys], sizeof out->key_selector[0], "%s", sel[i]);
+        if (bg_auth_name_public(bg_auth_class_name(dom[i])) &&
+            (!in->allow || in->allow(dom[i], in->allow_ctx)))
+            bg_dkim_lookup(d, dom[i], sel[i], k);
+        else
+            out->key_skipped[out->nkeys] = 1; /* not ours: named, never asked about */
+        out->nkeys++;
     }
-    memcpy(f->admin_text, s, n);
-    f->admin_text[n] = '\0';
 }
 
 bg_auth_status bg_auth_diagnose(bg_dns *d, const bg_auth_input *in, long budget_ms,
@@ -427,18 +381,24 @@ bg_auth_status bg_auth_diagnose(bg_dns *d, const bg_auth_input *in, long budget_
     bg_auth_clean_domain(out->dkim_domain, sizeof out->dkim_domain, in ? in->dkim_domain : NULL);
     bg_auth_clean_domain(out->dkim_selector, sizeof out->dkim_selector,
                          in ? in->dkim_selector : NULL);
-    if (in && in->ip)
-        snprintf(out->ip, sizeof out->ip, "%s", in->ip);
-    struct in6_addr tmp;
+    if (in && in->topo)
+        out->topo = *in->topo;
+    /* a signature in the copy is visible whoever made it; no signature in
+     * it means "unsigned" only when the copy would show ours */
+    out->sig_visible = out->dkim_domain[0] || (in && in->sig_visible);
+    /* what DMARC sees of DKIM: the signature when the copy shows it, else
+     * what this host is set to sign with */
+    const char *cd = out->topo.dkim_domain_from ? out->from_domain : out->topo.dkim_domain;
+    if (!out->sig_visible && out->topo.dkim_source != BG_TOPO_SRC_NONE && out->topo.dkim_selector[0])
+        bg_auth_clean_domain(out->dkim_assumed, sizeof out->dkim_assumed, cd);
     if (budget_ms <= 0) {
         out->status = BG_AUTH_OFF;
         snprintf(out->reason, sizeof out->reason, "diagnosis turned off (diagnose_budget 0)");
         return out->status;
     }
-    if (!d || (inet_pton(AF_INET, out->ip, &tmp) != 1 && inet_pton(AF_INET6, out->ip, &tmp) != 1) ||
-        (!out->envelope_domain[0] && !out->from_domain[0])) {
+    if (!d || !in || (!out->envelope_domain[0] && !out->from_domain[0])) {
         out->status = BG_AUTH_NOINPUT;
-        snprintf(out->reason, sizeof out->reason, "no sending IP or no sender domain known");
+        snprintf(out->reason, sizeof out->reason, "no sender domain known");
         return out->status;
     }
     int env_ok = out->envelope_domain[0] &&
@@ -451,24 +411,41 @@ bg_auth_status bg_auth_diagnose(bg_dns *d, const bg_auth_input *in, long budget_
                  out->envelope_domain, out->from_domain);
         return out->status;
     }
+    out->env_class = bg_auth_class_name(out->envelope_domain);
+    out->from_class = bg_auth_class_name(out->from_domain);
+    out->helo_class = bg_auth_class_name(out->helo);
+    bg_auth_pick_ip(in, out);
+    int smarthost = out->topo.kind == BG_TOPO_SMARTHOST;
 
     bg_dns_start(d, budget_ms);
-    if (env_ok) {
+    if (env_ok && bg_auth_name_public(out->env_class)) {
         out->env_checked = 1;
-        bg_spf_check(d, out->ip, out->envelope_domain, &out->spf_env);
+        if (out->ip[0])
+            bg_spf_check(d, out->ip, out->envelope_domain, &out->spf_env);
+        else
+            bg_spf_record(d, out->envelope_domain, &out->spf_env);
+        if (!out->ip[0] && smarthost && out->topo.smarthost[0])
+            bg_auth_smarthost_hint(d, out);
     }
-    if (out->helo[0] && strcmp(out->helo, out->envelope_domain) != 0) {
+    /* the HELO name matters to receivers only when this host talks to them
+     * (not through a smarthost, nor through whatever took the mail on loopback) */
+    int relayed = smarthost || (out->local_ip[0] && out->local_class == BG_ADDR_LOOPBACK);
+    if (!relayed && out->ip[0] && bg_auth_name_public(out->helo_class) &&
+        strcmp(out->helo, out->envelope_domain) != 0) {
         out->helo_checked = 1;
         bg_spf_check(d, out->ip, out->helo, &out->spf_helo);
     }
-    if (from_ok) {
+    if (from_ok && bg_auth_name_public(out->from_class)) {
         out->dmarc_checked = 1;
         bg_dmarc_lookup(d, out->from_domain, &out->dmarc);
         bg_dmarc_evaluate(&out->dmarc, out->envelope_domain,
-                          out->env_checked ? out->spf_env.result : BG_SPF_NONE, out->dkim_domain,
-                          &out->eval);
+                          out->spf_env.evaluated ? out->spf_env.result : BG_SPF_NONE,
+                          out->sig_visible ? out->dkim_domain : out->dkim_assumed, &out->eval);
     }
-    bg_auth_check_ptr(d, out->ip, &out->ptr);
+    if (in->check_dkim)
+        bg_auth_check_keys(d, in, out);
+    if (out->ip[0])
+        bg_auth_check_ptr(d, out->ip, &out->ptr);
     out->elapsed_ms = bg_dns_elapsed_ms(d);
     if (bg_dns_failed(d)) {
         out->status = BG_AUTH_FAILED;
@@ -476,33 +453,11 @@ bg_auth_status bg_auth_diagnose(bg_dns *d, const bg_auth_input *in, long budget_
                  out->elapsed_ms);
         return out->status;
     }
-
-    bg_buf b;
-    bg_buf_init(&b);
-    bg_buf_printf(&b, "Authentication check of this server's setup, sending from %s "
-                      "(DNS as seen now, %ld ms):\n", out->ip, out->elapsed_ms);
-    if (out->env_checked)
-        bg_auth_text_spf(&b, "the envelope sender domain", &out->spf_env);
-    else if (out->envelope_domain[0])
-        bg_buf_printf(&b, "- SPF for %s: not looked up (not one of this server's domains).\n",
-                      out->envelope_domain);
-    if (out->helo_checked)
-        bg_auth_text_spf(&b, "the HELO name", &out->spf_helo);
-    if (out->dmarc_checked)
-        bg_auth_text_dmarc(&b, out);
-    else if (out->from_domain[0])
-        bg_buf_printf(&b, "- DMARC for %s: not looked up (not one of this server's domains).\n",
-                      out->from_domain);
-    bg_auth_text_ptr(&b, out);
-    if (bg_buf_failed(&b)) {
-        bg_buf_free(&b);
+    if (bg_auth_build(out, in) < 0) {
         out->status = BG_AUTH_FAILED;
-        snprintf(out->reason, sizeof out->reason, "out of memory");
+        snprintf(out->reason, sizeof out->reason, "too many findings for one bounce");
         return out->status;
     }
-    bg_auth_store_text(out, &b);
-    bg_buf_free(&b);
-    snprintf(out->sender_text, sizeof out->sender_text, "%s", BG_AUTH_SENDER_TEXT);
     out->status = BG_AUTH_DONE;
     return out->status;
 }

@@ -33,6 +33,16 @@ static const char *const bg_catalog_placeholders[] = {
     NULL,
 };
 
+/* Placeholders of the authentication diagnosis (section [auth], filled by
+ * bg_auth_words from the findings of bg_auth_build). */
+static const char *const bg_catalog_auth_placeholders[] = {
+    "ms", "ip", "ip_source", "local_ip", "addr_class", "smarthost", "topo_source",
+    "configtype", "name_class", "from_domain", "helo", "spf_result", "record",
+    "mechanism", "why", "detail", "mech", "hint_ip", "record_domain", "p", "sp", "adkim",
+    "aspf", "pct", "align_rule", "policy", "pass_how", "key_name", "key_type", "key_bits",
+    "sign_domain", "sign_selector", "sign_source", "ptr_name", "rr_type", NULL,
+};
+
 typedef struct bg_cat_key {
     char name[BG_CAT_NAME_MAX];
     char **lines;
@@ -305,11 +315,14 @@ static int bg_cat_key_add(bg_cat_key *k, const char *line, size_t len)
  * s does not start one. */
 static size_t bg_cat_placeholder(const char *s, size_t avail)
 {
-    for (size_t i = 0; bg_catalog_placeholders[i]; i++) {
-        size_t n = strlen(bg_catalog_placeholders[i]);
-        if (n < avail && memcmp(s, bg_catalog_placeholders[i], n) == 0 && s[n] == '}')
-            return n;
-    }
+    static const char *const *const lists[] = {bg_catalog_placeholders,
+                                               bg_catalog_auth_placeholders};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (size_t i = 0; lists[l][i]; i++) {
+            size_t n = strlen(lists[l][i]);
+            if (n < avail && memcmp(s, lists[l][i], n) == 0 && s[n] == '}')
+                return n;
+        }
     return 0;
 }
 

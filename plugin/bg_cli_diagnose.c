@@ -1,8 +1,11 @@
 /* bg_cli_diagnose: `bounceguide diagnose` -- the authentication diagnosis
  * an administrator can run by hand (or a monitor can run on a schedule):
- * the same findings and advice the bounce carries, for a sending setup
- * given on the command line. Unlike inside Exim it looks up any domain
- * it is given: the person running it chose them.
+ * the same findings and advice the bounce carries, in the same words
+ * (the catalogue of --config's language), for a sending setup given on
+ * the command line. How mail leaves comes from --config and Debian's
+ * files as inside Exim, or from --topology/--smarthost. Unlike inside
+ * Exim it looks up any domain it is given: the person running it chose
+ * them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 #include <time.h>
 
 #include "bg_auth.h"
+#include "bg_auth_words.h"
 #include "bg_cli.h"
 #include "bg_config.h"
 #include "bg_dns.h"
@@ -17,15 +21,21 @@
 static int bg_cli_diagnose_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bounceguide diagnose --sender DOMAIN --from DOMAIN --ip IP\n"
+            "usage: bounceguide diagnose --sender DOMAIN --from DOMAIN [--ip IP]\n"
             "         (an address in place of a DOMAIN stands for its domain)\n"
             "         [--helo NAME] [--dkim-domain D] [--dkim-selector S]\n"
+            "         [--topology direct|smarthost] [--smarthost HOST] [--reply TEXT]\n"
             "         [--config FILE] [--dns-server IP[:PORT]] [--budget MS]\n"
             "         [--zone FILE] [--repeat N]\n"
-            "  SPF (envelope domain and HELO name), DMARC of the From: domain with\n"
-            "  alignment, and reverse DNS of IP, with advice. --zone answers from a\n"
-            "  file of \"NAME TYPE DATA\" lines instead of DNS; --repeat times N runs\n"
-            "  (the first with a cold cache). Exit 0 done, 1 no diagnosis, 2 usage.\n");
+            "  SPF (envelope domain and, sending directly, HELO name), DMARC of the\n"
+            "  From: domain with alignment, the DKIM key record (with --dkim-* or a\n"
+            "  configured signer; without --dkim-domain the message counts as\n"
+            "  unsigned), and reverse DNS of the address receivers see,\n"
+            "  with advice. --ip is that address (or this host's own end, when it\n"
+            "  is loopback or private); --reply takes the address a receiver's reply\n"
+            "  names. --zone answers from a file of \"NAME TYPE DATA\" lines instead\n"
+            "  of DNS; --repeat times N runs (the first with a cold cache).\n"
+            "  Exit 0 done, 1 no diagnosis, 2 usage.\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -79,7 +89,8 @@ static double bg_cli_diagnose_now_ms(void)
 int bg_cli_diagnose(int argc, char **argv)
 {
     const char *sender = "", *from = "", *ip = "", *helo = "", *dkim = "", *sel = "";
-    const char *config = NULL, *servers = NULL, *zone = NULL;
+    const char *config = NULL, *servers = NULL, *zone = NULL, *topology = "", *smarthost = "";
+    const char *reply_text = "";
     long budget = -1;
     int repeat = 1;
     for (int i = 1; i < argc; i++) {
@@ -98,6 +109,9 @@ int bg_cli_diagnose(int argc, char **argv)
         else if (strcmp(a, "--config") == 0) slot = &config;
         else if (strcmp(a, "--dns-server") == 0) slot = &servers;
         else if (strcmp(a, "--zone") == 0) slot = &zone;
+        else if (strcmp(a, "--topology") == 0) slot = &topology;
+        else if (strcmp(a, "--smarthost") == 0) slot = &smarthost;
+        else if (strcmp(a, "--reply") == 0) slot = &reply_text;
         else if (strcmp(a, "--budget") == 0) {
             budget = strtol(argv[++i], NULL, 10);
             continue;
@@ -110,7 +124,8 @@ int bg_cli_diagnose(int argc, char **argv)
             return bg_cli_diagnose_usage(stderr);
         *slot = argv[++i];
     }
-    if ((!*sender && !*from) || !*ip)
+    if ((!*sender && !*from) ||
+        (*topology && strcmp(topology, "direct") != 0 && strcmp(topology, "smarthost") != 0))
         return bg_cli_diagnose_usage(stderr);
 
     bg_config *cfg = NULL;
@@ -122,33 +137,56 @@ int bg_cli_diagnose(int argc, char **argv)
             return 2;
         }
     }
-    if (budget < 0)
-        budget = bg_auth_budget_ms(cfg, *sender ? sender : from);
-    if (!servers && cfg)
-        servers = bg_config_get(cfg, NULL, "diagnose_dns_servers", NULL);
-    bg_dns *d = zone ? bg_dns_new_zone() : bg_dns_new(servers);
-    if (!d || (zone && bg_cli_diagnose_zone(d, zone) != 0)) {
-        if (!d)
-            fprintf(stderr, "bounceguide: no usable DNS server\n");
-        bg_dns_free(d);
-        bg_config_free(cfg);
-        return 1;
-    }
-    bg_auth_findings *f = calloc(1, sizeof *f);
-    if (!f) {
-        bg_dns_free(d);
-        bg_config_free(cfg);
-        return 1;
-    }
     /* an address (or a From: value) stands for its domain */
     char sdom[256], fdom[256];
     if (strchr(sender, '@'))
         sender = bg_auth_addr_domain(sender, sdom, sizeof sdom);
     if (strchr(from, '@'))
         from = bg_auth_addr_domain(from, fdom, sizeof fdom);
+    const char *dom = *sender ? sender : from;
+    if (budget < 0)
+        budget = bg_auth_budget_ms(cfg, dom);
+    if (!servers && cfg)
+        servers = bg_config_get(cfg, NULL, "diagnose_dns_servers", NULL);
+    bg_auth_topo topo;
+    bg_auth_topo_load(cfg, dom, &topo);
+    if (*topology) {
+        topo.kind = strcmp(topology, "direct") == 0 ? BG_TOPO_DIRECT : BG_TOPO_SMARTHOST;
+        topo.source = BG_TOPO_SRC_GIVEN;
+    }
+    if (*smarthost) {
+        snprintf(topo.smarthost, sizeof topo.smarthost, "%s", smarthost);
+        topo.kind = BG_TOPO_SMARTHOST;
+        topo.source = BG_TOPO_SRC_GIVEN;
+    }
+    if (topo.kind != BG_TOPO_SMARTHOST)
+        topo.smarthost[0] = '\0';
+    char reply[64] = "";
+    bg_auth_reply_ip(reply_text, "", reply, sizeof reply);
+    char cerr[300] = "";
+    bg_catalog *cat = bg_catalog_load_dir(cfg ? bg_config_get(cfg, NULL, "data_dir", "") : "",
+                                          cfg ? bg_config_get(cfg, NULL, "language", "en") : "en",
+                                          cfg ? bg_config_get(cfg, NULL, "guidance_file", "") : "",
+                                          cerr, sizeof cerr);
+    bg_dns *d = zone ? bg_dns_new_zone() : bg_dns_new(servers);
+    bg_auth_findings *f = calloc(1, sizeof *f);
+    if (!cat || !d || !f || (zone && bg_cli_diagnose_zone(d, zone) != 0)) {
+        if (!cat)
+            fprintf(stderr, "bounceguide: %s\n", cerr[0] ? cerr : "out of memory");
+        else if (!d)
+            fprintf(stderr, "bounceguide: no usable DNS server\n");
+        free(f);
+        bg_dns_free(d);
+        bg_catalog_free(cat);
+        bg_config_free(cfg);
+        return 1;
+    }
     bg_auth_input in = {
         .envelope_domain = sender, .helo = helo, .from_domain = from,
-        .dkim_domain = dkim, .dkim_selector = sel, .ip = ip,
+        .dkim_domain = dkim, .dkim_selector = sel, .ip = ip, .ip_source = BG_AUTH_IP_GIVEN,
+        .config_ip = cfg ? bg_config_get(cfg, dom, "sending_ip", "") : "", .reply_ip = reply,
+        .topo = &topo, .sig_visible = 1, /* no --dkim-domain: an unsigned message */
+        .check_dkim = *dkim || *sel || topo.dkim_source != BG_TOPO_SRC_NONE,
     };
     double cold = 0, warm_total = 0, warm_max = 0;
     for (int r = 0; r < repeat; r++) {
@@ -164,13 +202,19 @@ int bg_cli_diagnose(int argc, char **argv)
         }
     }
     int rc = 0;
-    if (f->status == BG_AUTH_DONE) {
-        printf("%s", f->admin_text);
-        printf("\nFor the sender: %s\n", f->sender_text);
+    bg_buf admin, for_sender;
+    bg_buf_init(&admin);
+    bg_buf_init(&for_sender);
+    if (f->status == BG_AUTH_DONE && bg_auth_words(f, cat, &admin, &for_sender) == 0) {
+        printf("%s", bg_buf_str(&admin));
+        printf("\n%s\n", bg_buf_str(&for_sender));
     } else {
-        printf("No diagnosis (%s): %s\n", bg_auth_status_name(f->status), f->reason);
+        printf("No diagnosis (%s): %s\n", bg_auth_status_name(f->status),
+               f->status == BG_AUTH_DONE ? "out of memory" : f->reason);
         rc = 1;
     }
+    bg_buf_free(&admin);
+    bg_buf_free(&for_sender);
     if (repeat > 1) {
         bg_dns_stats s;
         bg_dns_get_stats(d, &s);
@@ -180,6 +224,8 @@ int bg_cli_diagnose(int argc, char **argv)
     }
     free(f);
     bg_dns_free(d);
+    bg_catalog_free(cat);
     bg_config_free(cfg);
+    bg_auth_words_release();
     return rc;
 }

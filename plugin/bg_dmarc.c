@@ -3,7 +3,7 @@
  * OpenDMARC parses the record (opendmarc_policy_store_dmarc, the fetch
  * functions); its own DNS code (res_query, unbounded) is never used:
  * records come from bg_dns. Alignment and the verdict are ours, with
- * bg_psl: OpenDMARC 1.4.2's opendmarc_policy_check_alignment() treats a
+ * bg_auth_org (libpsl): OpenDMARC 1.4.2's opendmarc_policy_check_alignment() treats a
  * subdomain as aligned in strict mode (it compares the organisational
  * domain of the second name with the first), so its
  * opendmarc_get_policy_to_enforce() passes aspf=s mail from
@@ -21,7 +21,7 @@
 #include <opendmarc/dmarc.h>
 
 #include "bg_log.h"
-#include "bg_psl.h"
+#include "bg_auth_org.h"
 
 /* libopendmarc is opened on first use, not linked: every Exim process
  * that loads the plugin (each SMTP connection, each bounce) would
@@ -77,6 +77,16 @@ static void bg_od_open(void)
 
 static const char *const bg_dmarc_status_names[] = {"found", "missing", "invalid", "tempfail"};
 
+static const char *const bg_dmarc_why_ids[] = {"none", "dns", "unavailable", "nomem",
+                                               "empty", "parse"};
+
+const char *bg_dmarc_why_id(bg_dmarc_why w)
+{
+    if ((unsigned)w >= sizeof bg_dmarc_why_ids / sizeof bg_dmarc_why_ids[0])
+        return "none";
+    return bg_dmarc_why_ids[w];
+}
+
 const char *bg_dmarc_status_name(bg_dmarc_status s)
 {
     if ((unsigned)s >= sizeof bg_dmarc_status_names / sizeof bg_dmarc_status_names[0])
@@ -124,19 +134,20 @@ bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domai
     bg_dmarc_copy_line(out->record, sizeof out->record, record);
     out->status = BG_DMARC_INVALID;
     if (!out->from_domain[0] || !out->record[0]) {
-        snprintf(out->error, sizeof out->error, "empty domain or record");
+        out->why = BG_DMARC_WHY_EMPTY;
         return out->status;
     }
     pthread_once(&bg_od_once, bg_od_open);
     if (!bg_od.ok) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "OpenDMARC unavailable: %s", bg_od.why);
+        out->why = BG_DMARC_WHY_UNAVAILABLE;
+        snprintf(out->error, sizeof out->error, "%s", bg_od.why);
         return out->status;
     }
     DMARC_POLICY_T *pctx = bg_od.connect_init((u_char *)"192.0.2.1", DMARC_POLICY_IP_TYPE_IPV4);
     if (!pctx) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "out of memory");
+        out->why = BG_DMARC_WHY_NOMEM;
         return out->status;
     }
     int from_org = strcmp(out->record_domain, out->from_domain) != 0;
@@ -144,6 +155,7 @@ bg_dmarc_status bg_dmarc_parse(const char *from_domain, const char *record_domai
         pctx, (u_char *)out->record, (u_char *)out->from_domain,
         from_org ? (u_char *)out->record_domain : NULL);
     if (st != DMARC_PARSE_OKAY) {
+        out->why = BG_DMARC_WHY_PARSE;
         snprintf(out->error, sizeof out->error, "%s", bg_od.status_to_str(st));
         bg_od.connect_shutdown(pctx);
         return out->status;
@@ -202,7 +214,7 @@ bg_dmarc_status bg_dmarc_lookup(bg_dns *d, const char *from_domain, bg_dmarc_rec
     int r = bg_dmarc_fetch(d, from, rec, sizeof rec);
     const char *where = from;
     if (r == 0) {
-        bg_psl_org_domain(from, org, sizeof org);
+        bg_auth_org_domain(from, org, sizeof org);
         if (org[0] && strcmp(org, from) != 0) {
             r = bg_dmarc_fetch(d, org, rec, sizeof rec);
             where = org;
@@ -210,13 +222,12 @@ bg_dmarc_status bg_dmarc_lookup(bg_dns *d, const char *from_domain, bg_dmarc_rec
     }
     if (r < 0) {
         out->status = BG_DMARC_TEMPFAIL;
-        snprintf(out->error, sizeof out->error, "DNS lookup of _dmarc.%.140s failed", where);
+        out->why = BG_DMARC_WHY_DNS;
+        snprintf(out->record_domain, sizeof out->record_domain, "%s", where);
         return out->status;
     }
-    if (r == 0) {
-        snprintf(out->error, sizeof out->error, "no DMARC record at _dmarc.%.140s", from);
+    if (r == 0)
         return out->status;
-    }
     return bg_dmarc_parse(from, where, rec, out);
 }
 
@@ -230,12 +241,12 @@ void bg_dmarc_evaluate(const bg_dmarc_record *rec, const char *env_domain, bg_sp
     out->spf_pass = spf == BG_SPF_PASS;
     if (rec->status != BG_DMARC_FOUND) {
         snprintf(out->verdict, sizeof out->verdict, "absent");
-        out->spf_aligned = bg_psl_aligned(env, rec->from_domain, 0);
-        out->dkim_aligned = bg_psl_aligned(dkim, rec->from_domain, 0);
+        out->spf_aligned = bg_auth_org_aligned(env, rec->from_domain, 0);
+        out->dkim_aligned = bg_auth_org_aligned(dkim, rec->from_domain, 0);
         return;
     }
-    out->spf_aligned = bg_psl_aligned(env, rec->from_domain, rec->aspf == 's');
-    out->dkim_aligned = bg_psl_aligned(dkim, rec->from_domain, rec->adkim == 's');
+    out->spf_aligned = bg_auth_org_aligned(env, rec->from_domain, rec->aspf == 's');
+    out->dkim_aligned = bg_auth_org_aligned(dkim, rec->from_domain, rec->adkim == 's');
     out->dmarc_pass = (out->spf_pass && out->spf_aligned) || out->dkim_aligned;
     int sub = strcmp(rec->record_domain, rec->from_domain) != 0;
     snprintf(out->policy, sizeof out->policy, "%s", sub ? rec->sp : rec->p);

@@ -616,7 +616,7 @@ static void bg_exim_process(int fd)
         goto done;
 
     bg_exim_stage(BG_T_STORE);
-    j.auth = bg_exim_auth_extra(cfg, b, j.verdicts, n, j.extra);
+    j.auth = bg_exim_auth_extra(cfg, s->catalog, b, j.verdicts, n, inbound, j.extra);
 
     bg_render_input in = {
         .msg = j.msg.p,

@@ -1,15 +1,18 @@
 /* bg_exim_auth: the authentication diagnosis inside Exim's local_scan.
  *
  * For each failed recipient whose category is about authentication
- * (bg_auth_wanted), find the facts the diagnosis needs -- the envelope
+ * (bg_auth_wanted), gather the facts the diagnosis needs -- the envelope
  * sender domain (Return-Path of the returned message, else the address
- * the bounce goes to), the From: and DKIM d= of the returned message, our
- * HELO name and the IP we sent from -- and run bg_auth_diagnose within
- * one DNS budget for the whole bounce. Only domains that are ours are
- * looked up (bg_auth_domain_ours with the bounce's own recipient domains:
- * Exim accepted the bounce for them, so they are domains this server
- * handles). It never fails the bounce: no IP, not our domain, a timeout --
- * each leaves extra[] empty and logs one line.
+ * the bounce goes to), the From: and DKIM d=/s= of the returned message,
+ * our HELO name, this host's end of the attempt (the suppression store's
+ * record), config sending_ip, the address the receiver's reply names
+ * (only for our own mail), and how mail leaves this host (bg_auth_topo) --
+ * run bg_auth_diagnose within one DNS budget for the whole bounce, and
+ * word the findings with the bounce's catalogue (bg_auth_words). Only
+ * domains that are ours are looked up (bg_auth_domain_ours with the
+ * bounce's own recipient domains: Exim accepted the bounce for them, so
+ * they are domains this server handles). It never fails the bounce: not
+ * our domain, a timeout -- each leaves extra[] empty and logs one line.
  */
 #define LOCAL_SCAN
 #include <exim4/local_scan.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "bg_auth.h"
+#include "bg_auth_words.h"
 #include "bg_exim_hooks.h"
 #include "bg_log.h"
 #include "bg_policy.h"
@@ -31,8 +35,10 @@
 static bg_dns *bg_exim_auth_dns;
 static char bg_exim_auth_dns_servers[256];
 
+typedef struct bg_exim_auth_diag bg_exim_auth_diag;
+
 typedef struct bg_exim_auth_handle {
-    bg_auth_findings **f; /* one per distinct diagnosis */
+    bg_exim_auth_diag **f; /* one per distinct diagnosis */
     size_t nf;
 } bg_exim_auth_handle;
 
@@ -72,34 +78,64 @@ static void bg_exim_auth_helo(const bg_config *cfg, const char *domain, char *ou
     snprintf(out, cap, "%s", h);
 }
 
-/* The IP we sent the failed message from: the suppression store's record
- * of the attempt (message id + recipient), else config sending_ip. */
-static void bg_exim_auth_ip(const bg_config *cfg, const char *domain, const bg_bounce *b,
-                            const bg_rcpt *rc, char *out, size_t cap)
+/* This host's end of the failed attempt: the suppression store's record
+ * (message id + recipient; the event hook writes $sending_ip_address at
+ * smtp:ehlo). A record also proves the bounce is about our mail. */
+static void bg_exim_auth_store_ip(const bg_config *cfg, const bg_bounce *b, const bg_rcpt *rc,
+                                  char *out, size_t cap)
 {
     out[0] = '\0';
-    if (b->orig.message_id[0] && bg_config_get_bool(cfg, NULL, "diagnose_ip_from_store", 1)) {
-        bg_policy *pol = bg_policy_new(cfg);
-        bg_store_status st = BG_STORE_OK;
-        char err[200] = "";
-        bg_store *s = pol ? bg_store_open(bg_policy_db_path(pol), bg_policy_timeout_ms(pol),
-                                          BG_STORE_RDONLY, &st, err, sizeof err)
-                          : NULL;
-        bg_policy_free(pol);
-        if (s) {
-            char ip[BG_IP_MAX] = "";
-            if (bg_store_sending_ip(s, b->orig.message_id, rc->recipient, ip) == BG_STORE_OK &&
-                ip[0])
-                snprintf(out, cap, "%s", ip);
-            bg_store_close(s);
-        }
-    }
-    if (!out[0])
-        snprintf(out, cap, "%s", bg_config_get(cfg, domain, "sending_ip", ""));
+    if (!b->orig.message_id[0] || !bg_config_get_bool(cfg, NULL, "diagnose_ip_from_store", 1))
+        return;
+    bg_policy *pol = bg_policy_new(cfg);
+    bg_store_status st = BG_STORE_OK;
+    char err[200] = "";
+    bg_store *s = pol ? bg_store_open(bg_policy_db_path(pol), bg_policy_timeout_ms(pol),
+                                      BG_STORE_RDONLY, &st, err, sizeof err)
+                      : NULL;
+    bg_policy_free(pol);
+    if (!s)
+        return;
+    char ip[BG_IP_MAX] = "";
+    if (bg_store_sending_ip(s, b->orig.message_id, rc->recipient, ip) == BG_STORE_OK && ip[0])
+        snprintf(out, cap, "%s", ip);
+    bg_store_close(s);
 }
 
-void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
-                         size_t n, bg_render_extra *extra)
+/* One diagnosis and its words. */
+typedef struct bg_exim_auth_diag {
+    bg_auth_findings f;
+    char key[200]; /* the facts that differ between recipients */
+    bg_buf admin, sender;
+} bg_exim_auth_diag;
+
+/* One main-log line about a diagnosis. */
+static void bg_exim_auth_log(const bg_auth_findings *f, const char *env, const char *from)
+{
+    if (f->status != BG_AUTH_DONE) {
+        bg_logf(BG_LOG_WARN, "auth diagnosis for %s/%s not added (%s): %s", env[0] ? env : "-",
+                from[0] ? from : "-", bg_auth_status_name(f->status), f->reason);
+        return;
+    }
+    static const char *const src[] = {"-", "store", "config", "reply", "given"};
+    const char *dkim = "-";
+    if (f->nkeys > 0)
+        dkim = f->key_skipped[0] ? "not-ours" : bg_dkim_status_name(f->keys[0].status);
+    bg_logf(BG_LOG_INFO, "auth diagnosis for %s/%s from %s: spf=%s dmarc=%s%s%s dkim=%s ptr=%s "
+            "path=%s ip=%s (%ld ms)", env, from, f->ip[0] ? f->ip : "-",
+            !f->env_checked ? "-"
+            : f->spf_env.evaluated || !f->spf_env.record[0] ? bg_spf_code_name(f->spf_env.result)
+                                                             : "unjudged",
+            f->dmarc_checked ? bg_dmarc_status_name(f->dmarc.status) : "-",
+            f->dmarc.p[0] ? " p=" : "", f->dmarc.p, dkim,
+            !f->ptr.checked ? "-" : f->ptr.confirmed ? "confirmed"
+                                  : f->ptr.found ? "unconfirmed" : "none",
+            bg_auth_topo_kind_name(f->topo.kind),
+            (unsigned)f->ip_source < 5 ? src[f->ip_source] : "-", f->elapsed_ms);
+}
+
+void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *cat, const bg_bounce *b,
+                         const bg_verdict *v, size_t n, int inbound, bg_render_extra *extra)
 {
     bg_exim_auth_handle *h = NULL;
     bg_exim_auth_gate gate = {.cfg = cfg};
@@ -118,23 +154,38 @@ void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verd
     if (!env[0] && gate.nours > 0)
         snprintf(env, sizeof env, "%s", gate.ours[0]);
     bg_auth_addr_domain(b->orig.from, from, sizeof from);
-    long budget = bg_auth_budget_ms(cfg, env[0] ? env : from);
+    const char *sdom = env[0] ? env : from;
+    long budget = bg_auth_budget_ms(cfg, sdom);
     long spent = 0;
+    bg_auth_topo topo;
+    int have_topo = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (!v[i].category || !bg_auth_wanted(v[i].category->id, b->rcpts[i].diagnostic))
+        const char *cat_id = v[i].category ? v[i].category->id : NULL;
+        const char *diag = b->rcpts[i].diagnostic;
+        if (!cat_id || !bg_auth_wanted(cat_id, diag))
             continue;
         if (budget <= 0)
             return h; /* diagnosis turned off: say nothing */
-        char ip[64], helo[256];
-        bg_exim_auth_ip(cfg, env[0] ? env : from, b, &b->rcpts[i], ip, sizeof ip);
-        bg_exim_auth_helo(cfg, env[0] ? env : from, helo, sizeof helo);
+        if (!have_topo) {
+            bg_auth_topo_load(cfg, sdom, &topo);
+            have_topo = 1;
+        }
+        char ip[64], reply[64] = "", helo[256], key[200];
+        bg_exim_auth_store_ip(cfg, b, &b->rcpts[i], ip, sizeof ip);
+        /* the address the receiver names counts only for our own mail:
+         * our own bounce, or one the store knows the message of */
+        if (!inbound || ip[0])
+            bg_auth_reply_ip(diag, b->rcpts[i].remote_mta, reply, sizeof reply);
+        bg_exim_auth_helo(cfg, sdom, helo, sizeof helo);
+        int dkim = bg_auth_wants_dkim(cat_id, diag);
+        snprintf(key, sizeof key, "%s|%s|%d", ip, reply, dkim);
         /* the same facts as an earlier recipient: the same text */
-        bg_auth_findings *f = NULL;
+        bg_exim_auth_diag *x = NULL;
         for (size_t k = 0; h && k < h->nf; k++)
-            if (strcmp(h->f[k]->ip, ip) == 0)
-                f = h->f[k];
-        if (!f) {
+            if (strcmp(h->f[k]->key, key) == 0)
+                x = h->f[k];
+        if (!x) {
             if (spent >= budget) {
                 bg_logf(BG_LOG_WARN, "auth diagnosis: DNS budget of %ld ms spent; %s left "
                         "without it", budget, b->rcpts[i].recipient);
@@ -142,46 +193,45 @@ void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verd
             }
             if (!h && !(h = calloc(1, sizeof *h)))
                 return NULL;
-            bg_auth_findings **nf = realloc(h->f, (h->nf + 1) * sizeof *nf);
-            if (!nf || !(f = calloc(1, sizeof *f))) {
+            bg_exim_auth_diag **nf = realloc(h->f, (h->nf + 1) * sizeof *nf);
+            if (!nf || !(x = calloc(1, sizeof *x))) {
                 if (nf)
                     h->f = nf;
                 bg_logf(BG_LOG_WARN, "auth diagnosis: out of memory");
                 return h;
             }
             h->f = nf;
-            h->f[h->nf++] = f;
+            h->f[h->nf++] = x;
+            snprintf(x->key, sizeof x->key, "%s", key);
+            bg_buf_init(&x->admin);
+            bg_buf_init(&x->sender);
             bg_dns *d = bg_exim_auth_resolver(cfg);
-            bg_auth_input in = {
-                .envelope_domain = env, .helo = helo, .from_domain = from,
-                .dkim_domain = b->orig.dkim_domain, .dkim_selector = b->orig.dkim_selector,
-                .ip = ip, .allow = bg_exim_auth_allow, .allow_ctx = &gate,
-            };
             if (!d) {
-                f->status = BG_AUTH_FAILED;
+                x->f.status = BG_AUTH_FAILED;
                 bg_logf(BG_LOG_WARN, "auth diagnosis: no usable DNS server");
                 continue;
             }
-            bg_auth_diagnose(d, &in, budget - spent, f);
-            spent += f->elapsed_ms;
-            if (f->status == BG_AUTH_DONE)
-                bg_logf(BG_LOG_INFO, "auth diagnosis for %s/%s from %s: spf=%s dmarc=%s%s%s "
-                        "ptr=%s (%ld ms)", env, from, ip,
-                        f->env_checked ? bg_spf_code_name(f->spf_env.result) : "-",
-                        f->dmarc_checked ? bg_dmarc_status_name(f->dmarc.status) : "-",
-                        f->dmarc.p[0] ? " p=" : "", f->dmarc.p,
-                        !f->ptr.checked ? "-" : f->ptr.confirmed ? "confirmed"
-                                              : f->ptr.found ? "unconfirmed" : "none",
-                        f->elapsed_ms);
-            else
-                bg_logf(BG_LOG_WARN, "auth diagnosis for %s/%s not added (%s): %s",
-                        env[0] ? env : "-", from[0] ? from : "-", bg_auth_status_name(f->status),
-                        ip[0] ? f->reason : "no sending IP known (suppression store or config "
-                                            "sending_ip)");
+            bg_auth_input in = {
+                .envelope_domain = env, .helo = helo, .from_domain = from,
+                .dkim_domain = b->orig.dkim_domain, .dkim_selector = b->orig.dkim_selector,
+                .sig_visible = inbound, /* our own bounce returns the copy before signing */
+                .ip = ip, .ip_source = BG_AUTH_IP_STORE,
+                .config_ip = bg_config_get(cfg, sdom, "sending_ip", ""), .reply_ip = reply,
+                .topo = &topo, .check_dkim = dkim,
+                .allow = bg_exim_auth_allow, .allow_ctx = &gate,
+            };
+            bg_auth_diagnose(d, &in, budget - spent, &x->f);
+            spent += x->f.elapsed_ms;
+            if (x->f.status == BG_AUTH_DONE &&
+                bg_auth_words(&x->f, cat, &x->admin, &x->sender) < 0) {
+                x->f.status = BG_AUTH_FAILED;
+                snprintf(x->f.reason, sizeof x->f.reason, "out of memory");
+            }
+            bg_exim_auth_log(&x->f, env, from);
         }
-        if (f->status == BG_AUTH_DONE) {
-            extra[i].admin_text = f->admin_text;
-            extra[i].sender_text = f->sender_text;
+        if (x->f.status == BG_AUTH_DONE) {
+            extra[i].admin_text = bg_buf_str(&x->admin);
+            extra[i].sender_text = bg_buf_str(&x->sender);
         }
     }
     return h;
@@ -192,8 +242,11 @@ void bg_exim_auth_free(void *handle)
     bg_exim_auth_handle *h = handle;
     if (!h)
         return;
-    for (size_t k = 0; k < h->nf; k++)
+    for (size_t k = 0; k < h->nf; k++) {
+        bg_buf_free(&h->f[k]->admin);
+        bg_buf_free(&h->f[k]->sender);
         free(h->f[k]);
+    }
     free(h->f);
     free(h);
 }

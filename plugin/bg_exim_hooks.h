@@ -18,12 +18,14 @@ void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_ver
 #include "bg_render.h"
 
 /* For recipients whose failure is about authentication, find what the
- * sender's domain publishes (SPF, DMARC, PTR) within the configured DNS
- * budget and fill extra[i] (n entries, zeroed by the caller). Returns a
- * handle owning the texts, freed with bg_exim_auth_free (NULL is fine).
- * Never fails: a timeout or error leaves extra empty and logs one line. */
-void *bg_exim_auth_extra(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
-                         size_t n, bg_render_extra *extra);
+ * sender's domain publishes (SPF, DMARC, DKIM key, PTR) within the
+ * configured DNS budget and fill extra[i] (n entries, zeroed by the
+ * caller) with texts from cat's [auth] section. inbound = 1 when the
+ * report came from another server. Returns a handle owning the texts,
+ * freed with bg_exim_auth_free (NULL is fine). Never fails: a timeout or
+ * error leaves extra empty and logs one line. */
+void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *cat, const bg_bounce *b,
+                         const bg_verdict *v, size_t n, int inbound, bg_render_extra *extra);
 void bg_exim_auth_free(void *handle);
 
 #endif

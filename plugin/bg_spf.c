@@ -23,6 +23,17 @@ static const char *const bg_spf_names[] = {
     "none", "pass", "fail", "softfail", "neutral", "permerror", "temperror",
 };
 
+static const char *const bg_spf_why_ids[] = {
+    "none", "dns", "nxdomain", "no-txt", "no-spf", "multiple", "input", "nomem",
+};
+
+const char *bg_spf_why_id(bg_spf_why w)
+{
+    if ((unsigned)w >= sizeof bg_spf_why_ids / sizeof bg_spf_why_ids[0])
+        return "none";
+    return bg_spf_why_ids[w];
+}
+
 const char *bg_spf_code_name(bg_spf_code c)
 {
     if ((unsigned)c >= sizeof bg_spf_names / sizeof bg_spf_names[0])
@@ -132,7 +143,7 @@ static SPF_result_t bg_spf_term_matches(SPF_server_t *srv, SPF_request_t *req, c
 }
 
 /* Find the term of record that decided: the first mechanism that matches
- * (or errs), else redirect=, else the default. */
+ * (or errs), else redirect=, else "" (the default result). */
 static void bg_spf_find_decider(SPF_server_t *srv, SPF_request_t *req, const char *record,
                                 char *out, size_t cap)
 {
@@ -158,19 +169,72 @@ static void bg_spf_find_decider(SPF_server_t *srv, SPF_request_t *req, const cha
             return;
         }
     }
-    bg_spf_copy_line(out, cap, redirect[0] ? redirect : "(default)");
+    bg_spf_copy_line(out, cap, redirect); /* "" = nothing matched: the default */
+}
+
+/* The domain's one v=spf1 record into out->record: 1 when there is
+ * exactly one (evaluate it), 0 when out already says why not. */
+static int bg_spf_fetch_record(bg_dns *d, bg_spf_result *out)
+{
+    char txt[16][512];
+    int herr = 0;
+    int n = bg_dns_txt(d, out->domain, txt, 16, &herr);
+    if (n < 0) {
+        if (herr == TRY_AGAIN)
+            out->result = BG_SPF_TEMPERROR;
+        out->why = herr == TRY_AGAIN         ? BG_SPF_WHY_DNS
+                   : herr == HOST_NOT_FOUND ? BG_SPF_WHY_NXDOMAIN
+                                            : BG_SPF_WHY_NO_TXT;
+        return 0;
+    }
+    int nspf = 0;
+    for (int i = 0; i < n; i++)
+        if (bg_spf_is_record(txt[i])) {
+            if (nspf++ == 0)
+                bg_spf_copy_line(out->record, sizeof out->record, txt[i]);
+        }
+    out->nrecords = nspf;
+    if (nspf == 0) {
+        out->why = BG_SPF_WHY_NO_SPF;
+        return 0;
+    }
+    if (nspf > 1) {
+        out->result = BG_SPF_PERMERROR;
+        out->why = BG_SPF_WHY_MULTIPLE;
+        return 0;
+    }
+    return 1;
+}
+
+/* Clear out and copy the domain and ip in; 0 when there is nothing to do. */
+static int bg_spf_begin(bg_dns *d, const char *ip, const char *domain, bg_spf_result *out)
+{
+    memset(out, 0, sizeof *out);
+    bg_spf_copy_line(out->domain, sizeof out->domain, domain ? domain : "");
+    bg_spf_copy_line(out->ip, sizeof out->ip, ip ? ip : "");
+    out->result = BG_SPF_NONE;
+    if (!d || !out->domain[0]) {
+        out->why = BG_SPF_WHY_INPUT;
+        return 0;
+    }
+    return 1;
+}
+
+bg_spf_code bg_spf_record(bg_dns *d, const char *domain, bg_spf_result *out)
+{
+    if (bg_spf_begin(d, "", domain, out))
+        bg_spf_fetch_record(d, out);
+    return out->result;
 }
 
 static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out);
 
 bg_spf_code bg_spf_check(bg_dns *d, const char *ip, const char *domain, bg_spf_result *out)
 {
-    memset(out, 0, sizeof *out);
-    bg_spf_copy_line(out->domain, sizeof out->domain, domain ? domain : "");
-    bg_spf_copy_line(out->ip, sizeof out->ip, ip ? ip : "");
-    out->result = BG_SPF_NONE;
-    if (!d || !out->domain[0] || !out->ip[0]) {
-        snprintf(out->detail, sizeof out->detail, "nothing to check (no domain or IP)");
+    if (!bg_spf_begin(d, ip, domain, out))
+        return out->result;
+    if (!out->ip[0]) {
+        out->why = BG_SPF_WHY_INPUT;
         return out->result;
     }
     bg_spf_saved was = bg_spf_quiet();
@@ -183,38 +247,8 @@ bg_spf_code bg_spf_check(bg_dns *d, const char *ip, const char *domain, bg_spf_r
 static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
 {
     /* the record itself, for the report (and the cache for libspf2) */
-    char txt[16][512];
-    int herr = 0;
-    int n = bg_dns_txt(d, out->domain, txt, 16, &herr);
-    if (n < 0) {
-        if (herr == TRY_AGAIN) {
-            out->result = BG_SPF_TEMPERROR;
-            snprintf(out->detail, sizeof out->detail, "the DNS lookup of %.200s failed",
-                     out->domain);
-        } else {
-            snprintf(out->detail, sizeof out->detail, "%.200s %s", out->domain,
-                     herr == HOST_NOT_FOUND ? "does not exist in DNS" : "publishes no TXT records");
-        }
+    if (!bg_spf_fetch_record(d, out))
         return out->result;
-    }
-    int nspf = 0;
-    for (int i = 0; i < n; i++)
-        if (bg_spf_is_record(txt[i])) {
-            if (nspf++ == 0)
-                bg_spf_copy_line(out->record, sizeof out->record, txt[i]);
-        }
-    if (nspf == 0) {
-        snprintf(out->detail, sizeof out->detail, "%.200s publishes no v=spf1 record",
-                 out->domain);
-        return out->result;
-    }
-    if (nspf > 1) {
-        out->result = BG_SPF_PERMERROR;
-        snprintf(out->detail, sizeof out->detail,
-                 "%.150s publishes %d v=spf1 records; there must be exactly one", out->domain,
-                 nspf);
-        return out->result;
-    }
 
     SPF_server_t *srv = SPF_server_new_dns(bg_dns_spf_layer(d), 0);
     if (srv)
@@ -223,7 +257,7 @@ static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
     if (!req) {
         SPF_server_free(srv);
         out->result = BG_SPF_TEMPERROR;
-        snprintf(out->detail, sizeof out->detail, "out of memory");
+        out->why = BG_SPF_WHY_NOMEM;
         return out->result;
     }
     struct in6_addr a6;
@@ -240,13 +274,14 @@ static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
     if (iperr != SPF_E_SUCCESS || SPF_request_set_env_from(req, from) != 0) {
         SPF_request_free(req);
         SPF_server_free(srv);
-        snprintf(out->detail, sizeof out->detail, "not a usable IP address or domain");
+        out->why = BG_SPF_WHY_INPUT;
         return out->result;
     }
     SPF_request_set_helo_dom(req, out->domain);
     SPF_response_t *resp = NULL;
     SPF_request_query_mailfrom(req, &resp);
     if (resp) {
+        out->evaluated = 1;
         out->result = bg_spf_map(SPF_response_result(resp));
         const char *why = NULL;
         for (int i = 0; i < SPF_response_messages(resp); i++) {
@@ -263,7 +298,7 @@ static bg_spf_code bg_spf_check_quiet(bg_dns *d, bg_spf_result *out)
         }
         bg_spf_copy_line(out->detail, sizeof out->detail, why ? why : "");
         if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST)
-            snprintf(out->mechanism, sizeof out->mechanism, "(loopback address)");
+            out->mechanism[0] = '\0'; /* libspf2 passes loopback by itself; no term decided */
         else if (out->result != BG_SPF_TEMPERROR)
             bg_spf_find_decider(srv, req, out->record, out->mechanism, sizeof out->mechanism);
         SPF_response_free(resp);

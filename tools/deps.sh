@@ -5,7 +5,7 @@ set -eu
 PKGS="gcc make clang libclang-rt-14-dev pkg-config
  exim4-daemon-heavy exim4-dev
  libsqlite3-dev sqlite3 nettle-dev
- libspf2-dev libopendmarc-dev publicsuffix
+ libspf2-dev libopendmarc-dev libpsl-dev publicsuffix
  libcmocka-dev
  valgrind
  python3 swaks nsd

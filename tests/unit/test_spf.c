@@ -66,7 +66,7 @@ static void spf_cases(void **state)
         {"pass ip4", "soft.example", "192.0.2.1", BG_SPF_PASS, "ip4:192.0.2.1", NULL},
         {"neutral", "neutral.example", "192.0.2.99", BG_SPF_NEUTRAL, "?all", NULL},
         {"mx pass", "open.example", "192.0.2.25", BG_SPF_PASS, "mx", NULL},
-        {"default neutral", "open.example", "192.0.2.26", BG_SPF_NEUTRAL, "(default)", NULL},
+        {"default neutral", "open.example", "192.0.2.26", BG_SPF_NEUTRAL, "", NULL},
         {"syntax error", "syntax.example", "192.0.2.1", BG_SPF_PERMERROR, NULL, NULL},
         {"two records", "twice.example", "192.0.2.1", BG_SPF_PERMERROR, "", NULL},
         {"include of nothing", "dangling.example", "192.0.2.1", BG_SPF_PERMERROR,
@@ -177,6 +177,54 @@ static void spf_leaves_host_handlers(void **state)
     bg_dns_free(d);
 }
 
+/* Why there is no judgement, as codes the diagnosis words: {label,
+ * domain, result, why, records found, judged?}. Without an address only
+ * the record is fetched (bg_spf_record). */
+static void spf_why(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *label, *domain;
+        bg_spf_code result;
+        bg_spf_why why;
+        int nrecords;
+    } cases[] = {
+        {"one record", "example.com", BG_SPF_NONE, BG_SPF_WHY_NONE, 1},
+        {"no v=spf1 among the TXT records", "noSPF.example", BG_SPF_NONE, BG_SPF_WHY_NO_SPF, 0},
+        {"no such name", "missing.example", BG_SPF_NONE, BG_SPF_WHY_NXDOMAIN, 0},
+        {"two records", "twice.example", BG_SPF_PERMERROR, BG_SPF_WHY_MULTIPLE, 2},
+        {"no domain", "", BG_SPF_NONE, BG_SPF_WHY_INPUT, 0},
+        {NULL, NULL, 0, 0, 0},
+    };
+    bg_dns *d = make_zone();
+    bg_dns_start(d, 2000);
+    for (int i = 0; cases[i].label; i++) {
+        bg_spf_result r;
+        bg_spf_record(d, cases[i].domain, &r);
+        if (r.result != cases[i].result || r.why != cases[i].why ||
+            r.nrecords != cases[i].nrecords || r.evaluated)
+            fail_msg("%s: %s %s %d", cases[i].label, bg_spf_code_name(r.result),
+                     bg_spf_why_id(r.why), r.nrecords);
+    }
+    bg_spf_result r;
+    bg_spf_record(d, "example.com", &r);
+    assert_string_equal(r.record, "v=spf1 include:_spf.mailhost.example -all");
+    /* judged: evaluated, and libspf2's own words in detail */
+    bg_spf_check(d, "192.0.2.1", "syntax.example", &r);
+    assert_int_equal(r.evaluated, 1);
+    assert_int_equal(r.why, BG_SPF_WHY_NONE);
+    assert_non_null(strstr(r.detail, "Invalid IPv4 address literal"));
+    bg_spf_check(d, "192.0.2.1", "twice.example", &r);
+    assert_int_equal(r.evaluated, 0);
+    assert_int_equal(r.why, BG_SPF_WHY_MULTIPLE);
+    assert_string_equal(r.detail, "");
+    bg_spf_check(d, "not-an-ip", "example.com", &r);
+    assert_int_equal(r.why, BG_SPF_WHY_INPUT);
+    assert_string_equal(bg_spf_why_id(BG_SPF_WHY_NO_TXT), "no-txt");
+    assert_string_equal(bg_spf_why_id((bg_spf_why)99), "none");
+    bg_dns_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +234,7 @@ int main(void)
         cmocka_unit_test(spf_cache),
         cmocka_unit_test(spf_budget),
         cmocka_unit_test(spf_bad_input),
+        cmocka_unit_test(spf_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,7 +275,10 @@ class Sandbox:
     # Prepended to every bounceguide.conf: keeps the plugin's files inside
     # the sandbox (a test's own lines come later and win).
     BGCONF_DEFAULTS = ("# e2e harness defaults: every file inside the sandbox\n"
-                       "suppress_db = @@DIR@@/db/suppression.db\n")
+                       "suppress_db = @@DIR@@/db/suppression.db\n"
+                       # the auth diagnosis reads Debian's update-exim4.conf.conf
+                       # from here, not from the system's /etc/exim4
+                       "diagnose_exim_dir = @@DIR@@\n")
 
     def set_bgconf(self, text, defaults=True):
         """Replace the plugin's config file (read again for the next
