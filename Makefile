@@ -45,7 +45,7 @@ LIB = $(O)/libbgcore.a
 all: $(SO) $(CLI)
 
 $(O)/obj/%.o: plugin/%.c $(wildcard include/*.h) | $(O)/obj $(O)/gen/bg_embedded.h
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
 $(O)/obj/bg_embedded.o: $(GEN_SRC) | $(O)/obj
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
