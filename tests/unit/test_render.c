@@ -709,7 +709,23 @@ static void render_handbuilt_dsn(void **state)
     assert_non_null(strstr(bg_buf_str(&text), "mail system of Example Ltd"));
     assert_non_null(strstr(bg_buf_str(&text), "Need help? Contact help@example.org."));
     assert_non_null(strstr(bg_buf_str(&text), "Original explanation from the mail server\n\nExim's own words."));
-    assert_non_null(strstr(bg_buf_str(&text), "unknown-user (test:rule)"));
+    /* the rule id: in the administrator's section only (text and HTML) */
+    const char *admin_t = strstr(bg_buf_str(&text), "For your mail administrator");
+    assert_non_null(admin_t);
+    assert_non_null(strstr(admin_t, "Category:          unknown-user\n"));
+    assert_non_null(strstr(admin_t, "Decided by rule:   test:rule\n"));
+    assert_true(strstr(bg_buf_str(&text), "test:rule") > admin_t);
+    const char *admin_h = strstr(bg_buf_str(&html), "<div id=\"bg-admin\"");
+    assert_non_null(admin_h);
+    assert_true(strstr(bg_buf_str(&html), "test:rule") > admin_h);
+    /* the sender part comes first, then the administrator's */
+    assert_true(strstr(bg_buf_str(&html), "<div id=\"bg-r1\"") < admin_h);
+    /* the help desk is a link; the address does not break at its hyphens */
+    assert_non_null(strstr(bg_buf_str(&html), "<a href=\"mailto:help@example.org\""));
+    assert_non_null(strstr(bg_buf_str(&html),
+                           "<span style=\"white-space:nowrap;\">bob@example.net</span>"));
+    assert_non_null(strstr(bg_buf_str(&html), "<html lang=\"en\">"));
+    assert_null(strstr(bg_buf_str(&html), " lang=\"en\" style"));
     assert_non_null(strstr(bg_buf_str(&html), "550 5.1.1 &lt;bob@example.net&gt;: no such user</pre>"));
     /* header edits */
     assert_int_equal(out.nedits, 3);
@@ -839,9 +855,12 @@ static void render_extra_and_override(void **state)
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "Oops: bob@example.net is not a valid mailbox"));
     assert_non_null(strstr(t, "* Your domain's settings block mail from this server."));
-    assert_non_null(strstr(t, "SPF of example.org: v=spf1 -all <b>not bold</b>"));
+    /* the findings: one list item a line, in the administrator's section */
+    assert_non_null(strstr(t, "- SPF of example.org: v=spf1 -all - <b>not bold</b>"));
     const char *h = bg_buf_str(&html);
-    assert_non_null(strstr(h, "SPF of example.org: v=spf1 -all<br>\n&lt;b&gt;not bold&lt;/b&gt;"));
+    assert_non_null(strstr(h, ">SPF of example.org: v=spf1 -all</li>\n<li style=\"margin:0 0 3px;\">"
+                              "&lt;b&gt;not bold&lt;/b&gt;</li>"));
+    assert_true(strstr(h, "v=spf1") > strstr(h, "id=\"bg-admin\""));
     assert_null(strstr(h, "<b>"));
     bg_buf_free(&text);
     bg_buf_free(&html);
@@ -957,7 +976,8 @@ static void render_many_recipients(void **state)
     assert_int_equal(decoded_part(body, "text/plain", &text), 0);
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "couldn't be delivered to 60 recipients"));
-    assert_non_null(strstr(t, "(10 more recipients: see the technical report below.)"));
+    assert_non_null(strstr(t, "10 more recipients aren't explained here; the technical report "
+                              "below lists them all."));
     assert_non_null(strstr(t, "user49@example.net couldn't be delivered"));
     assert_null(strstr(t, "user50@example.net couldn't be delivered"));
     /* the steps once; the other 49 point to the first */
@@ -1140,8 +1160,9 @@ static void check_invariants(const char *name, rendered *r)
     const char *h = bg_buf_str(&html);
     /* every '<' opens one of the renderer's own tags, without handlers */
     static const char *const tags[] = {"!DOCTYPE", "html", "head", "meta", "title", "body",
-                                       "div", "p", "h1", "h2", "strong", "ul", "li", "table",
-                                       "tr", "td", "pre", "br", NULL};
+                                       "div", "p", "h1", "h2", "h3", "strong", "ul", "li",
+                                       "table", "tr", "td", "pre", "br", "span", "wbr", "a",
+                                       NULL};
     for (const char *p = strchr(h, '<'); p; p = strchr(p + 1, '<')) {
         const char *t = p + 1 + (p[1] == '/');
         size_t n = strcspn(t, " >");
@@ -1155,6 +1176,11 @@ static void check_invariants(const char *name, rendered *r)
             if ((a[0] == ' ' && strncasecmp(a + 1, "on", 2) == 0) ||
                 strncasecmp(a, "javascript:", 11) == 0 || strncasecmp(a, "url(", 4) == 0)
                 fail_msg("%s: HTML tag with a handler or URL: '%.40s'", name, p);
+        /* links: our anchors, a help desk's mailto: or https: only */
+        const char *href = memmem(p, (size_t)(close - p), "href=", 5);
+        if (href && strncmp(href, "href=\"#bg-r", 11) != 0 &&
+            strncmp(href, "href=\"mailto:", 13) != 0 && strncmp(href, "href=\"https://", 14) != 0)
+            fail_msg("%s: link to something else: '%.60s'", name, href);
     }
     if (!strstr(h, "</html>"))
         fail_msg("%s: HTML part truncated", name);
@@ -1321,7 +1347,7 @@ static void golden_specifics(void **state)
     assert_non_null(strstr(m, "\nMIME-Version: 1.0\n"));
     assert_non_null(memmem(m, r.full.len, r.msg + r.b->body.off, r.b->body.len));
     assert_non_null(strstr(m, "Content-Type: text/plain; charset=us-ascii\n"
-                              "Content-Description: the report as the mail server sent it\n\n"
+                              "Content-Description: The report as the mail server sent it\n\n"
                               "Hi. This is the qmail-send program"));
     rendered_free(&r);
 
