@@ -164,3 +164,21 @@ void bg_html_contact(bg_buf *out, const char *s, size_t len)
     bg_buf_adds(out, "</a>");
     bg_html_escape(out, s + en, len - en, BG_HTML_LF_BLANK);
 }
+
+/* Escaped text with its addresses kept whole. */
+void bg_html_escape_addrs(bg_buf *out, const char *s, size_t len, int br)
+{
+    size_t pos = 0, st, en;
+    while (pos < len && bg_html_find_address(s + pos, len - pos, &st, &en)) {
+        bg_html_escape(out, s + pos, st, br);
+        if (en - st <= BG_HTML_NOBR_MAX) {
+            bg_buf_adds(out, "<span style=\"white-space:nowrap;\">");
+            bg_html_escape(out, s + pos + st, en - st, br);
+            bg_buf_adds(out, "</span>");
+        } else {
+            bg_html_escape(out, s + pos + st, en - st, br);
+        }
+        pos += en;
+    }
+    bg_html_escape(out, s + pos, len - pos, br);
+}

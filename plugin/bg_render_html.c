@@ -202,7 +202,7 @@ static void bg_htm_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *
                   bg_render_text(c, NULL, "label_reply", NULL, BG_RT_ADMIN, &s), "</div>\n");
         bg_buf_adds(h, "<pre style=\"" BG_CSS_PRE "background:#ffffff;border:1px solid #e4e7eb;"
                        "border-left:3px solid #9aa5b1;border-radius:4px;padding:6px 8px;\">");
-        bg_html_escape(h, r->diag.p, r->diag.len, 0);
+        bg_html_escape_addrs(h, r->diag.p, r->diag.len, 0);
         bg_buf_adds(h, "</pre>\n");
     }
     bg_buf_free(&s);
@@ -276,7 +276,7 @@ static void bg_htm_admin_section(const bg_render_ctx *c, bg_buf *h, bg_buf *s)
         bg_htm_el(h, "<h3 style=\"font-size:14px;margin:16px 0 4px;color:#1f2933;\">",
                   bg_render_text(c, NULL, "label_explanation", NULL, BG_RT_ADMIN, s), "</h3>\n");
         bg_buf_adds(h, "<pre style=\"" BG_CSS_PRE "\">");
-        bg_html_escape(h, clean.p ? clean.p : "", clean.len, BG_HTML_LF_KEEP);
+        bg_html_escape_addrs(h, clean.p ? clean.p : "", clean.len, BG_HTML_LF_KEEP);
         bg_buf_adds(h, "</pre>\n");
         bg_buf_free(&clean);
     }
