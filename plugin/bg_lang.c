@@ -93,10 +93,11 @@ bg_lang *bg_lang_new(const bg_config *cfg, const char *override, char *err, size
     l->dflt_override = override;
     l->data_dir = bg_config_get(cfg, NULL, "data_dir", "");
     const char *want = bg_config_get(cfg, NULL, "language", "en");
-    if (bg_lang_norm(want, strlen(want), l->dflt))
-        want = l->dflt;
-    if (!bg_catalog_available(l->data_dir, l->dflt))
-        snprintf(l->dflt, sizeof l->dflt, "en"); /* bg_catalog_load_dir says so in the log */
+    char norm[BG_LANG_TAG_MAX];
+    if (bg_lang_norm(want, strlen(want), norm))
+        want = norm;
+    /* a language without a catalogue: bg_catalog_load_dir logs it, uses en */
+    snprintf(l->dflt, sizeof l->dflt, "%s", bg_catalog_available(l->data_dir, norm) ? norm : "en");
     char e[512] = "";
     l->dflt_cat = bg_catalog_load_dir(l->data_dir, want, bg_lang_override(l, l->dflt), e, sizeof e);
     if (!l->dflt_cat) {

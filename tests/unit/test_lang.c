@@ -415,6 +415,28 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* A default language without a catalogue says so once, in the log, and
+ * English is used (a regression: the name was lost before the log line). */
+static void unknown_default_is_logged(void **state)
+{
+    (void)state;
+    static const char text[] = "language = xx\n";
+    char err[300];
+    bg_config *cfg = bg_config_parse(text, sizeof text - 1, "t", err, sizeof err);
+    bg_log_set(count_log, NULL);
+    log_reset();
+    bg_lang *l = bg_lang_new(cfg, NULL, err, sizeof err);
+    assert_non_null(l);
+    assert_int_equal(log_lines, 1);
+    assert_non_null(strstr(log_all, "'xx'"));
+    bg_lang_pick pick;
+    bg_lang_choose(l, "anna@example.org", "", NULL, 0, NULL, &pick);
+    assert_string_equal(pick.sender, "en");
+    bg_lang_free(l);
+    bg_config_free(cfg);
+    bg_log_set(NULL, NULL);
+}
+
 /* Installed catalogues: a language counts only when DATA_DIR has it; a
  * broken one falls back to the default with one log line; overrides go
  * to their own language only. */
@@ -500,6 +522,7 @@ int main(void)
         cmocka_unit_test(glob_cases),
         cmocka_unit_test(header_cases),
         cmocka_unit_test(choose_cases),
+        cmocka_unit_test(unknown_default_is_logged),
         cmocka_unit_test(data_dir_languages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
