@@ -20,10 +20,13 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bg_bounce.h"
@@ -36,6 +39,8 @@
 #include "bg_lang.h"
 #include "bg_log.h"
 #include "bg_render.h"
+
+static char cli[PATH_MAX]; /* the bounceguide binary built with the tests */
 
 static const char *top(void)
 {
@@ -511,8 +516,85 @@ static void data_dir_languages(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
+/* Run the CLI; exit code, output (stdout + stderr) in out. */
+static int run_cli(char *out, size_t outlen, const char *args)
 {
+    char cmd[PATH_MAX + 2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", cli, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, outlen - 1, f);
+    out[n] = '\0';
+    char rest[4096]; /* read to the end: a full pipe would kill the CLI */
+    while (fread(rest, 1, sizeof rest, f) > 0)
+        ;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* bounceguide guidance check: exit codes and lines as an admin sees them;
+ * render --lang and the choice through the CLI. */
+static void cli_guidance_check(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bg-test-gcheck-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *ov = "[unknown-usr]\nheadline = x\n[unknown-user]\nheadlin = y\n";
+    assert_int_equal(write(fd, ov, strlen(ov)), (ssize_t)strlen(ov));
+    close(fd);
+    char out[8192], args[PATH_MAX + 200];
+    snprintf(args, sizeof args, "guidance check %s", path);
+    assert_int_equal(run_cli(out, sizeof out, args), 1);
+    char want[PATH_MAX + 200];
+    snprintf(want, sizeof want, "%s: [unknown-usr]: unknown section; did you mean [unknown-user]?\n"
+                                "%s: [unknown-user] headlin: unknown key; did you mean headline?\n",
+             path, path);
+    assert_string_equal(out, want);
+    /* a syntax error: its line */
+    FILE *f = fopen(path, "w");
+    fputs("[common]\nintro = {nonsense}\n", f);
+    fclose(f);
+    assert_int_equal(run_cli(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, ":2: unknown placeholder '{nonsense}'"));
+    /* clean: 0; every shipped language as a whole language: 0 */
+    f = fopen(path, "w");
+    fputs("[unknown-user]\nheadline = Mine: {recipient}\n", f);
+    fclose(f);
+    assert_int_equal(run_cli(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, ": ok (an override, 1 sections)"));
+    snprintf(args, sizeof args, "guidance check --full %s/conf/guidance/de.conf %s/conf/guidance/fr.conf "
+                                "%s/conf/guidance/es.conf %s/conf/guidance/en.conf", top(), top(),
+             top(), top());
+    assert_int_equal(run_cli(out, sizeof out, args), 0);
+    /* an override is not a whole language */
+    snprintf(args, sizeof args, "guidance check --full %s", path);
+    assert_int_equal(run_cli(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, "missing text (English has it)"));
+    assert_int_equal(run_cli(out, sizeof out, "guidance"), 2);
+    assert_int_equal(run_cli(out, sizeof out, "guidance check"), 2);
+    unlink(path);
+    /* render: --lang, and the returned message's Content-Language */
+    snprintf(args, sizeof args, "render --lang fr %s/tests/golden/exim-three-rcpts.eml", top());
+    assert_int_equal(run_cli(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "Content-Language: fr\n"));
+    snprintf(args, sizeof args, "render %s/tests/golden/lang-de.eml", top());
+    assert_int_equal(run_cli(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "Content-Language: de\n"));
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char self[PATH_MAX];
+    if (!realpath(argv[0], self))
+        return 1;
+    /* O/tests/test_lang -> O/bounceguide */
+    snprintf(cli, sizeof cli, "%s/../bounceguide", dirname(self));
+    if (access(cli, X_OK) != 0) {
+        fprintf(stderr, "test_lang: %s missing (make builds it with the tests)\n", cli);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(languages_complete),
         cmocka_unit_test(check_finds_a_missing_line),
@@ -524,6 +606,7 @@ int main(void)
         cmocka_unit_test(choose_cases),
         cmocka_unit_test(unknown_default_is_logged),
         cmocka_unit_test(data_dir_languages),
+        cmocka_unit_test(cli_guidance_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
