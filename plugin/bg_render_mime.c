@@ -312,8 +312,15 @@ int bg_render_wrap_body(const bg_render_ctx *c, const bg_buf *alt, const char *m
         bg_buf_reset(&cte);
         bg_buf_add(&cte, v.p, v.len);
     }
-    bg_buf_printf(body, "This is a multi-part message in MIME format.%s%s--%s%s", eol, eol, mix,
-                  eol);
+    /* the preamble, for readers without MIME: plain ASCII or none */
+    bg_buf_reset(&v);
+    bg_catalog_text(c->cat, "common", "mime_preamble", NULL, &v);
+    int ascii = v.len > 0 && v.len <= BG_RENDER_HDR_MAX;
+    for (size_t i = 0; ascii && i < v.len; i++)
+        ascii = (unsigned char)v.p[i] >= 0x20 && (unsigned char)v.p[i] < 0x7F;
+    if (ascii)
+        bg_buf_printf(body, "%s%s%s", bg_buf_str(&v), eol, eol);
+    bg_buf_printf(body, "--%s%s", mix, eol);
     bg_buf_add(body, alt->p, alt->len);
     bg_buf_printf(body, "%s--%s%sContent-Type: %s%s", eol, mix, eol, bg_buf_str(&ct), eol);
     if (cte.len)

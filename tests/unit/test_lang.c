@@ -543,7 +543,8 @@ static void cli_guidance_check(void **state)
     const char *ov = "[unknown-usr]\nheadline = x\n[unknown-user]\nheadlin = y\n";
     assert_int_equal(write(fd, ov, strlen(ov)), (ssize_t)strlen(ov));
     close(fd);
-    char out[8192], args[PATH_MAX + 200];
+    static char out[1 << 17]; /* a whole rendered message */
+    char args[PATH_MAX + 200];
     snprintf(args, sizeof args, "guidance check %s", path);
     assert_int_equal(run_cli(out, sizeof out, args), 1);
     char want[PATH_MAX + 200];
@@ -578,6 +579,12 @@ static void cli_guidance_check(void **state)
     snprintf(args, sizeof args, "render --lang fr %s/tests/golden/exim-three-rcpts.eml", top());
     assert_int_equal(run_cli(out, sizeof out, args), 0);
     assert_non_null(strstr(out, "Content-Language: fr\n"));
+    /* a wrapped plain bounce: the preamble and the part label too */
+    snprintf(args, sizeof args, "render --lang de %s/tests/golden/plain-remote.eml", top());
+    assert_int_equal(run_cli(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "\n\nDies ist eine mehrteilige Nachricht im MIME-Format.\n\n--=_bg-mix-"));
+    assert_non_null(strstr(out, "Content-Description: Der Bericht, wie ihn der Mailserver geschickt "
+                                "hat\n"));
     snprintf(args, sizeof args, "render %s/tests/golden/lang-de.eml", top());
     assert_int_equal(run_cli(out, sizeof out, args), 0);
     assert_non_null(strstr(out, "Content-Language: de\n"));
