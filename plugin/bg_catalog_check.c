@@ -109,7 +109,7 @@ static void bg_cc_consider(bg_cc_near *n, const char *cand)
     }
 }
 
-/* Sections of the reference, for suggestions and for "known". */
+/* Sections of the reference, for suggestions. */
 static void bg_cc_ref_section(const char *section, const char *key, const char *const *lines,
                               size_t nl, void *ctx)
 {
@@ -224,7 +224,7 @@ static void bg_cc_key(const char *section, const char *key, const char *const *l
         return; /* reported once per section by bg_cc_section */
     if (!bg_cc_key_known(k, section, key)) {
         bg_cc_near near = {key, NULL, 3};
-        bg_cc_keys ks = {bg_cc_is_category(section) ? "unknown-user" : section, &near};
+        bg_cc_keys ks = {section, &near};
         bg_catalog_each(k->ref, bg_cc_ref_key, &ks);
         if (bg_cc_is_category(section) || strcmp(section, "common") == 0)
             for (size_t i = 0; bg_cc_category_keys[i]; i++)

@@ -75,8 +75,6 @@ typedef struct bg_render_list {
 /* bg_render.c: texts */
 const char *bg_render_text(const bg_render_ctx *c, const bg_render_rc *r, const char *key,
                            const char *delay_key, int mode, bg_buf *scratch);
-int bg_render_common(const bg_render_ctx *c, const bg_render_rc *r, const char *key, int mode,
-                     bg_buf *out);
 void bg_render_list_get(const bg_render_ctx *c, const bg_render_rc *r, const char *key, int mode,
                         bg_render_list *l);
 void bg_render_list_add(bg_render_list *l, const char *s);
