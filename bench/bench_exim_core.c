@@ -8,7 +8,7 @@
  * process also counts its page faults per step, and the cost of one fault
  * on this machine is measured (fresh anonymous pages): in a fresh process
  * most of the cost of a bounce is first touches.
- * usage: bench_exim_core FILE [RUNS]
+ * usage: bench_exim_core FILE [RUNS [LANG]]   (LANG: the catalogue, default en)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +70,11 @@ static double bench_median_us(long long *v, int n)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE [RUNS]\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE [RUNS [LANG]]\n", argv[0]);
         return 2;
     }
     int runs = argc > 2 ? atoi(argv[2]) : 500;
+    const char *lang = argc > 3 ? argv[3] : "en";
     if (runs < 1)
         runs = 1;
     FILE *f = fopen(argv[1], "rb");
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
         long long a = bench_ns();
         bg_config *cfg = bg_config_new();
         bg_rules *rules = bg_rules_load("");
-        bg_catalog *cat = bg_catalog_load("en", "");
+        bg_catalog *cat = bg_catalog_load(lang, "");
         long long b = bench_ns();
         if (i == 0)
             flt[1] = bench_faults();
@@ -144,8 +145,8 @@ int main(int argc, char **argv)
         t_render[i] = e - d;
         t_total[i] = e - a;
     }
-    printf("core path per bounce, in-process (%d runs, CPU time, %zu -> %zu bytes body):\n", runs,
-           in.len, outlen);
+    printf("core path per bounce, in-process (%d runs, CPU time, %s, %zu -> %zu bytes body):\n",
+           runs, lang, in.len, outlen);
     printf("  load config+rules+catalogue %8.1f us (once per Exim process)\n",
            bench_median_us(t_load, runs));
     printf("  read (bg_bounce_read)       %8.1f us\n", bench_median_us(t_read, runs));

@@ -17,11 +17,12 @@
 
 #define BG_AUTH_SECTION "auth"
 
-/* Word f (status DONE) with c (NULL: the built-in English catalogue):
- * append the administrator list to admin and the sender line to sender.
- * Returns 0, or -1 when memory ran out. */
-int bg_auth_words(const bg_auth_findings *f, const bg_catalog *c, bg_buf *admin,
-                  bg_buf *sender);
+/* Word f (status DONE): append the administrator list to admin, worded
+ * with c (the admin section's language; NULL: the built-in English
+ * catalogue), and the sender line to sender, worded with sender_cat (the
+ * sender's language; NULL: c). Returns 0, or -1 when memory ran out. */
+int bg_auth_words(const bg_auth_findings *f, const bg_catalog *c, const bg_catalog *sender_cat,
+                  bg_buf *admin, bg_buf *sender);
 
 /* Word one finding into out (no bullet, no newline); 1 when a line of its
  * key expanded, 0 when none did. */

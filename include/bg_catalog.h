@@ -1,17 +1,42 @@
-/* bg_catalog: the guidance texts (conf/guidance/LANG.conf), looked up by
- * section (a category id or "common") and key, with placeholders filled.
+/* bg_catalog: the guidance texts of one language (conf/guidance/LANG.conf),
+ * looked up by section (a category id, "common", "auth") and key, with
+ * placeholders filled.
  *
- * bg_catalog_load/bg_catalog_free are declared in bg_render.h (the renderer
- * is the only user); this header adds parsing and lookup. The syntax is
- * documented at the top of conf/guidance/en.conf. Texts are plain text:
- * the renderer escapes them for HTML after the placeholders are filled.
+ * Loading (built in, installed, an administrator's override), parsing and
+ * lookup. The syntax is documented at the top of conf/guidance/en.conf.
+ * Texts are plain text: the renderer escapes them for HTML after the
+ * placeholders are filled. Which keys exist is bg_catalog_check's business;
+ * which language a bounce gets is bg_lang's.
  */
 #ifndef BG_CATALOG_H
 #define BG_CATALOG_H
 
 #include <stddef.h>
 #include "bg_buf.h"
-#include "bg_render.h"
+
+typedef struct bg_catalog bg_catalog; /* guidance texts of one language */
+
+/* Load the catalogue for lang ("en"): the built-in text (conf/guidance/LANG.conf
+ * compiled in), then entries from override_path when not NULL/"" (a missing or
+ * broken override logs one line and is ignored; unknown sections and keys
+ * in it log one line each). Unknown lang falls back to "en" with a log
+ * line. NULL only when memory runs out. */
+bg_catalog *bg_catalog_load(const char *lang, const char *override_path);
+
+/* The same from installed files: DATA_DIR/guidance/LANG.conf (or, when
+ * LANG has none, DATA_DIR/guidance/en.conf with a log line), then the
+ * override. data_dir "" means the compiled-in catalogues (bg_catalog_load).
+ * NULL, with why in err, when data_dir holds no usable catalogue: the Exim
+ * adapter then leaves the bounce exactly as it was. */
+bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const char *override_path,
+                                char *err, size_t errlen);
+
+/* 1 when lang has a catalogue: DATA_DIR/guidance/LANG.conf exists, or
+ * (data_dir "") one is compiled in. lang must be a plain tag ("de",
+ * "pt-br"); anything else is 0. */
+int bg_catalog_available(const char *data_dir, const char *lang);
+
+void bg_catalog_free(bg_catalog *c);
 
 /* One placeholder value; arrays of them end with a {NULL, NULL} row.
  * A NULL or "" value counts as "no value". */
@@ -31,6 +56,9 @@ bg_catalog *bg_catalog_parse(const bg_catalog *base, const char *text, size_t le
 size_t bg_catalog_lines(const bg_catalog *c, const char *section, const char *key,
                         const char *const **lines);
 
+/* 1 when the catalogue has that section. */
+int bg_catalog_has_section(const bg_catalog *c, const char *section);
+
 /* 1 when section itself (without the "common" fallback) has key. */
 int bg_catalog_has(const bg_catalog *c, const char *section, const char *key);
 
@@ -45,5 +73,12 @@ int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
 
 /* Number of sections (for tests and the coverage check). */
 size_t bg_catalog_sections(const bg_catalog *c);
+
+/* Call fn for every key of every section, in file order, with its lines
+ * (bg_catalog_check and the completeness test walk a catalogue with it). */
+void bg_catalog_each(const bg_catalog *c,
+                     void (*fn)(const char *section, const char *key, const char *const *lines,
+                                size_t n, void *ctx),
+                     void *ctx);
 
 #endif

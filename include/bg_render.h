@@ -3,7 +3,9 @@
  * Takes the input message, what bg_bounce_read found and the verdicts, and
  * produces a new body plus header changes: the human-readable first part
  * becomes multipart/alternative (text/plain and text/html) with per-recipient
- * guidance for the sender and a technical section for the administrator;
+ * guidance for the sender, in the sender's language, and after it a
+ * technical section for the administrator (possibly in another language);
+ * every word comes from the catalogues;
  * the message/delivery-status part is kept, except that a generic X.0.0
  * Status gets the real code (and X-Bounce-Category per recipient); the
  * returned original message part is copied byte for byte. The top-level
@@ -16,25 +18,9 @@
 #include <stddef.h>
 #include "bg_bounce.h"
 #include "bg_buf.h"
+#include "bg_catalog.h"
 #include "bg_classify.h"
 #include "bg_config.h"
-
-typedef struct bg_catalog bg_catalog; /* guidance texts of one language */
-
-/* Load the catalogue for lang ("en"): the built-in text (conf/guidance/LANG.conf
- * compiled in), then entries from override_path when not NULL/"" (a missing or
- * broken override logs one line and is ignored). Unknown lang falls back to
- * "en" with a log line. NULL only when memory runs out. */
-bg_catalog *bg_catalog_load(const char *lang, const char *override_path);
-
-/* The same from installed files: DATA_DIR/guidance/LANG.conf (or, when
- * LANG has none, DATA_DIR/guidance/en.conf with a log line), then the
- * override. data_dir "" means the compiled-in catalogues (bg_catalog_load).
- * NULL, with why in err, when data_dir holds no usable catalogue: the Exim
- * adapter then leaves the bounce exactly as it was. */
-bg_catalog *bg_catalog_load_dir(const char *data_dir, const char *lang, const char *override_path,
-                                char *err, size_t errlen);
-void bg_catalog_free(bg_catalog *c);
 
 /* Extra facts for the administrator section of one recipient (from the
  * authentication diagnosis, bg_auth). NULL or "" = none. Plain text, may
@@ -50,9 +36,10 @@ typedef struct bg_render_input {
     const bg_bounce *bounce;    /* bg_bounce_read(msg, len) */
     const bg_verdict *verdicts; /* one per bounce->rcpts entry */
     const bg_render_extra *extra; /* one per recipient, or NULL */
-    const bg_catalog *catalog;
+    const bg_catalog *catalog;  /* the sender's language (bg_lang_choose picks it) */
     const bg_config *config;    /* branding: organisation, helpdesk (per sender domain) */
     const char *sender_domain;  /* domain of the bounced message's sender, for branding; may be "" */
+    const bg_catalog *admin_catalog; /* the administrator's section; NULL = catalog */
 } bg_render_input;
 
 /* A header change: remove every header called name (when remove), then add

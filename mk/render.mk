@@ -1,33 +1,44 @@
 # mk/render.mk -- renderer targets (auto-included by the Makefile).
 #
-#   make screenshot     render SCREENSHOT_IN with the CLI, take the HTML part and
-#                       photograph it in headless Chromium -> docs/bounce-html.png
-#                       (installs Debian's chromium on demand; not a build dependency)
+#   make screenshot     render SCREENSHOT_IN in every shipped language with the CLI
+#                       and photograph the HTML part in headless Chromium:
+#                       docs/bounce-LANG-375.png (the first screen of a phone) and
+#                       docs/bounce-LANG-1200.png (the whole page on a desktop)
+#   make phone-check    every failure category, failed and delayed, in every shipped
+#                       language, laid out at 375 x 667 px: fails when a recipient's
+#                       sender part is taller than that screen or the page scrolls
+#                       sideways (tests/golden/phone.py)
+#   make guidance-check `bounceguide guidance check --full` over every shipped catalogue
 #   make golden-update  regenerate tests/golden/*.ref from the current renderer
 #   make golden-check   parse every rendered golden output with Python's email
 #                       package and fail on any MIME defect
+#
+# screenshot and phone-check need Debian's chromium and fonts-roboto-unhinted
+# (tools/deps.sh); neither is a build dependency.
 
-SCREENSHOT_IN     ?= tests/golden/exim-three-rcpts.eml
+SCREENSHOT_IN     ?= tests/golden/screenshot.eml
 SCREENSHOT_CONFIG ?= tests/golden/screenshot.conf
-SCREENSHOT_OUT    ?= docs/bounce-html.png
+SCREENSHOT_DIR    ?= docs
+BG_LANGS           = $(sort $(basename $(notdir $(wildcard conf/guidance/*.conf))))
 
-.PHONY: screenshot golden-update golden-check
+.PHONY: screenshot phone-check guidance-check golden-update golden-check
+
+$(O)/phone-samples: tests/golden/phone-samples.c $(IMAGE) $(LIB) | $(O)/obj
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(IMAGE) $(LIB) $(SANLD) $(LDLIBS)
 
 screenshot: $(CLI)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "screenshot: installing Debian's chromium (once)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; \
-	  else sudo apt-get install -y chromium; fi; }
-	@set -e; d=$$(mktemp -d); \
-	$(CLI) render --config $(SCREENSHOT_CONFIG) $(SCREENSHOT_IN) > $$d/bounce.eml; \
-	python3 tests/golden/html-part.py $$d/bounce.eml > $$d/bounce.html; \
-	mkdir -p $(dir $(SCREENSHOT_OUT)); \
-	chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-	  --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
-	  --user-data-dir=$$d/profile --screenshot=$(CURDIR)/$(SCREENSHOT_OUT) \
-	  --window-size=1000,1400 file://$$d/bounce.html 2>$$d/chromium.log \
-	  || { cat $$d/chromium.log; rm -rf $$d; exit 1; }; \
-	rm -rf $$d; echo "screenshot: $(SCREENSHOT_OUT)"
+	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; for l in $(BG_LANGS); do \
+	  $(CLI) render --config $(SCREENSHOT_CONFIG) --lang $$l $(SCREENSHOT_IN) > $$d/$$l.eml; \
+	  python3 tests/golden/phone.py shot $$d/$$l.eml $(SCREENSHOT_DIR)/bounce-$$l; \
+	done
+
+phone-check: $(O)/phone-samples
+	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	$(O)/phone-samples tests/golden/screenshot.eml tests/golden/screenshot.conf $$d $(BG_LANGS); \
+	python3 tests/golden/phone.py check $$d
+
+guidance-check: $(CLI)
+	@set -e; for f in conf/guidance/*.conf; do $(CLI) guidance check --full $$f; done
 
 golden-update: $(O)/tests/test_render
 	BG_UPDATE_GOLDEN=1 BG_TOP=$(CURDIR) $(O)/tests/test_render

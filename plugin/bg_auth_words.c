@@ -71,8 +71,8 @@ int bg_auth_words_item(const bg_auth_findings *f, const bg_auth_item *it, const 
     return ok;
 }
 
-int bg_auth_words(const bg_auth_findings *f, const bg_catalog *c, bg_buf *admin,
-                  bg_buf *sender)
+int bg_auth_words(const bg_auth_findings *f, const bg_catalog *c, const bg_catalog *sender_cat,
+                  bg_buf *admin, bg_buf *sender)
 {
     bg_buf line;
     bg_buf_init(&line);
@@ -87,6 +87,6 @@ int bg_auth_words(const bg_auth_findings *f, const bg_catalog *c, bg_buf *admin,
         bg_buf_addc(admin, '\n');
     }
     bg_buf_free(&line);
-    bg_auth_words_key(c, bg_auth_fid_key(BG_AF_SENDER), NULL, sender);
+    bg_auth_words_key(sender_cat ? sender_cat : c, bg_auth_fid_key(BG_AF_SENDER), NULL, sender);
     return bg_buf_failed(admin) || bg_buf_failed(sender) ? -1 : 0;
 }

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bg_catalog_check.h"
 #include "bg_embedded.h"
 #include "bg_log.h"
 
@@ -29,7 +31,7 @@ static const char *const bg_catalog_placeholders[] = {
     "organisation", "helpdesk",  "retry_until",  "sender_domain", "subject",
     "reason",    "category",     "rule",         "count",       "dkim_domain",
     "dkim_selector", "first_recipient",
-    "tried_for", "tried_since", "n", /* timing (classify) and duration_* counts */
+    "more", "tried_for", "tried_since", "n", /* timing (classify) and duration_* counts */
     NULL,
 };
 
@@ -330,6 +332,11 @@ static size_t bg_cat_placeholder(const char *s, size_t avail)
 static int bg_cat_check_line(const char *s, size_t len, char *why, size_t whylen)
 {
     for (size_t i = 0; i < len; i++) {
+        /* control characters would reach the HTML part as markup markers */
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
+            snprintf(why, whylen, "control character 0x%02x in a text", (unsigned char)s[i]);
+            return -1;
+        }
         if (s[i] != '{')
             continue;
         if (i + 1 < len && s[i + 1] == '{') {
@@ -609,6 +616,31 @@ static char *bg_cat_read_file(const char *path, size_t *len, char *err, size_t e
     return bg_buf_take(&b);
 }
 
+/* One warning per problem bg_catalog_check finds in an override (unknown
+ * sections and keys, texts that could never show), at most 8. */
+typedef struct bg_cat_warn_ctx {
+    const char *path;
+    size_t n;
+} bg_cat_warn_ctx;
+
+static void bg_cat_warn_one(const char *where, const char *problem, void *ctx)
+{
+    bg_cat_warn_ctx *w = ctx;
+    if (w->n++ < 8)
+        bg_logf(BG_LOG_WARN, "guidance override %.300s: %s: %s", w->path, where, problem);
+}
+
+static void bg_cat_warn_unknown(const char *path, const bg_catalog *ov)
+{
+    if (!ov)
+        return;
+    bg_cat_warn_ctx w = {path, 0};
+    bg_catalog_check(ov, 0, bg_cat_warn_one, &w);
+    if (w.n > 8)
+        bg_logf(BG_LOG_WARN, "guidance override %.300s: %zu more problems (bounceguide guidance "
+                             "check)", path, w.n - 8);
+}
+
 /* Entries from the admin override on top of c; a bad override logs one
  * line and is ignored, so mail keeps flowing with the catalogue's text. */
 static bg_catalog *bg_cat_apply_override(bg_catalog *c, const char *override_path)
@@ -619,12 +651,16 @@ static bg_catalog *bg_cat_apply_override(bg_catalog *c, const char *override_pat
     size_t len = 0;
     char *ov = bg_cat_read_file(override_path, &len, err, sizeof err);
     bg_catalog *m = ov ? bg_catalog_parse(c, ov, len, override_path, err, sizeof err) : NULL;
+    bg_catalog *ov_cat = m ? bg_catalog_parse(NULL, ov, len, override_path, NULL, 0) : NULL;
     free(ov);
     if (!m) {
         bg_logf(BG_LOG_WARN, "guidance override ignored, built-in texts used: %s", err);
         return c;
     }
     bg_catalog_free(c);
+    /* a misspelt section or key would be ignored without a word: say so */
+    bg_cat_warn_unknown(override_path, ov_cat);
+    bg_catalog_free(ov_cat);
     return m;
 }
 
@@ -670,6 +706,20 @@ static int bg_cat_lang_ok(const char *lang)
               (lang[i] >= '0' && lang[i] <= '9') || lang[i] == '-' || lang[i] == '_'))
             return 0;
     return 1;
+}
+
+/* A catalogue exists for lang (installed under data_dir, or built in). */
+int bg_catalog_available(const char *data_dir, const char *lang)
+{
+    if (!lang || !bg_cat_lang_ok(lang))
+        return 0;
+    char path[4200];
+    if (!data_dir || !*data_dir) {
+        snprintf(path, sizeof path, "guidance/%s.conf", lang);
+        return bg_embedded(path) != NULL;
+    }
+    snprintf(path, sizeof path, "%s/guidance/%s.conf", data_dir, lang);
+    return access(path, R_OK) == 0;
 }
 
 /* The installed catalogue for lang (English when lang has none), then the
@@ -745,6 +795,12 @@ size_t bg_catalog_lines(const bg_catalog *c, const char *section, const char *ke
     return k->n;
 }
 
+/* Whether the catalogue has a section of that name. */
+int bg_catalog_has_section(const bg_catalog *c, const char *section)
+{
+    return c && bg_cat_find_section(c, section) != NULL;
+}
+
 /* Whether the section itself defines the key (no [common] fallback). */
 int bg_catalog_has(const bg_catalog *c, const char *section, const char *key)
 {
@@ -803,6 +859,21 @@ int bg_catalog_text(const bg_catalog *c, const char *section, const char *key,
         if (bg_catalog_expand(lines[i], vars, out))
             return 1;
     return 0;
+}
+
+/* Every key of every section, in order. */
+void bg_catalog_each(const bg_catalog *c,
+                     void (*fn)(const char *section, const char *key, const char *const *lines,
+                                size_t n, void *ctx),
+                     void *ctx)
+{
+    if (!c)
+        return;
+    bg_cat_lazy_load(c, NULL);
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t j = 0; j < c->s[i].n; j++)
+            fn(c->s[i].name, c->s[i].keys[j].name, (const char *const *)c->s[i].keys[j].lines,
+               c->s[i].keys[j].n, ctx);
 }
 
 /* Number of sections, for the coverage test. */

@@ -20,5 +20,6 @@ int bg_cli_rules(int argc, char **argv);
 int bg_cli_render(int argc, char **argv);
 int bg_cli_suppress(int argc, char **argv);
 int bg_cli_diagnose(int argc, char **argv);
+int bg_cli_guidance(int argc, char **argv);
 
 #endif

@@ -205,7 +205,7 @@ int bg_cli_diagnose(int argc, char **argv)
     bg_buf admin, for_sender;
     bg_buf_init(&admin);
     bg_buf_init(&for_sender);
-    if (f->status == BG_AUTH_DONE && bg_auth_words(f, cat, &admin, &for_sender) == 0) {
+    if (f->status == BG_AUTH_DONE && bg_auth_words(f, cat, NULL, &admin, &for_sender) == 0) {
         printf("%s", bg_buf_str(&admin));
         printf("\n%s\n", bg_buf_str(&for_sender));
     } else {

@@ -1,10 +1,12 @@
 /* bg_cli_render: `bounceguide render [--config FILE] [--rules FILE]
- * [--catalog FILE] [--sender-domain DOMAIN] [FILE|-]`.
+ * [--catalog FILE] [--sender-domain DOMAIN] [--sender ADDRESS]
+ * [--lang LANG] [FILE|-]`.
  *
  * Prints the whole enriched message, as the Exim plugin would deliver it
- * (the same core calls: read, classify, render, apply). A message that is
- * not a failure or delay report is printed unchanged and stderr says why,
- * so the command can sit in a pipe. Only the public core API is used.
+ * (the same core calls: read, classify, choose the language, render,
+ * apply). A message that is not a failure or delay report is printed
+ * unchanged and stderr says why, so the command can sit in a pipe. Only
+ * the public core API is used.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "bg_classify.h"
 #include "bg_cli.h"
 #include "bg_config.h"
+#include "bg_lang.h"
 #include "bg_render.h"
 
 #define BG_CLI_RENDER_MAX (32u << 20)
@@ -24,7 +27,8 @@
 static int bg_cli_render_usage(void)
 {
     fprintf(stderr, "usage: bounceguide render [--config FILE] [--rules FILE] [--catalog FILE]\n"
-                    "                          [--sender-domain DOMAIN] [FILE|-]\n");
+                    "                          [--sender-domain DOMAIN] [--sender ADDRESS]\n"
+                    "                          [--lang LANG] [FILE|-]\n");
     return 2;
 }
 
@@ -42,7 +46,7 @@ static int bg_cli_render_passthrough(const char *file, const char *msg, size_t l
 int bg_cli_render(int argc, char **argv)
 {
     const char *config_path = NULL, *rules_path = NULL, *catalog_path = NULL;
-    const char *sender_domain = "";
+    const char *sender_domain = "", *sender = NULL, *lang = NULL;
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -53,6 +57,10 @@ int bg_cli_render(int argc, char **argv)
             catalog_path = argv[++i];
         else if (strcmp(argv[i], "--sender-domain") == 0 && i + 1 < argc)
             sender_domain = argv[++i];
+        else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
+            sender = argv[++i];
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
         else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
@@ -78,13 +86,10 @@ int bg_cli_render(int argc, char **argv)
     }
     if (!rules_path)
         rules_path = bg_config_get(cfg, NULL, "rules_file", "");
-    if (!catalog_path)
-        catalog_path = bg_config_get(cfg, NULL, "guidance_file", "");
     bg_rules *rules = bg_rules_load(rules_path);
+    /* --catalog replaces guidance_file (the default language's override) */
     char cerr[300] = "";
-    bg_catalog *cat = bg_catalog_load_dir(bg_config_get(cfg, NULL, "data_dir", ""),
-                                          bg_config_get(cfg, NULL, "language", "en"), catalog_path,
-                                          cerr, sizeof cerr);
+    bg_lang *langs = cfg ? bg_lang_new(cfg, catalog_path, cerr, sizeof cerr) : NULL;
     size_t len = 0;
     char *msg = NULL;
     bg_bounce *b = NULL;
@@ -93,11 +98,11 @@ int bg_cli_render(int argc, char **argv)
     bg_buf dst;
     bg_buf_init(&dst);
     int rc = 1;
-    if (cfg && rules && !cat && cerr[0]) {
+    if (cfg && rules && !langs && cerr[0]) {
         fprintf(stderr, "bounceguide: %s\n", cerr);
         goto done;
     }
-    if (!cfg || !rules || !cat) {
+    if (!cfg || !rules || !langs) {
         fprintf(stderr, "bounceguide: out of memory\n");
         goto done;
     }
@@ -115,13 +120,22 @@ int bg_cli_render(int argc, char **argv)
     }
     for (size_t r = 0; r < b->nrcpt; r++)
         bg_classify_rcpt(rules, b, &b->rcpts[r], &v[r]);
+    /* the same choice as inside Exim: the bounced message's sender */
+    if (!sender)
+        sender = b->orig.return_path;
+    bg_lang_pick pick;
+    if (lang)
+        bg_lang_force(langs, lang, sender, sender_domain, &pick);
+    else
+        bg_lang_choose(langs, sender, sender_domain, msg, len, b, &pick);
     bg_render_input in = {
         .msg = msg,
         .len = len,
         .bounce = b,
         .verdicts = v,
         .extra = NULL,
-        .catalog = cat,
+        .catalog = pick.catalog,
+        .admin_catalog = pick.admin_catalog,
         .config = cfg,
         .sender_domain = sender_domain,
     };
@@ -145,7 +159,7 @@ done:
     free(v);
     bg_bounce_free(b);
     free(msg);
-    bg_catalog_free(cat);
+    bg_lang_free(langs);
     bg_rules_free(rules);
     bg_config_free(cfg);
     return rc;

@@ -33,6 +33,7 @@
 #include "bg_config.h"
 #include "bg_exim_hooks.h"
 #include "bg_exim_spool.h"
+#include "bg_lang.h"
 #include "bg_log.h"
 #include "bg_policy.h"
 #include "bg_render.h"
@@ -172,7 +173,7 @@ typedef struct bg_exim_state {
     struct timespec mtime;
     bg_config *cfg;
     bg_rules *rules;
-    bg_catalog *catalog;
+    bg_lang *langs;     /* the catalogues, per language */
 } bg_exim_state;
 
 static bg_exim_state bg_exim_st;
@@ -215,10 +216,10 @@ static void bg_exim_stage(int stage)
 /* Drop what was loaded. */
 static void bg_exim_state_clear(bg_exim_state *s)
 {
-    bg_catalog_free(s->catalog);
+    bg_lang_free(s->langs);
     bg_rules_free(s->rules);
     bg_config_free(s->cfg);
-    s->catalog = NULL;
+    s->langs = NULL;
     s->rules = NULL;
     s->cfg = NULL;
     s->loaded = 0;
@@ -258,15 +259,13 @@ static int bg_exim_state_reload(bg_exim_state *s, const char *path, const struct
         return -1;
     }
     s->rules = bg_rules_load(bg_config_get(s->cfg, NULL, "rules_file", ""));
-    /* data_dir: the installed catalogues; unset = the compiled-in ones */
-    s->catalog = bg_catalog_load_dir(bg_config_get(s->cfg, NULL, "data_dir", ""),
-                                     bg_config_get(s->cfg, NULL, "language", "en"),
-                                     bg_config_get(s->cfg, NULL, "guidance_file", ""), err,
-                                     sizeof err);
-    if (s->rules == NULL || s->catalog == NULL) {
+    /* data_dir: the installed catalogues; unset = the compiled-in ones.
+     * The default language's is loaded now, the others when a bounce asks */
+    s->langs = bg_lang_new(s->cfg, NULL, err, sizeof err);
+    if (s->rules == NULL || s->langs == NULL) {
         s->broken = 1;
         snprintf(s->broken_why, sizeof s->broken_why, "%s",
-                 s->catalog == NULL && err[0] ? err : "out of memory loading rules/catalogue");
+                 s->langs == NULL && err[0] ? err : "out of memory loading rules/catalogue");
         return -1;
     }
     return 0;
@@ -616,7 +615,16 @@ static void bg_exim_process(int fd)
         goto done;
 
     bg_exim_stage(BG_T_STORE);
-    j.auth = bg_exim_auth_extra(cfg, s->catalog, b, j.verdicts, n, inbound, j.extra);
+    /* the language of the report's reader (the bounced message's sender) */
+    bg_lang_pick lang;
+    bg_lang_choose(s->langs,
+                   recipients_count > 0 && recipients_list != NULL &&
+                           recipients_list[0].address != NULL
+                       ? (const char *)recipients_list[0].address
+                       : "",
+                   rcpt_dom, j.msg.p, j.msg.len, b, &lang);
+    j.auth = bg_exim_auth_extra(cfg, lang.admin_catalog, lang.catalog, b, j.verdicts, n, inbound,
+                                j.extra);
 
     bg_render_input in = {
         .msg = j.msg.p,
@@ -624,7 +632,8 @@ static void bg_exim_process(int fd)
         .bounce = b,
         .verdicts = j.verdicts,
         .extra = j.extra,
-        .catalog = s->catalog,
+        .catalog = lang.catalog,
+        .admin_catalog = lang.admin_catalog,
         .config = cfg,
         .sender_domain = rcpt_dom,
     };

@@ -134,7 +134,8 @@ static void bg_exim_auth_log(const bg_auth_findings *f, const char *env, const c
             (unsigned)f->ip_source < 5 ? src[f->ip_source] : "-", f->elapsed_ms);
 }
 
-void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *cat, const bg_bounce *b,
+void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *admin_cat,
+                         const bg_catalog *sender_cat, const bg_bounce *b,
                          const bg_verdict *v, size_t n, int inbound, bg_render_extra *extra)
 {
     bg_exim_auth_handle *h = NULL;
@@ -223,7 +224,7 @@ void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *cat, const bg_b
             bg_auth_diagnose(d, &in, budget - spent, &x->f);
             spent += x->f.elapsed_ms;
             if (x->f.status == BG_AUTH_DONE &&
-                bg_auth_words(&x->f, cat, &x->admin, &x->sender) < 0) {
+                bg_auth_words(&x->f, admin_cat, sender_cat, &x->admin, &x->sender) < 0) {
                 x->f.status = BG_AUTH_FAILED;
                 snprintf(x->f.reason, sizeof x->f.reason, "out of memory");
             }

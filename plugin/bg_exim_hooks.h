@@ -20,11 +20,13 @@ void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_ver
 /* For recipients whose failure is about authentication, find what the
  * sender's domain publishes (SPF, DMARC, DKIM key, PTR) within the
  * configured DNS budget and fill extra[i] (n entries, zeroed by the
- * caller) with texts from cat's [auth] section. inbound = 1 when the
+ * caller) with texts from the [auth] sections: the admin list in admin_cat
+ * (the admin section's language), the sender line in sender_cat. inbound = 1 when the
  * report came from another server. Returns a handle owning the texts,
  * freed with bg_exim_auth_free (NULL is fine). Never fails: a timeout or
  * error leaves extra empty and logs one line. */
-void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *cat, const bg_bounce *b,
+void *bg_exim_auth_extra(const bg_config *cfg, const bg_catalog *admin_cat,
+                         const bg_catalog *sender_cat, const bg_bounce *b,
                          const bg_verdict *v, size_t n, int inbound, bg_render_extra *extra);
 void bg_exim_auth_free(void *handle);
 

@@ -7,6 +7,7 @@
 #include "bg_html.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "bg_rfc2047.h"
 
@@ -75,4 +76,109 @@ void bg_html_escape(bg_buf *out, const char *s, size_t len, int br)
 void bg_html_escapes(bg_buf *out, const char *s, int br)
 {
     bg_html_escape(out, s, strlen(s), br);
+}
+
+/* Characters of an address's local part and domain that a link takes. */
+static int bg_html_local_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static int bg_html_domain_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-';
+}
+
+/* URL characters (RFC 3986 unreserved, reserved and %), without quotes. */
+static int bg_html_url_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("-._~:/?#[]@!$&()*+,;=%", c));
+}
+
+/* The first e-mail address in s: 1 with its range, else 0. */
+static int bg_html_find_address(const char *s, size_t len, size_t *start, size_t *end)
+{
+    for (size_t at = 0; at < len; at++) {
+        if (s[at] != '@')
+            continue;
+        size_t a = at, e = at + 1;
+        while (a > 0 && bg_html_local_char((unsigned char)s[a - 1]))
+            a--;
+        while (e < len && bg_html_domain_char((unsigned char)s[e]))
+            e++;
+        while (e > at + 1 && (s[e - 1] == '.' || s[e - 1] == '-'))
+            e--;
+        while (a < at && s[a] == '.')
+            a++;
+        const char *dot = memchr(s + at + 1, '.', e - at - 1);
+        if (a < at && dot && dot > s + at + 1 && dot < s + e - 1) {
+            *start = a;
+            *end = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The first https:// address in s: 1 with its range, else 0. */
+static int bg_html_find_url(const char *s, size_t len, size_t *start, size_t *end)
+{
+    for (size_t i = 0; i + 8 < len; i++) {
+        if (strncasecmp(s + i, "https://", 8) != 0)
+            continue;
+        size_t e = i + 8;
+        while (e < len && bg_html_url_char((unsigned char)s[e]))
+            e++;
+        while (e > i + 8 && strchr(".,;:!?)]", s[e - 1]))
+            e--;
+        if (e > i + 8) {
+            *start = i;
+            *end = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Escaped contact text with its first address or URL as a link. */
+void bg_html_contact(bg_buf *out, const char *s, size_t len)
+{
+    size_t as = 0, ae = 0, us = 0, ue = 0;
+    int a = bg_html_find_address(s, len, &as, &ae);
+    int u = bg_html_find_url(s, len, &us, &ue);
+    if (a && u && us < as)
+        a = 0; /* the URL comes first (and may hold an @) */
+    if (!a && !u) {
+        bg_html_escape(out, s, len, BG_HTML_LF_BLANK);
+        return;
+    }
+    size_t st = a ? as : us, en = a ? ae : ue;
+    bg_html_escape(out, s, st, BG_HTML_LF_BLANK);
+    bg_buf_adds(out, a ? "<a href=\"mailto:" : "<a href=\"");
+    bg_html_escape(out, s + st, en - st, BG_HTML_LF_BLANK);
+    bg_buf_adds(out, "\" style=\"color:#1a56db;white-space:nowrap;\">");
+    bg_html_escape(out, s + st, en - st, BG_HTML_LF_BLANK);
+    bg_buf_adds(out, "</a>");
+    bg_html_escape(out, s + en, len - en, BG_HTML_LF_BLANK);
+}
+
+/* Escaped text with its addresses kept whole. */
+void bg_html_escape_addrs(bg_buf *out, const char *s, size_t len, int br)
+{
+    size_t pos = 0, st, en;
+    while (pos < len && bg_html_find_address(s + pos, len - pos, &st, &en)) {
+        bg_html_escape(out, s + pos, st, br);
+        if (en - st <= BG_HTML_NOBR_MAX) {
+            bg_buf_adds(out, "<span style=\"white-space:nowrap;\">");
+            bg_html_escape(out, s + pos + st, en - st, br);
+            bg_buf_adds(out, "</span>");
+        } else {
+            bg_html_escape(out, s + pos + st, en - st, br);
+        }
+        pos += en;
+    }
+    bg_html_escape(out, s + pos, len - pos, br);
 }

@@ -10,7 +10,8 @@ PKGS="gcc make clang libclang-rt-14-dev pkg-config
  valgrind
  python3 swaks nsd
  libsisimai-perl
- dpkg-dev debhelper fakeroot groff-base man-db"
+ dpkg-dev debhelper fakeroot groff-base man-db
+ chromium fonts-roboto-unhinted"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

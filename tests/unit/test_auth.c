@@ -67,7 +67,7 @@ static const char *words(const bg_auth_findings *f)
     bg_buf_free(&sender);
     bg_buf_init(&admin);
     bg_buf_init(&sender);
-    assert_int_equal(bg_auth_words(f, NULL, &admin, &sender), 0);
+    assert_int_equal(bg_auth_words(f, NULL, NULL, &admin, &sender), 0);
     assert_string_equal(bg_buf_str(&sender),
                         "Your organisation's email settings need a fix; your administrator has "
                         "the details below.");
@@ -623,7 +623,7 @@ static void auth_catalogue(void **state)
     bg_buf admin, sender;
     bg_buf_init(&admin);
     bg_buf_init(&sender);
-    assert_int_equal(bg_auth_words(f, c, &admin, &sender), 0);
+    assert_int_equal(bg_auth_words(f, c, NULL, &admin, &sender), 0);
     const char *t = bg_buf_str(&admin);
     contains(t, "Prüfung der Einstellungen (");
     contains(t, "- Direkt versandt von 192.0.2.10 (beim Versand aufgezeichnet).");

@@ -143,7 +143,7 @@ static void child(gen_fn gen, const bg_limits *lim, outcome *o)
             _exit(4);
         for (size_t i = 0; i < b->nrcpt; i++)
             bg_classify_rcpt(rules, b, &b->rcpts[i], &v[i]);
-        bg_render_input in = {msg.p, msg.len, b, v, NULL, catalog, NULL, ""};
+        bg_render_input in = {msg.p, msg.len, b, v, NULL, catalog, NULL, "", NULL};
         bg_render_output out;
         char err[300];
         o->render_status = (int)bg_render(&in, &out, err, sizeof err);

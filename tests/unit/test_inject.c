@@ -101,7 +101,7 @@ static void rw_run(rw *r, const char *msg, size_t len)
     assert_non_null(r->v);
     for (size_t i = 0; i < r->b->nrcpt; i++)
         bg_classify_rcpt(rules, r->b, &r->b->rcpts[i], &r->v[i]);
-    bg_render_input in = {msg, len, r->b, r->v, NULL, catalog, config, ""};
+    bg_render_input in = {msg, len, r->b, r->v, NULL, catalog, config, "", NULL};
     r->st = bg_render(&in, &r->out, r->err, sizeof r->err);
     if (r->st != BG_RENDER_OK)
         return;

@@ -28,6 +28,7 @@
 #include "bg_classify.h"
 #include "bg_config.h"
 #include "bg_html.h"
+#include "bg_lang.h"
 #include "bg_log.h"
 #include "bg_qp.h"
 #include "bg_render.h"
@@ -395,6 +396,52 @@ static void html_escape_cases(void **state)
     }
 }
 
+/* The help desk becomes one link, to a checked mailto: or https:
+ * target; everything else stays escaped text. */
+static void html_contact_cases(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"help@example.org", "<a href=\"mailto:help@example.org\" style=\"color:#1a56db;"
+                             "white-space:nowrap;\">help@example.org</a>"},
+        {"the desk (it-help@example.org, ext. 42)",
+         "the desk (<a href=\"mailto:it-help@example.org\" style=\"color:#1a56db;white-space:"
+         "nowrap;\">it-help@example.org</a>, ext. 42)"},
+        {"https://help.example.org/mail.", "<a href=\"https://help.example.org/mail\" style=\""
+                                           "color:#1a56db;white-space:nowrap;\">https://help."
+                                           "example.org/mail</a>."},
+        {"call 4357", "call 4357"},
+        {"http://plain.example.org", "http://plain.example.org"},
+        {"javascript:alert(1)@x.org", "javascript:alert(1)@x.org"},
+        {"\"><script>@evil.example", "&quot;&gt;&lt;script&gt;@evil.example"},
+        {"https://e.example/\"onmouseover=\"x", "<a href=\"https://e.example/\" style"},
+        {"a@b", "a@b"},
+        {"x@.example.org", "x@.example.org"},
+        {NULL, NULL},
+    };
+    for (size_t i = 0; cases[i].in; i++) {
+        bg_buf b;
+        bg_buf_init(&b);
+        bg_html_contact(&b, cases[i].in, strlen(cases[i].in));
+        if (!strstr(bg_buf_str(&b), cases[i].want))
+            fail_msg("'%s' -> '%s', want '%s'", cases[i].in, bg_buf_str(&b), cases[i].want);
+        assert_null(strstr(bg_buf_str(&b), "<script"));
+        assert_null(strstr(bg_buf_str(&b), "\"onmouseover"));
+        bg_buf_free(&b);
+    }
+    /* addresses in verbatim text stay whole; a very long one may wrap */
+    bg_buf b;
+    bg_buf_init(&b);
+    bg_html_escape_addrs(&b, "550 <jean-marc@partner-firm.example>: no; "
+                             "an-address-that-is-far-too-long-to-keep@x.example", 91, 0);
+    assert_string_equal(bg_buf_str(&b), "550 &lt;<span style=\"white-space:nowrap;\">"
+                                        "jean-marc@partner-firm.example</span>&gt;: no; "
+                                        "an-address-that-is-far-too-long-to-keep@x.example");
+    bg_buf_free(&b);
+}
+
 static int b64val(int c)
 {
     const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -710,8 +757,25 @@ static void render_handbuilt_dsn(void **state)
     assert_non_null(strstr(bg_buf_str(&text), "mail system of Example Ltd"));
     assert_non_null(strstr(bg_buf_str(&text), "Need help? Contact help@example.org."));
     assert_non_null(strstr(bg_buf_str(&text), "Original explanation from the mail server\n\nExim's own words."));
-    assert_non_null(strstr(bg_buf_str(&text), "unknown-user (test:rule)"));
-    assert_non_null(strstr(bg_buf_str(&html), "550 5.1.1 &lt;bob@example.net&gt;: no such user</pre>"));
+    /* the rule id: in the administrator's section only (text and HTML) */
+    const char *admin_t = strstr(bg_buf_str(&text), "For your mail administrator");
+    assert_non_null(admin_t);
+    assert_non_null(strstr(admin_t, "Category:          unknown-user\n"));
+    assert_non_null(strstr(admin_t, "Decided by rule:   test:rule\n"));
+    assert_true(strstr(bg_buf_str(&text), "test:rule") > admin_t);
+    const char *admin_h = strstr(bg_buf_str(&html), "<div id=\"bg-admin\"");
+    assert_non_null(admin_h);
+    assert_true(strstr(bg_buf_str(&html), "test:rule") > admin_h);
+    /* the sender part comes first, then the administrator's */
+    assert_true(strstr(bg_buf_str(&html), "<div id=\"bg-r1\"") < admin_h);
+    /* the help desk is a link; the address does not break at its hyphens */
+    assert_non_null(strstr(bg_buf_str(&html), "<a href=\"mailto:help@example.org\""));
+    assert_non_null(strstr(bg_buf_str(&html),
+                           "<span style=\"white-space:nowrap;\">bob@example.net</span>"));
+    assert_non_null(strstr(bg_buf_str(&html), "<html lang=\"en\">"));
+    assert_null(strstr(bg_buf_str(&html), " lang=\"en\" style"));
+    assert_non_null(strstr(bg_buf_str(&html), "550 5.1.1 &lt;<span style=\"white-space:nowrap;\">"
+                                              "bob@example.net</span>&gt;: no such user</pre>"));
     /* header edits */
     assert_int_equal(out.nedits, 3);
     assert_string_equal(out.edits[0].name, "Subject");
@@ -840,9 +904,12 @@ static void render_extra_and_override(void **state)
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "Oops: bob@example.net is not a valid mailbox"));
     assert_non_null(strstr(t, "* Your domain's settings block mail from this server."));
-    assert_non_null(strstr(t, "SPF of example.org: v=spf1 -all <b>not bold</b>"));
+    /* the findings: one list item a line, in the administrator's section */
+    assert_non_null(strstr(t, "- SPF of example.org: v=spf1 -all - <b>not bold</b>"));
     const char *h = bg_buf_str(&html);
-    assert_non_null(strstr(h, "SPF of example.org: v=spf1 -all<br>\n&lt;b&gt;not bold&lt;/b&gt;"));
+    assert_non_null(strstr(h, ">SPF of example.org: v=spf1 -all</li>\n<li style=\"margin:0 0 3px;\">"
+                              "&lt;b&gt;not bold&lt;/b&gt;</li>"));
+    assert_true(strstr(h, "v=spf1") > strstr(h, "id=\"bg-admin\""));
     assert_null(strstr(h, "<b>"));
     bg_buf_free(&text);
     bg_buf_free(&html);
@@ -854,6 +921,139 @@ static void render_extra_and_override(void **state)
     assert_null(strstr(bg_buf_str(&out.body), "v=spf1"));
     bg_render_output_free(&out);
     bg_catalog_free(cat);
+}
+
+/* The same bounce in each shipped language: the Subject (RFC 2047) and
+ * the parts speak it, the parts say which language they are in, and the
+ * administrator's section can stay in another one. */
+static void render_languages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang, *subject, *headline, *badge;
+    } cases[] = {
+        {"en", "Undeliverable: Lunch -- address not found",
+         "Your message to bob@example.net couldn't be delivered: the address doesn't exist",
+         "Not delivered"},
+        {"de", "Unzustellbar: Lunch -- Adresse nicht gefunden",
+         "Ihre Nachricht an bob@example.net konnte nicht zugestellt werden: Die Adresse gibt es "
+         "nicht", "Nicht zugestellt"},
+        {"fr", "Non remis\xC2\xA0: Lunch -- adresse introuvable",
+         "Votre message \xC3\xA0 bob@example.net n'a pas pu \xC3\xAAtre remis\xC2\xA0: "
+         "l'adresse n'existe pas", "Non remis"},
+        {"es", "No entregado: Lunch -- direcci\xC3\xB3n no encontrada",
+         "No se pudo entregar su mensaje a bob@example.net: la direcci\xC3\xB3n no existe",
+         "No entregado"},
+    };
+    bg_catalog *en = bg_catalog_load("en", NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].lang, NULL);
+        bg_bounce b;
+        bg_rcpt rc;
+        bg_verdict v;
+        hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+        hand_verdict(&v, "unknown-user", "5.1.1");
+        for (int admin_en = 0; admin_en < 2; admin_en++) {
+            bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                                  .verdicts = &v, .catalog = cat,
+                                  .admin_catalog = admin_en ? en : NULL};
+            bg_render_output out;
+            char err[200];
+            assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+            bg_buf subj, text, html;
+            bg_buf_init(&subj);
+            bg_buf_init(&text);
+            bg_buf_init(&html);
+            assert_string_equal(out.edits[0].name, "Subject");
+            /* encoded words exactly when the text is not plain ASCII */
+            int ascii = 1;
+            for (const char *c = cases[i].subject; *c; c++)
+                ascii &= (unsigned char)*c < 0x80;
+            assert_int_equal(strncmp(out.edits[0].value, "=?UTF-8?B?", 10) == 0, !ascii);
+            if (ascii)
+                bg_buf_adds(&subj, out.edits[0].value);
+            else
+                rfc2047_decode(out.edits[0].value, &subj);
+            assert_string_equal(bg_buf_str(&subj), cases[i].subject);
+            const char *body = bg_buf_str(&out.body);
+            assert_int_equal(decoded_part(body, "text/plain", &text), 0);
+            assert_int_equal(decoded_part(body, "text/html", &html), 0);
+            if (!strstr(flatten(&text), cases[i].headline))
+                fail_msg("%s: headline not in the text part", cases[i].lang);
+            char want[200];
+            snprintf(want, sizeof want, "<html lang=\"%s\">", cases[i].lang);
+            assert_non_null(strstr(bg_buf_str(&html), want));
+            assert_non_null(strstr(bg_buf_str(&html), cases[i].badge));
+            int other = admin_en && strcmp(cases[i].lang, "en") != 0;
+            snprintf(want, sizeof want, "Content-Language: %s%s\n", cases[i].lang,
+                     other ? ", en" : "");
+            assert_non_null(strstr(body, want));
+            /* the administrator's section: its own language when told */
+            const char *admin = strstr(bg_buf_str(&html), "<div id=\"bg-admin\"");
+            assert_non_null(admin);
+            if (other) {
+                assert_int_equal(strncmp(admin, "<div id=\"bg-admin\" lang=\"en\" ", 29), 0);
+                assert_non_null(strstr(admin, "For your mail administrator"));
+                assert_non_null(strstr(bg_buf_str(&text), "Decided by rule: test:rule")); /* flattened */
+            } else {
+                assert_int_equal(strncmp(admin, "<div id=\"bg-admin\" style", 24), 0);
+            }
+            bg_buf_free(&subj);
+            bg_buf_free(&text);
+            bg_buf_free(&html);
+            bg_render_output_free(&out);
+        }
+        bg_catalog_free(cat);
+    }
+    bg_catalog_free(en);
+}
+
+/* Several recipients on a phone: the summary links to each sender part,
+ * the sender parts come first, the administrator's details after all of
+ * them; rule ids only there. */
+static void render_phone_structure(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/golden/exim-three-rcpts.eml", top());
+    size_t len;
+    char *msg = slurp(path, &len);
+    bg_read_status rs;
+    bg_bounce *b = bg_bounce_read(msg, len, NULL, &rs);
+    assert_non_null(b);
+    bg_verdict v[3];
+    for (size_t i = 0; i < 3; i++)
+        bg_classify_rcpt(rules, b, &b->rcpts[i], &v[i]);
+    bg_render_input in = {.msg = msg, .len = len, .bounce = b, .verdicts = v, .catalog = catalog};
+    bg_render_output out;
+    char err[200];
+    assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+    bg_buf html;
+    bg_buf_init(&html);
+    assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/html", &html), 0);
+    const char *h = bg_buf_str(&html);
+    const char *admin = strstr(h, "<div id=\"bg-admin\"");
+    assert_non_null(admin);
+    for (int i = 1; i <= 3; i++) {
+        char link[40], card[40];
+        snprintf(link, sizeof link, "<a href=\"#bg-r%d\"", i);
+        snprintf(card, sizeof card, "<div id=\"bg-r%d\"", i);
+        const char *l = strstr(h, link), *c = strstr(h, card);
+        assert_non_null(l);
+        assert_non_null(c);
+        assert_true(l < c && c < admin);
+    }
+    assert_null(strstr(h, "bg-r4"));
+    /* every rule id after the administrator's heading only */
+    for (size_t i = 0; i < 3; i++) {
+        const char *r = strstr(h, v[i].rule);
+        assert_non_null(r);
+        assert_true(r > admin);
+    }
+    bg_buf_free(&html);
+    bg_render_output_free(&out);
+    bg_bounce_free(b);
+    free(msg);
 }
 
 /* Every prefix of every golden input (cut at many points, with and without
@@ -958,7 +1158,8 @@ static void render_many_recipients(void **state)
     assert_int_equal(decoded_part(body, "text/plain", &text), 0);
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "couldn't be delivered to 60 recipients"));
-    assert_non_null(strstr(t, "(10 more recipients: see the technical report below.)"));
+    assert_non_null(strstr(t, "10 more recipients aren't explained here; the technical report "
+                              "below lists them all."));
     assert_non_null(strstr(t, "user49@example.net couldn't be delivered"));
     assert_null(strstr(t, "user50@example.net couldn't be delivered"));
     /* the steps once; the other 49 point to the first */
@@ -1044,6 +1245,8 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Read, classify, choose the language (as the CLI and Exim do: the
+ * config's rules, the returned message's headers) and render. */
 static void render_file(const char *path, const char *conf_path, rendered *r)
 {
     memset(r, 0, sizeof *r);
@@ -1063,15 +1266,23 @@ static void render_file(const char *path, const char *conf_path, rendered *r)
         cfg = bg_config_load(conf_path, err, sizeof err);
         if (!cfg)
             fail_msg("%s", err);
+    } else {
+        cfg = bg_config_new();
     }
+    bg_lang *langs = bg_lang_new(cfg, NULL, err, sizeof err);
+    assert_non_null(langs);
+    bg_lang_pick pick;
+    bg_lang_choose(langs, r->b->orig.return_path, "", r->msg, r->len, r->b, &pick);
     bg_render_input in = {.msg = r->msg, .len = r->len, .bounce = r->b, .verdicts = v,
-                          .catalog = catalog, .config = cfg, .sender_domain = ""};
+                          .catalog = pick.catalog, .admin_catalog = pick.admin_catalog,
+                          .config = cfg, .sender_domain = ""};
     r->st = bg_render(&in, &r->out, r->err, sizeof r->err);
     if (r->st == BG_RENDER_OK)
         assert_int_equal(bg_render_apply(r->msg, r->len, r->b, &r->out, &r->full), 0);
     else
         bg_buf_add(&r->full, r->msg, r->len);
     free(v);
+    bg_lang_free(langs);
     bg_config_free(cfg);
 }
 
@@ -1141,8 +1352,9 @@ static void check_invariants(const char *name, rendered *r)
     const char *h = bg_buf_str(&html);
     /* every '<' opens one of the renderer's own tags, without handlers */
     static const char *const tags[] = {"!DOCTYPE", "html", "head", "meta", "title", "body",
-                                       "div", "p", "h1", "h2", "strong", "ul", "li", "table",
-                                       "tr", "td", "pre", "br", NULL};
+                                       "div", "p", "h1", "h2", "h3", "strong", "ul", "li",
+                                       "table", "tr", "td", "pre", "br", "span", "wbr", "a",
+                                       NULL};
     for (const char *p = strchr(h, '<'); p; p = strchr(p + 1, '<')) {
         const char *t = p + 1 + (p[1] == '/');
         size_t n = strcspn(t, " >");
@@ -1156,6 +1368,11 @@ static void check_invariants(const char *name, rendered *r)
             if ((a[0] == ' ' && strncasecmp(a + 1, "on", 2) == 0) ||
                 strncasecmp(a, "javascript:", 11) == 0 || strncasecmp(a, "url(", 4) == 0)
                 fail_msg("%s: HTML tag with a handler or URL: '%.40s'", name, p);
+        /* links: our anchors, a help desk's mailto: or https: only */
+        const char *href = memmem(p, (size_t)(close - p), "href=", 5);
+        if (href && strncmp(href, "href=\"#bg-r", 11) != 0 &&
+            strncmp(href, "href=\"mailto:", 13) != 0 && strncmp(href, "href=\"https://", 14) != 0)
+            fail_msg("%s: link to something else: '%.60s'", name, href);
     }
     if (!strstr(h, "</html>"))
         fail_msg("%s: HTML part truncated", name);
@@ -1322,7 +1539,7 @@ static void golden_specifics(void **state)
     assert_non_null(strstr(m, "\nMIME-Version: 1.0\n"));
     assert_non_null(memmem(m, r.full.len, r.msg + r.b->body.off, r.b->body.len));
     assert_non_null(strstr(m, "Content-Type: text/plain; charset=us-ascii\n"
-                              "Content-Description: the report as the mail server sent it\n\n"
+                              "Content-Description: The report as the mail server sent it\n\n"
                               "Hi. This is the qmail-send program"));
     rendered_free(&r);
 
@@ -1334,6 +1551,41 @@ static void golden_specifics(void **state)
     assert_non_null(strstr(bg_buf_str(&t), "delivery software.\nA message that you sent"));
     bg_buf_free(&t);
     rendered_free(&r);
+
+    /* the language: from the returned message's Content-Language (de),
+     * the sending domain's section (fr), Accept-Language with the
+     * administrator's section in English (es) */
+    static const struct {
+        const char *name, *lang, *subject, *html, *admin_heading;
+    } langs[] = {
+        {"lang-de", "de", "An 2 Empf\xC3\xA4nger unzustellbar: Termin\xC3\xBC" "bersicht Dezember",
+         "<a href=\"#bg-r2\"", "F\xC3\xBCr Ihren E-Mail-Administrator"},
+        {"lang-fr", "fr", "Non remis\xC2\xA0: Proposition de partenariat \xE2\x80\x93 "
+                          "r\xC3\xA9ponse -- refus\xC3\xA9 par la politique DMARC du domaine",
+         "<a href=\"https://aide.exemple.fr/messagerie\"", "Pour votre administrateur"},
+        {"lang-es", "es", "A\xC3\xBAn no entregado: Presupuesto 2027 -- demasiados mensajes a "
+                          "la vez, seguimos intent\xC3\xA1ndolo",
+         "<div id=\"bg-admin\" lang=\"en\"", "For your mail administrator"},
+    };
+    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++) {
+        snprintf(path, sizeof path, "%s/tests/golden/%s.eml", top(), langs[i].name);
+        snprintf(conf, sizeof conf, "%s/tests/golden/%s.conf", top(), langs[i].name);
+        render_file(path, conf, &r);
+        assert_int_equal(r.st, BG_RENDER_OK);
+        bg_buf_init(&t);
+        rfc2047_decode(r.out.edits[0].value, &t);
+        assert_string_equal(bg_buf_str(&t), langs[i].subject);
+        bg_buf_free(&t);
+        bg_buf_init(&t);
+        assert_int_equal(decoded_part(bg_buf_str(&r.full), "text/html", &t), 0);
+        char want[64];
+        snprintf(want, sizeof want, "<html lang=\"%s\">", langs[i].lang);
+        assert_non_null(strstr(bg_buf_str(&t), want));
+        assert_non_null(strstr(bg_buf_str(&t), langs[i].html));
+        assert_non_null(strstr(bg_buf_str(&t), langs[i].admin_heading));
+        bg_buf_free(&t);
+        rendered_free(&r);
+    }
 
     /* a success DSN passes */
     snprintf(path, sizeof path, "%s/tests/golden/exim-success.eml", top());
@@ -1352,6 +1604,7 @@ int main(void)
         cmocka_unit_test(catalog_syntax_errors),
         cmocka_unit_test(catalog_override),
         cmocka_unit_test(html_escape_cases),
+        cmocka_unit_test(html_contact_cases),
         cmocka_unit_test(rfc2047_cases),
         cmocka_unit_test(qp_roundtrip),
         cmocka_unit_test(qp_matches_reference),
@@ -1359,6 +1612,8 @@ int main(void)
         cmocka_unit_test(render_delay_wording),
         cmocka_unit_test(render_every_category),
         cmocka_unit_test(render_extra_and_override),
+        cmocka_unit_test(render_languages),
+        cmocka_unit_test(render_phone_structure),
         cmocka_unit_test(render_many_recipients),
         cmocka_unit_test(render_not_applicable_and_errors),
         cmocka_unit_test(render_truncated_inputs),

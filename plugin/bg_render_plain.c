@@ -1,0 +1,250 @@
+/* bg_render_plain: the text/plain guidance part.
+ *
+ * Order: the introduction, a summary when several recipients failed, one
+ * sender part per recipient (what happened, what to do, who acts), the
+ * message that was sent, then the administrator's section with every
+ * recipient's technical details, Exim's own explanation and the footer.
+ * Wrapped at 72 columns at blanks only, so an address never breaks.
+ * Texts come from bg_render.c's lookups; this file only lays them out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bg_render_int.h"
+
+/* Display width of a UTF-8 string of len bytes (code points). */
+static size_t bg_plain_width(const char *s, size_t len)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+/* Append text word-wrapped at BG_RENDER_WIDTH: the first line starts with
+ * first (e.g. "  * "), the following ones with indent blanks. */
+static void bg_plain_wrap(bg_buf *out, const char *text, const char *first, size_t indent)
+{
+    size_t col = bg_plain_width(first, strlen(first));
+    bg_buf_adds(out, first);
+    int at_start = 1;
+    const char *s = text;
+    while (*s) {
+        while (*s == ' ' || *s == '\n' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        const char *e = s;
+        while (*e && *e != ' ' && *e != '\n' && *e != '\t')
+            e++;
+        size_t w = bg_plain_width(s, (size_t)(e - s));
+        if (!at_start && col + 1 + w > BG_RENDER_WIDTH) {
+            bg_buf_addc(out, '\n');
+            for (size_t i = 0; i < indent; i++)
+                bg_buf_addc(out, ' ');
+            col = indent;
+            at_start = 1;
+        }
+        if (!at_start) {
+            bg_buf_addc(out, ' ');
+            col++;
+        }
+        bg_buf_add(out, s, (size_t)(e - s));
+        col += w;
+        at_start = 0;
+        s = e;
+    }
+    bg_buf_addc(out, '\n');
+}
+
+/* A line of dashes between the sections. */
+static void bg_plain_rule(bg_buf *t)
+{
+    for (int i = 0; i < BG_RENDER_WIDTH; i++)
+        bg_buf_addc(t, '-');
+    bg_buf_addc(t, '\n');
+}
+
+/* A heading: its text and a line of c under it. */
+static void bg_plain_heading(bg_buf *t, const char *text, char c)
+{
+    bg_plain_wrap(t, text, "", 0);
+    size_t w = bg_plain_width(text, strlen(text));
+    for (size_t i = 0; i < (w < BG_RENDER_WIDTH ? w : BG_RENDER_WIDTH); i++)
+        bg_buf_addc(t, c);
+    bg_buf_addc(t, '\n');
+}
+
+/* A label/value row. */
+static void bg_plain_kv(bg_buf *t, const char *label, const char *value)
+{
+    if (!value || !*value)
+        return;
+    char first[96];
+    size_t lw = bg_plain_width(label, strlen(label));
+    snprintf(first, sizeof first, "  %s:%*s", label, (int)(lw < 18 ? 18 - lw : 1), "");
+    bg_plain_wrap(t, value, first, lw < 18 ? 21 : lw + 4);
+}
+
+/* A label/value row whose label is a [common] key of the admin catalogue. */
+static void bg_plain_admin_kv(const bg_render_ctx *c, bg_buf *t, const char *key,
+                              const char *value, bg_buf *s)
+{
+    bg_plain_kv(t, bg_render_text(c, NULL, key, NULL, BG_RT_ADMIN, s), value);
+}
+
+/* One recipient's sender part: headline, what happened, steps, who acts. */
+static void bg_plain_sender(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *t)
+{
+    bg_buf s;
+    bg_buf_init(&s);
+    bg_plain_heading(t, bg_render_text(c, r, "headline", "delay_headline", BG_RT_PLAIN, &s), '=');
+    bg_buf_addc(t, '\n');
+    if (r->same_as >= 0) {
+        bg_plain_wrap(t, bg_render_text(c, r, "same_as", NULL, BG_RT_PLAIN, &s), "", 0);
+        bg_buf_addc(t, '\n');
+        bg_buf_free(&s);
+        return;
+    }
+    bg_plain_wrap(t, bg_render_text(c, NULL, "label_happened", NULL, BG_RT_PLAIN, &s), "", 0);
+    bg_plain_wrap(t, bg_render_text(c, r, "happened", "delay_happened", BG_RT_PLAIN, &s), "  ", 2);
+    if (*bg_render_timing(c, r, BG_RT_PLAIN, &s))
+        bg_plain_wrap(t, bg_buf_str(&s), "  ", 2);
+    if (r->delay && *bg_render_text(c, r, "delay_note", NULL, BG_RT_PLAIN, &s))
+        bg_plain_wrap(t, bg_buf_str(&s), "  ", 2);
+    bg_buf_addc(t, '\n');
+
+    bg_render_list steps = {.n = 0};
+    bg_render_steps(c, r, BG_RT_PLAIN, &steps);
+    if (steps.n) {
+        bg_plain_wrap(t, bg_render_text(c, NULL, "label_do", NULL, BG_RT_PLAIN, &s), "", 0);
+        for (size_t i = 0; i < steps.n; i++)
+            bg_plain_wrap(t, steps.item[i], "  * ", 4);
+        bg_buf_addc(t, '\n');
+    }
+    bg_render_list_free(&steps);
+
+    bg_plain_wrap(t, bg_render_text(c, NULL, "label_who", NULL, BG_RT_PLAIN, &s), "", 0);
+    bg_plain_wrap(t, bg_render_text(c, r, bg_render_acts_key(c, r), NULL, BG_RT_PLAIN, &s), "  ",
+                  2);
+    bg_buf_addc(t, '\n');
+    bg_buf_free(&s);
+}
+
+/* One recipient's technical details for the administrator. */
+static void bg_plain_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *t)
+{
+    bg_buf s;
+    bg_buf_init(&s);
+    bg_plain_admin_kv(c, t, "label_recipient", bg_buf_str(&r->recipient), &s);
+    bg_plain_admin_kv(c, t, "label_category", r->section, &s);
+    bg_plain_admin_kv(c, t, "label_rule", bg_buf_str(&r->rule), &s);
+    bg_plain_admin_kv(c, t, "label_status", bg_buf_str(&r->code), &s);
+    bg_plain_admin_kv(c, t, "label_reply_code", bg_buf_str(&r->reply_code), &s);
+    bg_plain_admin_kv(c, t, "label_remote", bg_buf_str(&r->remote_mta), &s);
+    if (r->delay)
+        bg_plain_admin_kv(c, t, "label_retry", bg_buf_str(&r->retry_until), &s);
+    if (r->tried.len)
+        bg_plain_admin_kv(c, t, "label_tried", bg_buf_str(&r->tried), &s);
+    bg_render_list notes = {.n = 0};
+    bg_render_list_get(c, r, "admin", BG_RT_ADMIN, &notes);
+    for (size_t i = 0; i < notes.n; i++)
+        bg_plain_wrap(t, notes.item[i], "  - ", 4);
+    bg_render_list_free(&notes);
+    const bg_render_extra *x = bg_render_extra_of(c, r);
+    if (x && x->admin_text && *x->admin_text) {
+        bg_buf a, line;
+        bg_buf_init(&a);
+        bg_buf_init(&line);
+        bg_render_clean_block(&a, x->admin_text);
+        const char *p = bg_buf_str(&a);
+        while (*p) { /* one finding a line: one item each */
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            bg_buf_reset(&line);
+            bg_buf_add(&line, p, n);
+            if (n)
+                bg_plain_wrap(t, bg_buf_str(&line), "  - ", 4);
+            p += n + (e ? 1 : 0);
+        }
+        bg_buf_free(&line);
+        bg_buf_free(&a);
+    }
+    if (r->diag.len) {
+        bg_buf_adds(t, "  ");
+        bg_buf_adds(t, bg_render_text(c, NULL, "label_reply", NULL, BG_RT_ADMIN, &s));
+        bg_buf_adds(t, ":\n    ");
+        bg_buf_add(t, r->diag.p, r->diag.len); /* verbatim, one line */
+        bg_buf_addc(t, '\n');
+    }
+    bg_buf_addc(t, '\n');
+    bg_buf_free(&s);
+}
+
+/* The whole text/plain guidance (LF line ends; encoded later). */
+void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
+{
+    bg_buf s, line;
+    bg_buf_init(&s);
+    bg_buf_init(&line);
+    bg_plain_wrap(t, bg_render_text(c, NULL, "intro", NULL, BG_RT_PLAIN, &s), "", 0);
+    if (c->helpdesk.len)
+        bg_plain_wrap(t, bg_render_text(c, NULL, "help", NULL, BG_RT_PLAIN, &s), "", 0);
+    bg_buf_addc(t, '\n');
+    if (*bg_render_summary(c, BG_RT_PLAIN, &s)) {
+        bg_plain_wrap(t, bg_buf_str(&s), "", 0);
+        for (size_t i = 0; i < c->nrc; i++) {
+            bg_buf_reset(&line);
+            bg_buf_printf(&line, "%s -- %s", bg_buf_str(&c->rc[i].recipient),
+                          bg_render_text(c, &c->rc[i], "subject", NULL, BG_RT_PLAIN, &s));
+            bg_plain_wrap(t, bg_buf_str(&line), "  * ", 4);
+        }
+        bg_buf_addc(t, '\n');
+    }
+    for (size_t i = 0; i < c->nrc; i++)
+        bg_plain_sender(c, &c->rc[i], t);
+    if (c->more[0] && *bg_render_text(c, NULL, "more_recipients", NULL, BG_RT_PLAIN, &s)) {
+        bg_plain_wrap(t, bg_buf_str(&s), "", 0);
+        bg_buf_addc(t, '\n');
+    }
+
+    if (c->subject.len || c->date.len || c->to.len) {
+        bg_plain_rule(t);
+        bg_plain_wrap(t, bg_render_text(c, NULL, "label_original", NULL, BG_RT_PLAIN, &s), "", 0);
+        const char *subj = c->subject.len ? bg_buf_str(&c->subject) : "";
+        if (!*subj) {
+            bg_buf_reset(&line);
+            bg_buf_adds(&line, bg_render_text(c, NULL, "label_no_subject", NULL, BG_RT_PLAIN, &s));
+            subj = bg_buf_str(&line);
+        }
+        bg_plain_kv(t, bg_render_text(c, NULL, "label_subject", NULL, BG_RT_PLAIN, &s), subj);
+        bg_plain_kv(t, bg_render_text(c, NULL, "label_date", NULL, BG_RT_PLAIN, &s),
+                    bg_buf_str(&c->date));
+        bg_plain_kv(t, bg_render_text(c, NULL, "label_to", NULL, BG_RT_PLAIN, &s),
+                    bg_buf_str(&c->to));
+        bg_plain_kv(t, bg_render_text(c, NULL, "label_cc", NULL, BG_RT_PLAIN, &s),
+                    bg_buf_str(&c->cc));
+        bg_buf_addc(t, '\n');
+    }
+
+    bg_plain_rule(t);
+    bg_plain_heading(t, bg_render_text(c, NULL, "label_admin", NULL, BG_RT_ADMIN, &s), '=');
+    bg_buf_addc(t, '\n');
+    for (size_t i = 0; i < c->nrc; i++)
+        bg_plain_admin(c, &c->rc[i], t);
+    const char *ht = c->in->bounce->human_text;
+    if (ht && *ht) {
+        bg_plain_wrap(t, bg_render_text(c, NULL, "label_explanation", NULL, BG_RT_ADMIN, &s), "",
+                      0);
+        bg_buf_addc(t, '\n');
+        bg_render_clean_block(t, ht);
+        if (t->len && t->p[t->len - 1] != '\n')
+            bg_buf_addc(t, '\n');
+        bg_buf_addc(t, '\n');
+    }
+    bg_plain_rule(t);
+    bg_plain_wrap(t, bg_render_text(c, NULL, "footer", NULL, BG_RT_PLAIN, &s), "", 0);
+    bg_buf_free(&line);
+    bg_buf_free(&s);
+}
