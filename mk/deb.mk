@@ -2,7 +2,7 @@
 #
 #   make deb        build/bounceguide_<version>_<arch>.deb with dpkg-buildpackage
 #   make docs       regenerate docs/categories.md from the plugin's data
-#   make pkg-test   deb + man pages + categories check + make install/uninstall
+#   make pkg-test   deb + lintian (errors and warnings fail) + man pages + categories check + make install/uninstall
 #                   into a DESTDIR + install/remove/purge test
 #                   on this machine's real Exim (root; tests/pkg/deb-install.sh)
 #
@@ -40,6 +40,7 @@ man-check:
 	sh tests/pkg/man.sh
 
 pkg-test: deb
+	sh tests/pkg/lintian.sh
 	sh tests/pkg/man.sh
 	sh tests/pkg/categories.sh
 	sh tests/pkg/install-destdir.sh

@@ -172,6 +172,13 @@ say "apt-get install $DEB"
 DEBIAN_FRONTEND=noninteractive timeout 90 apt-get install -y -qq "$DEB" > "$W/apt.log" 2>&1 \
     || { tail -20 "$W/apt.log" >&2; fail "apt-get install failed"; }
 dpkg-query -W -f='${Status}' bounceguide | grep -q 'install ok installed' || fail "bounceguide not installed"
+# Debian installs Exim with the single-file config: postinst must say that
+# the plugin is not active, and how to turn it on
+if grep -q "^dc_use_split_config='false'" "$UE4CC"; then
+    grep -q "plugin is NOT active" "$W/apt.log" && grep -q "dc_use_split_config='true'" "$W/apt.log" \
+        || { cat "$W/apt.log" >&2; fail "postinst said nothing about the single-file config (dc_use_split_config='false')"; }
+    say "postinst: says the plugin is not active with dc_use_split_config='false', and how to turn it on"
+fi
 for f in /usr/lib/exim4/local_scan/bounceguide.so /usr/sbin/bounceguide /etc/exim4/bounceguide.conf \
          /usr/share/bounceguide/rules.conf /usr/share/bounceguide/guidance/en.conf \
          /etc/exim4/conf.d/main/00_bounceguide /etc/cron.d/bounceguide \
@@ -288,6 +295,22 @@ croncmd=$(echo "$cronline" | cut -f 7- -d "$(printf '\t')")
 timeout 30 su -s /bin/sh Debian-exim -c "$croncmd" > "$W/cron.out" 2>&1 \
     || { cat "$W/cron.out" >&2; fail "the cron job's command failed as Debian-exim: $croncmd"; }
 /usr/sbin/bounceguide suppress list | grep -q "$RCPT" || fail "suppress expire dropped a row in force"
+
+# the systemd timer does the same where systemd runs: its service's command,
+# as its user (systemd itself does not run in this container)
+UNIT=/lib/systemd/system/bounceguide-expire.service
+[ -f "$UNIT" ] && [ -f /lib/systemd/system/bounceguide-expire.timer ] || fail "no bounceguide-expire.service/.timer"
+grep -q '^OnCalendar=' /lib/systemd/system/bounceguide-expire.timer || fail "the timer has no OnCalendar"
+unituser=$(sed -n 's/^User=//p' "$UNIT")
+unitcmd=$(sed -n 's/^ExecStart=//p' "$UNIT")
+[ "$unituser" = Debian-exim ] || fail "bounceguide-expire.service runs as '$unituser', not Debian-exim"
+timeout 30 su -s /bin/sh Debian-exim -c "$unitcmd" > "$W/unit.out" 2>&1 \
+    || { cat "$W/unit.out" >&2; fail "the timer's command failed as Debian-exim: $unitcmd"; }
+if command -v systemd-analyze >/dev/null 2>&1; then
+    systemd-analyze verify "$UNIT" /lib/systemd/system/bounceguide-expire.timer > "$W/verify.out" 2>&1 \
+        || { cat "$W/verify.out" >&2; fail "systemd-analyze verify found problems in the expiry units"; }
+fi
+say "expiry: cron job (no systemd) and bounceguide-expire.timer both run 'suppress expire' as Debian-exim"
 
 # ------------------------------------------------- a local user's fake report
 # Any local user may submit a null-sender message (exim -f '<>' is allowed
@@ -426,7 +449,16 @@ say "RCPT from a remote host: 550 5.7.1 while suppressed, 250 after suppress rem
 
 # ---------------------------------------------------------------- remove
 say "apt-get remove bounceguide (conffiles stay): mail must still flow"
-DEBIAN_FRONTEND=noninteractive timeout 90 apt-get remove -y -qq bounceguide >> "$W/apt.log" 2>&1 || fail "apt-get remove"
+DEBIAN_FRONTEND=noninteractive timeout 90 apt-get remove -y -qq bounceguide > "$W/remove.log" 2>&1 \
+    || { cat "$W/remove.log" >> "$W/apt.log"; fail "apt-get remove"; }
+cat "$W/remove.log" >> "$W/apt.log"
+# the daemon runs and policy-rc.d denies the reload: until a restart every
+# message would get 451, and postrm must say so
+if [ -x /usr/sbin/policy-rc.d ] && { /usr/sbin/policy-rc.d exim4 reload >/dev/null 2>&1; [ $? -eq 101 ]; }; then
+    grep -q "could not be reloaded" "$W/remove.log" && grep -q "invoke-rc.d exim4 restart" "$W/remove.log" \
+        || { cat "$W/remove.log" >&2; fail "postrm said nothing although the running Exim could not be reloaded"; }
+    say "postrm: warns that the running Exim must be restarted (reload denied by policy-rc.d)"
+fi
 [ ! -e /usr/lib/exim4/local_scan/bounceguide.so ] || fail "the plugin is still there after remove"
 [ -f /etc/exim4/conf.d/main/00_bounceguide ] || fail "remove deleted a conffile"
 /usr/sbin/exim4 -bP local_scan_path 2>&1 | grep -q bounceguide && fail "after remove Exim still loads the plugin"
