@@ -1,0 +1,98 @@
+/* bg_store_proof: what the store remembers about messages it saw leave --
+ * the Message-ID proof for inbound reports and the sending IP for the
+ * authentication diagnosis. */
+#include "bg_store_int.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bg_store_status bg_store_was_sent(bg_store *s, const char *message_id, const char *recipient,
+                                  int *found)
+{
+    *found = 0;
+    if (!s)
+        return BG_STORE_INVALID;
+    char msgid[BG_MSGID_MAX], rcpt[BG_ADDR_MAX] = "";
+    bg_store_norm_msgid(message_id, msgid);
+    if (!msgid[0])
+        return BG_STORE_OK;
+    int by_rcpt = recipient && *recipient;
+    if (by_rcpt && bg_store_norm_recipient(recipient, rcpt) < 0)
+        return BG_STORE_OK;
+    bg_store_arm(s);
+    int rc;
+    sqlite3_stmt *q = bg_store_stmt(s, by_rcpt ? ST_WAS_SENT_RCPT : ST_WAS_SENT_ANY, &rc);
+    if (!q)
+        return bg_store_map(rc);
+    bg_store_bind(q, 1, msgid);
+    if (by_rcpt)
+        bg_store_bind(q, 2, rcpt);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(q);
+    return bg_store_map(rc);
+}
+
+bg_store_status bg_store_sending_ip(bg_store *s, const char *message_id, const char *recipient,
+                                    char out[BG_IP_MAX])
+{
+    out[0] = '\0';
+    if (!s)
+        return BG_STORE_INVALID;
+    char msgid[BG_MSGID_MAX], rcpt[BG_ADDR_MAX];
+    bg_store_norm_msgid(message_id, msgid);
+    if (!msgid[0] || bg_store_norm_recipient(recipient, rcpt) < 0)
+        return BG_STORE_INVALID;
+    bg_store_arm(s);
+    int rc;
+    sqlite3_stmt *q = bg_store_stmt(s, ST_SENDING_IP, &rc);
+    if (!q)
+        return bg_store_map(rc);
+    bg_store_bind(q, 1, msgid);
+    bg_store_bind(q, 2, rcpt);
+    rc = sqlite3_step(q);
+    bg_store_status st;
+    if (rc == SQLITE_ROW) {
+        bg_store_col(q, 0, out, BG_IP_MAX);
+        st = BG_STORE_OK;
+    } else {
+        st = rc == SQLITE_DONE ? BG_STORE_NOTFOUND : bg_store_map(rc);
+    }
+    sqlite3_reset(q);
+    return st;
+}
+
+bg_store_status bg_store_note_ip(bg_store *s, const char *message_id, const char *sender_domain,
+                                 const char *sending_ip, long long now)
+{
+    if (!s)
+        return BG_STORE_INVALID;
+    char msgid[BG_MSGID_MAX], domain[BG_ADDR_MAX], ip[BG_IP_MAX];
+    bg_store_norm_msgid(message_id, msgid);
+    bg_store_clean(ip, sizeof ip, sending_ip);
+    if (!msgid[0] || !ip[0] || bg_store_norm_recipient(sender_domain, domain) < 0 ||
+        strchr(domain, '@'))
+        return BG_STORE_INVALID;
+    if (s->rdonly)
+        return BG_STORE_READONLY;
+    bg_store_arm(s);
+    int rc = bg_store_tx_begin(s);
+    if (rc != SQLITE_OK)
+        return bg_store_map(rc);
+    sqlite3_stmt *q = bg_store_stmt(s, ST_NOTE_IP, &rc);
+    if (q) {
+        bg_store_bind(q, 1, msgid);
+        bg_store_bind(q, 2, domain);
+        bg_store_bind(q, 3, ip);
+        sqlite3_bind_int64(q, 4, bg_store_now(now));
+        rc = bg_store_step(q);
+    }
+    return bg_store_map(bg_store_tx_end(s, rc));
+}
