@@ -66,6 +66,7 @@ static const struct {
     {"render", bg_cli_render, "render [--config FILE] [FILE]  print the enriched bounce"},
     {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
+    {"config", bg_cli_config, "config check [FILE] | keys [--json]  check a config file, list the keys"},
     {NULL, NULL, NULL},
 };
 

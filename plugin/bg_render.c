@@ -258,6 +258,10 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, bg_cat
         BG_VAR("retry_until", bg_buf_str(&r->retry_until));
         BG_VAR("category", r->section);
         BG_VAR("rule", bg_buf_str(&r->rule));
+        /* the caller's own facts for this recipient (bg_render_extra.vars) */
+        const bg_render_extra *x = c->in->extra ? &c->in->extra[r->index] : NULL;
+        for (const bg_catalog_var *e = x ? x->vars : NULL; e && e->name && i < 23; e++)
+            BG_VAR(e->name, e->value);
     }
     BG_VAR(NULL, NULL);
 #undef BG_VAR

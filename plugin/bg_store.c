@@ -410,8 +410,10 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
         return NULL;
     }
     /* a handle that cannot write reads an older schema as it is: every
-     * read statement works on schema 1 (bg_soft is only written), so the
-     * RCPT check, list and show go on until a writer has migrated */
+     * read statement works on schema 1 (bg_soft is only written; the
+     * inbound proof reads remote_host only from schema 3 on), so the RCPT
+     * check, list and show go on until a writer has migrated */
+    s->schema = v;
     if (v < BG_STORE_SCHEMA_VERSION && !(s->rdonly && v >= BG_STORE_READ_COMPAT)) {
         if (s->rdonly) {
             bg_store_fail(st, err, errlen, v == 0 ? BG_STORE_NOTFOUND : BG_STORE_READONLY, path,
@@ -426,6 +428,7 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
             bg_store_close(s);
             return NULL;
         }
+        s->schema = BG_STORE_SCHEMA_VERSION;
     }
     /* WAL without an fsync per commit: a power cut may lose the last events,
      * never the database. */

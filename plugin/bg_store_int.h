@@ -45,6 +45,8 @@ enum {
     ST_COUNT_CAT,
     ST_WAS_SENT_ANY,
     ST_WAS_SENT_RCPT,
+    ST_SENT_TO,
+    ST_SENT_TO_V2,
     ST_SENDING_IP,
     ST_NOTE_IP,
     ST_SOFT_ADD,

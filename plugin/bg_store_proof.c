@@ -40,6 +40,41 @@ bg_store_status bg_store_was_sent(bg_store *s, const char *message_id, const cha
     return bg_store_map(rc);
 }
 
+bg_store_status bg_store_sent_to(bg_store *s, const char *sender_domain, const char *message_id,
+                                 const char *recipient, int *found, char remote_host[BG_IP_MAX])
+{
+    *found = 0;
+    if (remote_host)
+        remote_host[0] = '\0';
+    if (!s)
+        return BG_STORE_INVALID;
+    char domain[BG_ADDR_MAX], msgid[BG_MSGID_MAX], rcpt[BG_ADDR_MAX];
+    bg_store_norm_msgid(message_id, msgid);
+    if (!msgid[0] || bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@') ||
+        bg_store_norm_recipient(recipient, rcpt) < 0 || !strchr(rcpt, '@'))
+        return BG_STORE_OK;
+    bg_store_arm(s);
+    int rc;
+    sqlite3_stmt *q = bg_store_stmt(s, s->schema >= 3 ? ST_SENT_TO : ST_SENT_TO_V2, &rc);
+    if (!q)
+        return bg_store_map(rc);
+    bg_store_bind(q, 1, msgid);
+    bg_store_bind(q, 2, rcpt);
+    bg_store_bind(q, 3, domain);
+    while ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
+        sqlite3_reset(q);
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        if (remote_host)
+            bg_store_col(q, 0, remote_host, BG_IP_MAX);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(q);
+    return bg_store_map(rc);
+}
+
 bg_store_status bg_store_sending_ip(bg_store *s, const char *message_id, const char *recipient,
                                     char out[BG_IP_MAX])
 {

@@ -253,11 +253,16 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         bg_store_clean(cat, sizeof cat, ev->category);
         bg_store_bind(q, 1, msgid);
         bg_store_bind(q, 2, rcpt);
-        /* events that cannot count ("info") dedupe apart from counting
+        /* the dedupe kind: a message's soft events (deferred, failed or
+         * both: the transport's 452 and the retry-timeout bounce after it)
+         * count once ("soft"); a hard failure is its own kind, so that a
+         * 550 after earlier 452s of the same message still suppresses.
+         * Events that cannot count ("info") dedupe apart from counting
          * ones: a connection failure first must not hide a later 452 of
-         * the same message */
+         * the same message. */
         bg_store_bind(q, 3, rule->mode == BG_SUP_NONE ? (ev->deferred ? "defer-info" : "fail-info")
-                                                     : (ev->deferred ? "defer" : "fail"));
+                            : rule->mode == BG_SUP_COUNT ? "soft"
+                                                         : "fail");
         bg_store_bind(q, 4, domain);
         bg_store_bind(q, 5, cat);
         bg_store_bind(q, 6, bg_store_source_name(ev->source));
@@ -310,11 +315,12 @@ out:
 }
 
 bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const char *recipient,
-                                   const char *message_id, const char *sending_ip, long long now)
+                                   const char *message_id, const char *sending_ip,
+                                   const char *remote_host, long long now)
 {
     if (!s)
         return BG_STORE_INVALID;
-    char domain[BG_ADDR_MAX], rcpt[BG_ADDR_MAX], msgid[BG_MSGID_MAX], ip[BG_IP_MAX];
+    char domain[BG_ADDR_MAX], rcpt[BG_ADDR_MAX], msgid[BG_MSGID_MAX], ip[BG_IP_MAX], host[BG_IP_MAX];
     if (bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@') ||
         bg_store_norm_recipient(recipient, rcpt) < 0 || !strchr(rcpt, '@'))
         return BG_STORE_INVALID;
@@ -322,6 +328,7 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         return BG_STORE_READONLY;
     bg_store_norm_msgid(message_id, msgid);
     bg_store_clean(ip, sizeof ip, sending_ip);
+    bg_store_clean(host, sizeof host, remote_host);
     now = bg_store_now(now);
     bg_store_arm(s);
     static const int used[] = {ST_BEGIN,      ST_COMMIT,     ST_ROLLBACK,
@@ -340,6 +347,7 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         bg_store_bind(q, 3, domain);
         bg_store_bind(q, 4, ip);
         sqlite3_bind_int64(q, 5, now);
+        bg_store_bind(q, 6, host);
         rc = bg_store_step(q);
         if (rc != SQLITE_OK)
             goto out;

@@ -22,9 +22,10 @@ const char *const bg_store_sql[ST_N] = {
         "ON CONFLICT (message_id, recipient, kind) DO NOTHING",
     [ST_EVENT_SENT] =
         "INSERT INTO bg_event (message_id, recipient, kind, sender_domain, category, source, "
-        "sending_ip, seen_at) VALUES (?1, ?2, 'sent', ?3, 'delivered', 'transport', ?4, ?5) "
+        "sending_ip, seen_at, remote_host) VALUES (?1, ?2, 'sent', ?3, 'delivered', 'transport', ?4, ?5, ?6) "
         "ON CONFLICT (message_id, recipient, kind) DO UPDATE SET seen_at = excluded.seen_at, "
-        "sending_ip = excluded.sending_ip",
+        "sending_ip = excluded.sending_ip, remote_host = excluded.remote_host, "
+        "sender_domain = excluded.sender_domain",
     [ST_ROW_GET] = "SELECT " BG_ROW_COLS " FROM bg_suppression "
                    "WHERE sender_domain = ?1 AND recipient = ?2",
     [ST_ROW_UPSERT] =
@@ -70,6 +71,12 @@ const char *const bg_store_sql[ST_N] = {
     [ST_WAS_SENT_ANY] = "SELECT 1 FROM bg_event WHERE message_id = ?1 AND kind = 'sent' LIMIT 1",
     [ST_WAS_SENT_RCPT] = "SELECT 1 FROM bg_event WHERE message_id = ?1 AND recipient = ?2 "
                          "AND kind = 'sent'",
+    /* the inbound proof: this message, from this sending domain, to this
+     * recipient, accepted by remote_host (schema 3) */
+    [ST_SENT_TO] = "SELECT remote_host FROM bg_event WHERE message_id = ?1 AND recipient = ?2 "
+                   "AND kind = 'sent' AND sender_domain = ?3",
+    [ST_SENT_TO_V2] = "SELECT '' FROM bg_event WHERE message_id = ?1 AND recipient = ?2 "
+                      "AND kind = 'sent' AND sender_domain = ?3",
     [ST_SENDING_IP] = "SELECT sending_ip FROM bg_event WHERE message_id = ?1 "
                       "AND recipient IN (?2, '') AND sending_ip <> '' "
                       "ORDER BY CASE WHEN recipient = ?2 THEN 0 ELSE 1 END, "
@@ -107,7 +114,13 @@ const char *const bg_store_sql[ST_N] = {
  * window (soft_window_start) and the last one (last_seen): the first and
  * the last event go in at their own times and the ones between at the
  * first's -- a lower bound, so a migrated row never suppresses earlier
- * than its real events would have. */
+ * than its real events would have.
+ *
+ * Version 3 (inbound proof, once per message) adds bg_event.remote_host,
+ * the host that accepted a delivery ('sent' events), and renames the
+ * counting 'defer' events to 'soft': a message's soft events count once
+ * whether it was deferred, failed or both (the 'defer' kind only ever held
+ * counting deferrals; the uncounted ones are 'defer-info'). */
 const bg_store_migration bg_store_migrations[] = {
     {1, "CREATE TABLE IF NOT EXISTS bg_schema (version INTEGER NOT NULL, applied_at BIGINT NOT NULL);"
         "CREATE TABLE bg_suppression ("
@@ -152,5 +165,7 @@ const bg_store_migration bg_store_migrations[] = {
         " SELECT sender_domain, recipient, last_seen, 1"
         " FROM bg_suppression WHERE scope = 'soft' AND soft_count >= 2 AND soft_window_start > 0"
         " AND last_seen > soft_window_start;"},
+    {3, "ALTER TABLE bg_event ADD COLUMN remote_host TEXT NOT NULL DEFAULT '';"
+        "UPDATE bg_event SET kind = 'soft' WHERE kind = 'defer';"},
     {0, NULL},
 };
