@@ -28,7 +28,10 @@ static const char *const bg_catalog_placeholders[] = {
     "recipient", "domain",       "code",         "reply_code",  "remote_mta",
     "organisation", "helpdesk",  "retry_until",  "sender_domain", "subject",
     "reason",    "category",     "rule",         "count",       "dkim_domain",
-    "dkim_selector", "first_recipient", NULL,
+    "dkim_selector", "first_recipient",
+    /* the suppression row behind a suppressed-here refusal (bg_exim_store.c) */
+    "suppressed_since", "suppressed_until", "suppressed_reply", "suppressed_category",
+    "lift_command", NULL,
 };
 
 typedef struct bg_cat_key {

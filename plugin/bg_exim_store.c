@@ -487,8 +487,14 @@ void *bg_exim_store_extra(const bg_config *cfg, const bg_bounce *b, const bg_ver
         bg_store_fmt_date(row.suppressed_since, x->since);
         if (row.expires_at > 0)
             bg_store_fmt_date(row.expires_at, x->until);
-        if (row.diagnostic[0])
-            snprintf(x->reply, sizeof x->reply, "%s", row.diagnostic);
+        if (row.diagnostic[0]) {
+            /* the reply itself, without the transport's "SMTP error from
+             * remote mail server after RCPT TO:<x>: " in front */
+            const char *d = row.diagnostic;
+            static const char pre[] = "SMTP error from remote mail server after ";
+            const char *colon = strncmp(d, pre, sizeof pre - 1) == 0 ? strstr(d + sizeof pre - 1, ": ") : NULL;
+            snprintf(x->reply, sizeof x->reply, "%s", colon && colon[2] ? colon + 2 : d);
+        }
         else if (row.reply_code > 0 || row.status[0])
             snprintf(x->reply, sizeof x->reply, "%d %s", row.reply_code, row.status);
         snprintf(x->category, sizeof x->category, "%s", row.category);

@@ -325,6 +325,43 @@ def test_locally_submitted_mail_fails_at_router(sb):
     assert not any(rcpt in m[1] for m in sb.peer.received[before:])
 
 
+def test_our_refusal_keeps_the_facts(sb):
+    """Issue 12 (3): our router's refusal of a suppressed recipient changes
+    nothing in its row (before: category recipient-suppressed, status
+    5.0.0, our own text as the reply, expiry renewed), and the sender's
+    bounce says that our server stopped it, when, why and how to lift it
+    (before: "The service that handles remote.test refuses ...")."""
+    user = sb.add_user("ours1")
+    rcpt = "gone4@remote.test"
+    reply = "550 5.1.1 <%s>: Recipient address rejected: User unknown" % rcpt
+    sb.peer.set_rule(rcpt, rcpt=reply)
+    sb.submit(user, [rcpt], mail.make_message(user, rcpt, "first"))
+    sb.wait_mail("ours1", 1)
+    before = _wait_row(sb, "local.test", rcpt)
+    assert before["category"] == "unknown-user" and before["status"] == "5.1.1", before
+    time.sleep(1.1)  # a renewed expiry or last_seen would show
+    p = sb.exim("-odi", "-f", user, rcpt, input=mail.make_message(user, rcpt, "via sendmail"))
+    assert p.returncode == 0, p.stderr
+    bounce = sb.wait_mail("ours1", 2)[-1]
+    assert sh.row(sb, "local.test", rcpt) == before, (sh.row(sb, "local.test", rcpt), before)
+    msg = checks.enriched(bounce, "suppressed-here")
+    text = " ".join(mail.text_of(msg, "text/plain").split())
+    html = mail.text_of(msg, "text/html")
+    assert "bounceguide suppress remove %s --domain local.test" % rcpt in html
+    since = datetime.datetime.utcfromtimestamp(before["suppressed_since"]).strftime("%Y-%m-%d")
+    until = datetime.datetime.utcfromtimestamp(before["expires_at"]).strftime("%Y-%m-%d")
+    for want in ("Our own mail server stopped this message before it left",
+                 "On %s, mail from local.test to %s failed with this answer" % (since, rcpt),
+                 '"%s"' % reply, "The reply that caused it: %s" % reply, "until %s" % until, "ask your mail administrator to lift the block",
+                 "To lift it, as root: bounceguide suppress remove %s --domain local.test" % rcpt):
+        assert want in text, (want, text)
+    assert "refuses to deliver" not in text, text
+    # and over SMTP, from a relay host, the RCPT ACL refuses it first
+    code, answer = sh.rcpt_reply(sb, user, rcpt)
+    assert code == 550 and "(bounceguide)" in answer, (code, answer)
+    assert sh.row(sb, "local.test", rcpt) == before
+
+
 # ---- faults: mail flows, one log line each, bounded waits ----------------
 
 def _fault_conf(sb, name):
