@@ -385,17 +385,34 @@ bg_store_status bg_store_check(bg_store *s, const char *sender_domain, const cha
     bg_store_bind(q, 2, rcpt);
     bg_store_bind(q, 3, at ? at + 1 : rcpt);
     sqlite3_bind_int64(q, 4, bg_store_now(now));
-    while ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
-        sqlite3_reset(q);
-    if (rc == SQLITE_ROW) {
-        *hit = 1;
-        if (out)
-            bg_store_row_read(q, out);
-        rc = SQLITE_OK;
-    } else if (rc == SQLITE_DONE) {
-        rc = SQLITE_OK;
+    /* the address row and the domain row may both refuse: the older wins */
+    int n = 0;
+    long long best = 0;
+    for (;;) {
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            long long since = sqlite3_column_int64(q, 11); /* suppressed_since */
+            if (n == 0 || since < best) {
+                best = since;
+                if (out)
+                    bg_store_row_read(q, out);
+            }
+            n++;
+            continue;
+        }
+        if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+            break;
+        }
+        if (n == 0 && bg_store_again(s, rc)) {
+            sqlite3_reset(q);
+            continue;
+        }
+        break;
     }
     sqlite3_reset(q);
+    if (rc == SQLITE_OK)
+        *hit = n > 0;
     return bg_store_map(rc);
 }
 

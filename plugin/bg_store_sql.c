@@ -38,9 +38,10 @@ const char *const bg_store_sql[ST_N] = {
         "soft_count = excluded.soft_count, soft_window_start = excluded.soft_window_start, "
         "suppressed_since = excluded.suppressed_since, expires_at = excluded.expires_at, "
         "source = excluded.source, last_message_id = excluded.last_message_id",
+    /* at most two rows (the address, its domain): the caller keeps the
+     * older; an ORDER BY here made SQLite build a sorter per RCPT */
     [ST_CHECK] = "SELECT " BG_ROW_COLS " FROM bg_suppression "
-                 "WHERE sender_domain = ?1 AND recipient IN (?2, ?3) AND " BG_ACTIVE("?4")
-                 " ORDER BY suppressed_since LIMIT 1",
+                 "WHERE sender_domain = ?1 AND recipient IN (?2, ?3) AND " BG_ACTIVE("?4"),
     [ST_SOFT_CLEAR] = "UPDATE bg_suppression SET soft_count = 0, soft_window_start = 0, "
                       "suppressed_since = 0, expires_at = 0, last_seen = ?3 "
                       "WHERE sender_domain = ?1 AND recipient = ?2 AND scope = 'soft' "

@@ -219,6 +219,19 @@ static void domain_scope(void **state)
     assert_int_equal(hit, 0);
     assert_int_equal(bg_store_check(s, "example.com", "anyone@nosuch.example", T0 + 30 * DAY, &hit, NULL), BG_STORE_OK);
     assert_int_equal(hit, 0);
+    /* an address row and a domain row both in force: the check answers
+     * with the older (the domain row, T0), whichever the index gives first */
+    e = ev("example.com", "aaa@nosuch.example", "d2@example.com", "unknown-user", 0, T0 + 60);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    e = ev("example.com", "zzz@nosuch.example", "d3@example.com", "unknown-user", 0, T0 + 60);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    static const char *const both[] = {"aaa@nosuch.example", "zzz@nosuch.example"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(bg_store_check(s, "example.com", both[i], T0 + 120, &hit, &row), BG_STORE_OK);
+        assert_int_equal(hit, 1);
+        assert_string_equal(row.scope, "domain");
+        assert_int_equal(row.suppressed_since, T0);
+    }
     bg_store_close(s);
 }
 
