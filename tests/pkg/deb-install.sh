@@ -378,7 +378,7 @@ wait_for 30 "the fake report in $MBOX" grep -q "$FORGED" "$MBOX"
 mainlog > /dev/null
 fid=$(grep "<= <> .*U=$TUSER P=local .*id=$FAKEID" "$W/mainlog" | awk '{print $3}' | tail -1)
 [ -n "$fid" ] || { grep "$FAKEID" "$W/mainlog" >&2; fail "no '<= <> U=$TUSER P=local' arrival of the fake report in the main log"; }
-grep "$fid" "$W/mainlog" | grep -q "bounceguide: store: inbound bounce $fid for $LDOM not recorded: no proof it answers our mail (no prvs signature; returned Message-ID not sent from here)" \
+grep "$fid" "$W/mainlog" | grep -q "bounceguide: store: inbound bounce $fid for $LDOM not recorded: no proof it answers our mail (not received over SMTP (a local user's report proves nothing))" \
     || { grep "$fid" "$W/mainlog" >&2; fail "the fake report from $TUSER was not treated as an inbound report without proof"; }
 grep "$fid" "$W/mainlog" | grep -q "bounceguide: store: $FORGED suppressed" \
     && fail "the main log says the fake report suppressed $FORGED"
