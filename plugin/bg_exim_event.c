@@ -24,11 +24,8 @@
 #define LOCAL_SCAN
 #include <exim4/local_scan.h>
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bg_classify.h"

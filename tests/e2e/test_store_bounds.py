@@ -167,6 +167,10 @@ def test_broken_config_is_inert_everywhere(sb):
     assert r.returncode == 1 and "config broken" in r.stderr, r
     r = sh.cli("config", "check", sb.path("bounceguide.conf"))
     assert r.returncode == 0, r
+    import json
+    keys = {k["name"]: k for k in json.loads(sh.cli("config", "keys", "--json").stdout)}
+    assert keys["suppress"]["default"] == "yes" and keys["suppress"]["scope"] == "per-domain", keys["suppress"]
+    assert keys["suppress_db"]["scope"] == "global", keys["suppress_db"]
 
 
 def test_missing_config(sb):
