@@ -122,8 +122,10 @@ def test_broken_config_is_inert_everywhere(sb):
         assert code == 250                      # the valid config: suppression off for local.test
         for i, (label, text, why) in enumerate(cases):
             sb.set_bgconf(text)
-            rcpt = "gone%d@remote.test" % i
-            sb.peer.set_rule(rcpt, rcpt="550 5.1.1 <%s>: User unknown" % rcpt)
+            rcpts = ["gone%d-%d@remote.test" % (i, k) for k in range(5)]
+            rcpt = rcpts[0]
+            for r in rcpts:
+                sb.peer.set_rule(r, rcpt="550 5.1.1 <%s>: User unknown" % r)
             sb.peer.set_rule(seeded, rcpt="250 2.1.5 OK")
             mark = sb.log_mark()
             n = len(sb.mailbox("conf1"))
@@ -131,7 +133,7 @@ def test_broken_config_is_inert_everywhere(sb):
             code, text_ = sh.rcpt_reply(sb, user, seeded)
             assert code == 250, (label, code, text_)
             # transport event: a 550 writes nothing
-            sb.submit(user, [rcpt], mail.make_message(user, rcpt, label))
+            sb.submit(user, rcpts, mail.make_message(user, rcpt, label))
             bounce = sb.wait_mail("conf1", n + 1)[-1]
             # local_scan: the bounce as Exim made it
             checks.unchanged_exim_bounce(bounce)
@@ -141,17 +143,20 @@ def test_broken_config_is_inert_everywhere(sb):
             assert p.returncode == 0, p.stderr
             wait_for(lambda: any(seeded in m[1] for m in sb.peer.received[before:]), 20,
                      "%s: sendmail to the seeded row delivered" % label)
-            assert sh.row(sb, "local.test", rcpt) is None, (label, sh.row(sb, "local.test", rcpt))
+            for r in rcpts:
+                assert sh.row(sb, "local.test", r) is None, (label, sh.row(sb, "local.test", r))
             log = sb.log_since(mark)
             said = [l for l in log.splitlines() if "bounceguide:" in l and why in l]
             inert = [l for l in said if "suppression is off in this process" in l]
             unchanged = [l for l in said if "message passed unchanged" in l]
             assert inert and unchanged, (label, said)
-            # one line per process: per message id (delivery and bounce
-            # processes) at most one; without an id (an SMTP session before
-            # its message has one) at most one per session, two here
+            # one line per process, not per recipient: the 5-recipient
+            # message passes through at most 3 processes that log with its
+            # id (receiving, delivery, transport; Exim may exec the
+            # delivery), and each SMTP session logs once before its message
+            # has an id (two sessions here)
             ids = [l.split()[2] for l in inert if re.match(r"\w{6}-\w{6}-\w{2}$", l.split()[2])]
-            assert len(ids) == len(set(ids)), (label, inert)
+            assert max(ids.count(x) for x in ids) <= 3, (label, inert)
             assert len(inert) - len(ids) <= 2, (label, inert)
     finally:
         sb.set_bgconf(sh.bgconf())
