@@ -43,7 +43,8 @@ int bg_policy_enabled(const bg_policy *p, const char *sender_domain);
 
 /* The mode for a category after the domain's overrides: base is the
  * classifier's decision (the taxonomy default after its rules). temporary
- * = 1 for a 4xx or a delay: then at most BG_SUP_COUNT. */
+ * = 1 for a 4xx or a delay: then at most BG_SUP_COUNT. suppressed-here
+ * (our own refusal) is always BG_SUP_NONE, whatever the config says. */
 bg_suppress bg_policy_mode(const bg_policy *p, const char *sender_domain, const char *category,
                            bg_suppress base, int temporary);
 

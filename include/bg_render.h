@@ -28,6 +28,11 @@
 typedef struct bg_render_extra {
     const char *admin_text;  /* findings and advice for the admin */
     const char *sender_text; /* optional one-line plain advice for the sender */
+    /* more placeholders for this recipient's catalogue texts (the
+     * suppression store's facts behind a suppressed-here refusal, see the
+     * header of conf/guidance/en.conf), ended by {NULL, NULL}; NULL =
+     * none. At most 6 are used. */
+    const struct bg_catalog_var *vars;
 } bg_render_extra;
 
 typedef struct bg_render_input {

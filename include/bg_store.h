@@ -28,7 +28,7 @@
 #define BG_STORE_DEFAULT_PATH "/var/spool/exim4/bounceguide/suppression.db"
 #define BG_STORE_DEFAULT_TIMEOUT_MS 250
 #define BG_STORE_OWNER "Debian-exim"   /* owner of a file created by root */
-#define BG_STORE_SCHEMA_VERSION 2 /* 2: bg_soft, the sliding soft window */
+#define BG_STORE_SCHEMA_VERSION 3 /* 2: bg_soft, the sliding soft window; 3: bg_event.remote_host, 'soft' events */
 
 #define BG_DOMAIN_MAX 256      /* a domain name (253) + NUL, rounded */
 #define BG_STORE_DIAG_MAX 512  /* diagnostic text kept per row */
@@ -116,18 +116,23 @@ typedef struct bg_store_result {
 } bg_store_result;
 
 /* Record one event under rule. Dedupes on (message id, recipient, kind)
- * when message_id is not empty; kind is fail or defer, with events under a
- * BG_SUP_NONE rule kept apart (fail-info, defer-info) so that they never
- * hide a counting event of the same message. res may be NULL. One
- * transaction. */
+ * when message_id is not empty. kind: "soft" for a BG_SUP_COUNT rule
+ * (deferred or failed: a message's soft events count once toward the
+ * threshold), "fail" for a hard one, and events under a BG_SUP_NONE rule
+ * kept apart (fail-info, defer-info) so that they never hide a counting
+ * event of the same message. res may be NULL. One transaction. */
 bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_store_rule *rule,
                                 bg_store_result *res);
 
-/* Record a successful delivery: remembers the Message-ID (proof for
- * inbound bounces) and the sending IP, and clears the recipient's soft
- * count (lifting a soft suppression). now 0 = time(NULL). */
+/* Record a successful delivery: remembers that this message went from
+ * sender_domain to recipient, accepted by remote_host (the IP of the host
+ * that took it; the proof for inbound reports, bg_store_sent_to), the
+ * sending IP, and clears the recipient's soft count (lifting a soft
+ * suppression). sending_ip, remote_host may be NULL or "". now 0 =
+ * time(NULL). */
 bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const char *recipient,
-                                   const char *message_id, const char *sending_ip, long long now);
+                                   const char *message_id, const char *sending_ip,
+                                   const char *remote_host, long long now);
 
 /* One suppression row, as stored. */
 typedef struct bg_store_row {
@@ -203,6 +208,14 @@ bg_store_status bg_store_count_by_category(bg_store *s, const char *sender_domai
  * recipient not NULL/"" only when it was delivered to that recipient. */
 bg_store_status bg_store_was_sent(bg_store *s, const char *message_id, const char *recipient,
                                   int *found);
+
+/* The proof an inbound report needs: did this server deliver the message
+ * message_id from sender_domain to recipient (bg_store_delivered)? *found
+ * 1 or 0; remote_host (may be NULL) gets the IP of the host that accepted
+ * it, "" when not recorded (older rows). BG_STORE_OK unless the store
+ * fails; malformed arguments give *found 0. */
+bg_store_status bg_store_sent_to(bg_store *s, const char *sender_domain, const char *message_id,
+                                 const char *recipient, int *found, char remote_host[BG_IP_MAX]);
 
 /* The sending IP recorded for (message id, recipient): the recipient's own
  * events first (a failure before a delivery), else the IP noted for the

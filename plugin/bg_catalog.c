@@ -32,7 +32,9 @@ static const char *const bg_catalog_placeholders[] = {
     "reason",    "category",     "rule",         "count",       "dkim_domain",
     "dkim_selector", "first_recipient",
     "more", "tried_for", "tried_since", "n", /* timing (classify) and duration_* counts */
-    NULL,
+    /* the suppression row behind a suppressed-here refusal (bg_exim_store.c) */
+    "suppressed_since", "suppressed_until", "suppressed_reply", "suppressed_category",
+    "lift_command", NULL,
 };
 
 /* Placeholders of the authentication diagnosis (section [auth], filled by

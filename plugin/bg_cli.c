@@ -67,6 +67,7 @@ static const struct {
     {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
     {"guidance", bg_cli_guidance, "guidance check [--full] FILE...  check a guidance catalogue"},
+    {"config", bg_cli_config, "config check [FILE] | keys [--json]  check a config file, list the keys"},
     {NULL, NULL, NULL},
 };
 

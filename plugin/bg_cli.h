@@ -4,6 +4,7 @@
 #define BG_CLI_H
 
 #include <stddef.h>
+#include "bg_config.h"
 
 /* Read a whole file ("-" = stdin) into a malloc'd buffer (NUL-terminated).
  * max is the size limit; on failure returns NULL and prints a clear
@@ -21,5 +22,12 @@ int bg_cli_render(int argc, char **argv);
 int bg_cli_suppress(int argc, char **argv);
 int bg_cli_diagnose(int argc, char **argv);
 int bg_cli_guidance(int argc, char **argv);
+int bg_cli_config(int argc, char **argv);
+
+/* The plugin config for a subcommand, by the rules Exim's plugin uses:
+ * path NULL = the default file, whose absence means the defaults; a file
+ * that cannot be read or parsed, or has a value of the wrong type, is
+ * refused (NULL, the problems printed on stderr). Warnings are printed. */
+bg_config *bg_cli_config_load(const char *path);
 
 #endif

@@ -127,17 +127,11 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
     return 0;
 }
 
-/* Config: the given file (must load) or the default one (may be absent). */
+/* Config: the given file (must load) or the default one (may be absent);
+ * broken (a bad value too) is refused, as inside Exim. */
 static bg_config *bg_sup_config(const bg_sup_opts *o)
 {
-    char err[400];
-    const char *path = o->config ? o->config : BG_CLI_DEFAULT_CONFIG;
-    if (!o->config && access(path, F_OK) != 0)
-        return bg_config_new();
-    bg_config *c = bg_config_load(path, err, sizeof err);
-    if (!c)
-        fprintf(stderr, "bounceguide: %s\n", err);
-    return c;
+    return bg_cli_config_load(o->config);
 }
 
 static bg_store *bg_sup_open(const bg_sup_opts *o, const bg_policy *p, int write)

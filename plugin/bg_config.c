@@ -22,6 +22,7 @@ typedef struct bg_config_entry {
     char *section; /* "" = global; ".example.com" = that domain and below */
     char *key;
     char *value;
+    unsigned line; /* in the file (for bg_config_keys_check) */
 } bg_config_entry;
 
 struct bg_config {
@@ -59,7 +60,7 @@ static char *bg_strndup_lower(const char *s, size_t n, int lower)
 }
 
 static int bg_config_add(bg_config *c, const char *section, const char *k, size_t kl,
-                         const char *v, size_t vl)
+                         const char *v, size_t vl, unsigned line)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 32;
@@ -79,6 +80,7 @@ static int bg_config_add(bg_config *c, const char *section, const char *k, size_
         free(e->value);
         return -1;
     }
+    e->line = line;
     c->n++;
     return 0;
 }
@@ -157,7 +159,7 @@ bg_config *bg_config_parse(const char *text, size_t len, const char *origin, cha
                     }
                 }
                 if (!why && bg_config_add(c, section, ks, (size_t)(ke - ks), vs,
-                                          (size_t)(ve - vs)) < 0)
+                                          (size_t)(ve - vs), lineno) < 0)
                     why = "out of memory";
             }
         }
@@ -324,4 +326,13 @@ size_t bg_config_domains(const bg_config *c, void (*fn)(const char *domain, void
             fn(c->e[i].section, ctx);
     }
     return count;
+}
+
+size_t bg_config_entries(const bg_config *c, bg_config_entry_fn fn, void *ctx)
+{
+    if (!c)
+        return 0;
+    for (size_t i = 0; i < c->n && fn; i++)
+        fn(c->e[i].section, c->e[i].key, c->e[i].value, c->e[i].line, ctx);
+    return c->n;
 }

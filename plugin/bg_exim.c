@@ -31,6 +31,7 @@
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_exim_conf.h"
 #include "bg_exim_hooks.h"
 #include "bg_exim_spool.h"
 #include "bg_lang.h"
@@ -39,10 +40,6 @@
 #include "bg_render.h"
 #include "bg_store.h"
 
-#ifndef BG_CONFIG_PATH
-#define BG_CONFIG_PATH "/etc/exim4/bounceguide.conf"
-#endif
-#define BG_CONFIG_ENV "BOUNCEGUIDE_CONFIG"
 #define BG_EXIM_MAX_SIZE_DEFAULT (4LL * 1024 * 1024)
 #define BG_EXIM_HDR_VALUE_MAX 2000
 
@@ -159,21 +156,16 @@ static int bg_exim_is_candidate(void)
     return 0;
 }
 
-/* ---- configuration (cached per process, re-read when the file changes) --- */
+/* ---- configuration (bg_exim_conf: shared with the dlfunc entry points) --- */
 
+/* The catalogue of this process, for the config it was loaded with. */
 typedef struct bg_exim_state {
-    char path[1024];
-    int loaded;         /* 1 once a load was attempted for (path, stat) */
-    int broken;         /* 1 when the config file exists but cannot be used */
-    char broken_why[300];
-    int stat_errno;     /* errno of stat() when the file was not there */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-    bg_config *cfg;
-    bg_rules *rules;
-    bg_lang *langs;     /* the catalogues, per language */
+    const bg_config *cfg;   /* borrowed from bg_exim_conf; NULL when broken */
+    const bg_rules *rules;  /* borrowed from bg_exim_conf */
+    bg_lang *langs;         /* the catalogues, per language; NULL when unusable */
+    int langs_tried;
+    char langs_why[300];
+    char broken_why[400];
 } bg_exim_state;
 
 static bg_exim_state bg_exim_st;
@@ -213,87 +205,55 @@ static void bg_exim_stage(int stage)
     bg_exim_stage_t0 = t;
 }
 
-/* Drop what was loaded. */
-static void bg_exim_state_clear(bg_exim_state *s)
+/* Make sure config and rules are loaded for the current file (one stat
+ * per bounce; reloaded when the file changed). 0 when usable, -1 when the
+ * config is broken and the bounce must pass unchanged (why: broken_why).
+ * The catalogue is loaded separately (bg_exim_state_langs): without one
+ * the store still records the bounce. */
+static int bg_exim_state_load(bg_exim_state *s)
 {
-    bg_lang_free(s->langs);
-    bg_rules_free(s->rules);
-    bg_config_free(s->cfg);
-    s->langs = NULL;
-    s->rules = NULL;
-    s->cfg = NULL;
-    s->loaded = 0;
-    s->broken = 0;
-    s->broken_why[0] = '\0';
-}
-
-/* (Re)load config, rules and catalogue for path. stp is the file's stat,
- * NULL when stat failed with stat_errno; missing_ok: a missing file at the
- * default path means "all defaults". 0 when usable, -1 when broken. */
-static int bg_exim_state_reload(bg_exim_state *s, const char *path, const struct stat *stp,
-                                int stat_errno, int missing_ok)
-{
-    char err[256] = "";
-
-    bg_exim_state_clear(s);
-    snprintf(s->path, sizeof s->path, "%s", path);
-    s->loaded = 1;
-    s->stat_errno = stat_errno;
-    s->ino = stp ? stp->st_ino : 0;
-    s->dev = stp ? stp->st_dev : 0;
-    s->size = stp ? stp->st_size : 0;
-    if (stp)
-        s->mtime = stp->st_mtim;
-
-    if (stp == NULL && missing_ok)
-        s->cfg = bg_config_new();
-    else if (stp == NULL)
-        snprintf(s->broken_why, sizeof s->broken_why, "config %s: %s", path,
-                 strerror(stat_errno));
-    else if ((s->cfg = bg_config_load(path, err, sizeof err)) == NULL)
-        snprintf(s->broken_why, sizeof s->broken_why, "config broken: %s", err);
-    if (s->cfg == NULL) {
-        s->broken = 1;
-        if (!s->broken_why[0])
-            snprintf(s->broken_why, sizeof s->broken_why, "config %s: out of memory", path);
+    long long t0 = bg_exim_timing > 0 ? bg_exim_now_ns() : 0;
+    const char *why = "";
+    int reloaded = 0;
+    s->cfg = bg_exim_conf_get(&why, &reloaded);
+    if (reloaded || !s->cfg) {
+        bg_lang_free(s->langs);
+        s->langs = NULL;
+        s->langs_tried = 0;
+    }
+    if (!s->cfg) {
+        snprintf(s->broken_why, sizeof s->broken_why, "%s", why);
         return -1;
     }
-    s->rules = bg_rules_load(bg_config_get(s->cfg, NULL, "rules_file", ""));
-    /* data_dir: the installed catalogues; unset = the compiled-in ones.
-     * The default language's is loaded now, the others when a bounce asks */
-    s->langs = bg_lang_new(s->cfg, NULL, err, sizeof err);
-    if (s->rules == NULL || s->langs == NULL) {
-        s->broken = 1;
-        snprintf(s->broken_why, sizeof s->broken_why, "%s",
-                 s->langs == NULL && err[0] ? err : "out of memory loading rules/catalogue");
+    bg_exim_conf_warn();
+    s->rules = bg_exim_conf_rules();
+    if (bg_exim_timing > 0)
+        bg_exim_load_ns += bg_exim_now_ns() - t0;
+    if (!s->rules) {
+        snprintf(s->broken_why, sizeof s->broken_why, "out of memory loading the rules");
         return -1;
     }
     return 0;
 }
 
-/* Make sure config, rules and catalogue are loaded for the current file
- * (one stat per bounce; reloaded when the file changed). Returns 0 when
- * usable, -1 when the bounce must pass unchanged (why: s->broken_why). */
-static int bg_exim_state_load(bg_exim_state *s)
+/* The catalogues for the current config (data_dir, language,
+ * guidance_file, per-language overrides), made once per config load; the
+ * default language's is loaded now, the others when a bounce asks. NULL
+ * when none can be loaded (why: langs_why). */
+static bg_lang *bg_exim_state_langs(bg_exim_state *s)
 {
-    const char *env = getenv(BG_CONFIG_ENV);
-    const char *path = env && *env ? env : BG_CONFIG_PATH;
-    struct stat st;
-    int exists = stat(path, &st) == 0;
-    int stat_errno = exists ? 0 : errno;
-
-    if (s->loaded && strcmp(s->path, path) == 0 &&
-        ((!exists && s->ino == 0 && s->stat_errno == stat_errno) ||
-         (exists && st.st_ino == s->ino && st.st_dev == s->dev && st.st_size == s->size &&
-          st.st_mtim.tv_sec == s->mtime.tv_sec && st.st_mtim.tv_nsec == s->mtime.tv_nsec)))
-        return s->broken ? -1 : 0;
-
+    if (s->langs_tried)
+        return s->langs;
     long long t0 = bg_exim_timing > 0 ? bg_exim_now_ns() : 0;
-    int rc = bg_exim_state_reload(s, path, exists ? &st : NULL, stat_errno,
-                                  stat_errno == ENOENT && !(env && *env));
+    s->langs_tried = 1;
+    char err[256] = "";
+    s->langs = bg_lang_new(s->cfg, NULL, err, sizeof err);
+    if (!s->langs)
+        snprintf(s->langs_why, sizeof s->langs_why, "%s",
+                 err[0] ? err : "out of memory loading the catalogue");
     if (bg_exim_timing > 0)
         bg_exim_load_ns += bg_exim_now_ns() - t0;
-    return rc;
+    return s->langs;
 }
 
 /* ---- reading the message ------------------------------------------------ */
@@ -448,6 +408,7 @@ typedef struct bg_exim_job {
     bg_verdict *verdicts;
     bg_render_extra *extra;
     void *auth;
+    void *sup; /* the suppressed-here facts (bg_exim_store_extra) */
     bg_render_output out;
     int have_out;
 } bg_exim_job;
@@ -458,6 +419,7 @@ static void bg_exim_job_free(bg_exim_job *j)
     if (j->have_out)
         bg_render_output_free(&j->out);
     bg_exim_auth_free(j->auth);
+    bg_exim_store_extra_free(j->sup);
     free(j->extra);
     free(j->verdicts);
     bg_bounce_free(j->bounce);
@@ -541,8 +503,9 @@ static void bg_exim_process(int fd)
             rcpt_dom[k] = (char)bg_exim_lc((unsigned char)d[k]);
         rcpt_dom[k] = '\0';
     }
-    if (!bg_config_get_bool(cfg, rcpt_dom, "enabled", 1))
-        return;
+    /* enabled = no: the bounce stays as Exim made it, the store still
+     * records it (conf/bounceguide.conf) */
+    int rewrite = bg_config_get_bool(cfg, rcpt_dom, "enabled", 1);
 
     if (fstat(fd, &st) != 0 || st.st_size < SPOOL_DATA_START_OFFSET) {
         bg_logf(BG_LOG_WARN, "cannot stat the spool data file; message passed unchanged");
@@ -607,17 +570,24 @@ static void bg_exim_process(int fd)
     bg_exim_last_cause(cfg, b, j.verdicts, n);
 
     int inbound = !bg_exim_own_report();
+    /* our own refusal (suppressed-here) can only be in our own report */
+    bg_exim_store_own_refusals(j.verdicts, n, inbound);
     bg_exim_stage(BG_T_CLASSIFY);
     bg_exim_store_bounce(cfg, b, j.verdicts, n, inbound, message_id ? (const char *)message_id : "");
 
-    if (!bg_config_get_bool(cfg, rcpt_dom, "rewrite", 1) ||
+    if (!rewrite || !bg_config_get_bool(cfg, rcpt_dom, "rewrite", 1) ||
         (inbound && !bg_config_get_bool(cfg, rcpt_dom, "rewrite_inbound", 1)))
         goto done;
+    bg_lang *langs = bg_exim_state_langs(s);
+    if (!langs) {
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", s->langs_why);
+        goto done;
+    }
 
     bg_exim_stage(BG_T_STORE);
     /* the language of the report's reader (the bounced message's sender) */
     bg_lang_pick lang;
-    bg_lang_choose(s->langs,
+    bg_lang_choose(langs,
                    recipients_count > 0 && recipients_list != NULL &&
                            recipients_list[0].address != NULL
                        ? (const char *)recipients_list[0].address
@@ -625,6 +595,7 @@ static void bg_exim_process(int fd)
                    rcpt_dom, j.msg.p, j.msg.len, b, &lang);
     j.auth = bg_exim_auth_extra(cfg, lang.admin_catalog, lang.catalog, b, j.verdicts, n, inbound,
                                 j.extra);
+    j.sup = bg_exim_store_extra(cfg, b, j.verdicts, n, inbound, j.extra);
 
     bg_render_input in = {
         .msg = j.msg.p,

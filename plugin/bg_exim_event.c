@@ -5,52 +5,41 @@
  *     deliveries (Message-ID proof for inbound bounces, soft count reset).
  *     7 arguments at most: Exim 4.96 garbles argc at 8.
  *       {$event_name}{$sender_address}{$local_part@$domain}{$event_data}
- *       {$h_message-id:}{$sending_ip_address}{$message_exim_id}
+ *       {$h_message-id:}{$sending_ip_address $host_address}{$message_exim_id}
+ *     (the sixth: our IP, a blank, the remote host's IP -- the host that
+ *     accepted a delivery is what an inbound report is checked against;
+ *     a lone IP, as older macros pass it, is ours)
  *   bg_dlfunc_check -- for a RCPT ACL or a router:
  *       {$sender_address_domain}{$local_part@$domain}
  *     yields "" (not suppressed) or "CATEGORY since YYYY-MM-DD".
  *
- * Both always return OK: a problem (no config, database locked beyond the
- * bound, unwritable, corrupt) writes one line to the main log and lets the
- * mail through. Arguments are remote-controlled text: they are bound as SQL
- * parameters and never expanded. The config is the one local_scan reads
- * ($BOUNCEGUIDE_CONFIG or /etc/exim4/bounceguide.conf), cached per process
- * and re-read when the file changes.
+ * Both always return OK: a problem (database locked beyond the bound,
+ * unwritable, corrupt) writes one line to the main log and lets the mail
+ * through; after one timeout the rest of the process skips the store
+ * (bg_exim_store.c). Arguments are remote-controlled text: they are bound
+ * as SQL parameters and never expanded. The config is the one local_scan
+ * reads (bg_exim_conf): a broken one makes both inert -- nothing recorded,
+ * nobody refused -- with one log line per process.
  */
 #define LOCAL_SCAN
 #include <exim4/local_scan.h>
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_exim_conf.h"
 #include "bg_exim_store.h"
 #include "bg_log.h"
 #include "bg_policy.h"
 #include "bg_store.h"
 
-#ifndef BG_CONFIG_PATH
-#define BG_CONFIG_PATH "/etc/exim4/bounceguide.conf"
-#endif
 #define BG_EXPORT __attribute__((visibility("default")))
 
 BG_EXPORT int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[]);
 BG_EXPORT int bg_dlfunc_check(uschar **yield, int argc, uschar *argv[]);
-
-/* Config and rules of this process. */
-static struct {
-    char path[1024];
-    struct timespec mtime;
-    off_t size;
-    int missing;
-    bg_config *cfg;
-    bg_rules *rules;
-} bg_ev;
 
 /* Core messages go to Exim's main log. */
 static void bg_ev_log(bg_log_level level, const char *msg, void *ctx)
@@ -62,45 +51,6 @@ static void bg_ev_log(bg_log_level level, const char *msg, void *ctx)
         return;
     }
     log_write(0, LOG_MAIN, "bounceguide: %s", msg);
-}
-
-/* The config (never NULL unless memory runs out): the file when it can be
- * read, else the defaults with one log line. */
-static const bg_config *bg_ev_config(void)
-{
-    const char *path = getenv("BOUNCEGUIDE_CONFIG");
-    if (!path || !*path)
-        path = BG_CONFIG_PATH;
-    struct stat st;
-    int have = stat(path, &st) == 0;
-    if (bg_ev.cfg && strcmp(bg_ev.path, path) == 0 &&
-        (have ? (!bg_ev.missing && st.st_mtim.tv_sec == bg_ev.mtime.tv_sec &&
-                 st.st_mtim.tv_nsec == bg_ev.mtime.tv_nsec && st.st_size == bg_ev.size)
-              : bg_ev.missing))
-        return bg_ev.cfg;
-    bg_config_free(bg_ev.cfg);
-    bg_rules_free(bg_ev.rules);
-    bg_ev.rules = NULL;
-    snprintf(bg_ev.path, sizeof bg_ev.path, "%s", path);
-    bg_ev.missing = !have;
-    if (have) {
-        bg_ev.mtime = st.st_mtim;
-        bg_ev.size = st.st_size;
-    }
-    char err[300];
-    bg_ev.cfg = have ? bg_config_load(path, err, sizeof err) : NULL;
-    if (have && !bg_ev.cfg)
-        bg_logf(BG_LOG_WARN, "config broken (%s); suppression uses the defaults", err);
-    if (!bg_ev.cfg)
-        bg_ev.cfg = bg_config_new();
-    return bg_ev.cfg;
-}
-
-static const bg_rules *bg_ev_rules(const bg_config *cfg)
-{
-    if (!bg_ev.rules)
-        bg_ev.rules = bg_rules_load(bg_config_get(cfg, NULL, "rules_file", ""));
-    return bg_ev.rules;
 }
 
 /* argv[i] or "" */
@@ -125,7 +75,9 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
     const char *rcpt = bg_arg(argc, argv, 2);
     const char *data = bg_arg(argc, argv, 3);
     const char *msgid = bg_arg(argc, argv, 4);
-    const char *ip = bg_arg(argc, argv, 5);
+    /* "OUR_IP REMOTE_IP" (either may be empty) */
+    char ip[BG_IP_MAX], remote[BG_IP_MAX];
+    bg_exim_split_ips(bg_arg(argc, argv, 5), ip, remote);
     const char *exim_id = bg_arg(argc, argv, 6);
 
     if (strcmp(name, "smtp:ehlo") == 0) {
@@ -137,7 +89,7 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
             return OK;
         if (!*msgid)
             msgid = exim_id;
-        const bg_config *c = bg_ev_config();
+        const bg_config *c = bg_exim_conf_for_store();
         if (!c || !bg_config_get_bool(c, sd, "suppress", 1))
             return OK;
         bg_store *s = bg_exim_store_handle(c, "sending IP not recorded");
@@ -161,7 +113,7 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
     if (!*msgid)
         msgid = exim_id;
 
-    const bg_config *cfg = bg_ev_config();
+    const bg_config *cfg = bg_exim_conf_for_store();
     if (!cfg)
         return OK;
     bg_policy *p = bg_policy_new(cfg);
@@ -177,7 +129,7 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
         if (!s)
             goto out;
         long long t0 = bg_exim_store_ms();
-        bg_store_status st = bg_store_delivered(s, sdom, rcpt, msgid, ip, 0);
+        bg_store_status st = bg_store_delivered(s, sdom, rcpt, msgid, ip, remote, 0);
         if (st != BG_STORE_OK && st != BG_STORE_INVALID)
             bg_exim_store_report(st, bg_exim_store_ms() - t0, what);
         goto out;
@@ -185,7 +137,7 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
 
     if (bg_policy_exempt(p, sdom, rcpt))
         goto out;
-    const bg_rules *rules = bg_ev_rules(cfg);
+    const bg_rules *rules = bg_exim_conf_rules();
     if (!rules)
         goto out;
     bg_verdict v;
@@ -238,7 +190,7 @@ int bg_dlfunc_check(uschar **yield, int argc, uschar *argv[])
     const char *rcpt = bg_arg(argc, argv, 1);
     if (!*sdom || !*rcpt)
         return OK;
-    const bg_config *cfg = bg_ev_config();
+    const bg_config *cfg = bg_exim_conf_for_store();
     if (!cfg)
         return OK;
     bg_policy *p = bg_policy_new(cfg);

@@ -17,6 +17,21 @@ void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_ver
 
 #include "bg_render.h"
 
+/* A report from another server (inbound = 1) that uses the words of our
+ * own refusal (category suppressed-here) speaks of that server's list:
+ * recipient-suppressed. Our own reports are left as they are. */
+void bg_exim_store_own_refusals(bg_verdict *v, size_t n, int inbound);
+
+/* For recipients of our own report that our router refused
+ * (suppressed-here), the row behind the refusal, as placeholders for the
+ * catalogue (suppressed_since, suppressed_until, suppressed_reply,
+ * suppressed_category, lift_command) in extra[i].vars. Returns a handle
+ * owning them, freed with bg_exim_store_extra_free (NULL is fine). Reads
+ * only; never fails (a problem leaves the texts without the facts). */
+void *bg_exim_store_extra(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v, size_t n,
+                          int inbound, bg_render_extra *extra);
+void bg_exim_store_extra_free(void *handle);
+
 /* For recipients whose failure is about authentication, find what the
  * sender's domain publishes (SPF, DMARC, DKIM key, PTR) within the
  * configured DNS budget and fill extra[i] (n entries, zeroed by the

@@ -10,13 +10,23 @@
 
 /* The process's store handle for the configured database (suppress_db),
  * opened (and created) on first use, reopened after a fork or a change of
- * path. NULL when it cannot be opened: one log line naming what is skipped
- * ("what"), at most once per process and problem. */
+ * path. NULL when it cannot be opened -- one log line naming what is
+ * skipped ("what"), at most once per process and problem -- and, silently,
+ * for the rest of the process once a call timed out (the busy bound is
+ * then spent once per process, not once per recipient). */
 bg_store *bg_exim_store_handle(const bg_config *cfg, const char *what);
 
 /* Log one line for a failed store call: status, how long it waited, and
- * what was not done. */
+ * what was not done. A timeout (BG_STORE_BUSY) turns the store off for the
+ * rest of the process with that one line. */
 void bg_exim_store_report(bg_store_status st, long long waited_ms, const char *what);
+
+/* 1 once the store timed out in this process (it is skipped). */
+int bg_exim_store_skipped(void);
+
+/* The event's sixth argument, "OUR_IP REMOTE_IP", into its two halves
+ * (either may be empty; a lone IP is ours). */
+void bg_exim_split_ips(const char *arg, char local[BG_IP_MAX], char remote[BG_IP_MAX]);
 
 /* Log, once per process and sending domain, that an event was not recorded
  * because the sending domain or the recipient is not a full domain name. */

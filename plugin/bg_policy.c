@@ -52,6 +52,10 @@ bg_suppress bg_policy_mode(const bg_policy *p, const char *sender_domain, const 
 {
     if (!bg_policy_enabled(p, sender_domain))
         return BG_SUP_NONE;
+    /* our own refusal is a consequence of a row, never a cause of one:
+     * no setting makes it change the row (or count) */
+    if (category && strcmp(category, "suppressed-here") == 0)
+        return BG_SUP_NONE;
     bg_suppress mode = base;
     char key[64];
     snprintf(key, sizeof key, "suppress.%s", category ? category : "");

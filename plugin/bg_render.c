@@ -125,6 +125,11 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, int mo
         BG_VAR("rule", mode & BG_RT_ADMIN ? bg_buf_str(&r->rule) : "");
         BG_VAR("tried_since", bg_buf_str(&r->tried_since));
         BG_VAR("tried_for", bg_buf_str(&r->tried_for));
+        /* the caller's own facts for this recipient (bg_render_extra.vars) */
+        const bg_render_extra *x = c->in->extra ? &c->in->extra[r->index] : NULL;
+        for (const bg_catalog_var *e = x ? x->vars : NULL;
+             e && e->name && i + 1 < BG_RENDER_MAX_VARS; e++)
+            BG_VAR(e->name, e->value);
     }
     BG_VAR(NULL, NULL);
 #undef BG_PICK

@@ -20,7 +20,7 @@
 #define BG_RENDER_SUBJ_MAX 150  /* bytes of the original subject in the new Subject */
 #define BG_RENDER_HDR_MAX 900   /* bytes of a header value before encoding */
 #define BG_RENDER_MAX_EDITS 16
-#define BG_RENDER_MAX_VARS 24
+#define BG_RENDER_MAX_VARS 40 /* 20 of the renderer, the caller's extras (bg_render_extra.vars), NULL */
 
 /* Markers around placeholder values in texts for the HTML part: an
  * address that must not break at its hyphens, and the help-desk contact

@@ -30,8 +30,8 @@ back in exactly one bounce to its sender's maildir and every bounce is
 enriched, the peer got every accepted recipient exactly once and unchanged,
 and the suppression store holds exactly what the peer's answers imply:
 one active address row per 550 recipient, soft_count = messages for each
-552 address, 2 x messages (deferral + retry-timeout bounce) for each 452
-address, 1 per 451 address (the retry-timeout bounce counts as "expired";
+552 address, messages for each 452 address (its deferral and the
+retry-timeout bounce after it are one soft event: issue 12), 1 per 451 address (the retry-timeout bounce counts as "expired";
 the 451 4.3.0 itself counts nothing), nothing for 554 or accepted. Prints the figures; exit 1 on any
 mismatch.
 """
@@ -437,9 +437,10 @@ def check_store(sb, plan):
                 STATS["store_hard_rows_ok"] += 1
         elif cls in ("full", "soft", "temp"):
             # 552: one failure per message; 452: the deferral and the
-            # retry-timeout bounce; 451 4.3.0 (remote-server-error: counts
-            # nothing) then the retry-timeout bounce (expired: count)
-            want = {"full": n, "soft": 2 * n, "temp": n}[cls]
+            # retry-timeout bounce of one message count once; 451 4.3.0
+            # (remote-server-error: counts nothing) then the retry-timeout
+            # bounce (expired: count)
+            want = {"full": n, "soft": n, "temp": n}[cls]
             cat = "expired" if cls == "temp" else "mailbox-full"
             if not r or r["soft_count"] != want or r["category"] != cat or sh.active(r, now):
                 out.append("store: %s soft_count %s (category %s), expected %d (%s) from %d "

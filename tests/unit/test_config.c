@@ -160,6 +160,124 @@ static void buf_read_file(void **state)
     unlink(path);
 }
 
+/* The key table (issue 12, 6): one check holds a file against it. */
+typedef struct {
+    char out[4000];
+    int n;
+} issues_t;
+
+static void collect(bg_config_severity sev, unsigned line, const char *msg, void *ctx)
+{
+    issues_t *is = ctx;
+    size_t l = strlen(is->out);
+    snprintf(is->out + l, sizeof is->out - l, "%s %u: %s\n", sev == BG_CFG_ERROR ? "E" : "W", line, msg);
+    is->n++;
+}
+
+static void config_keys_check(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int errors;
+        const char *want; /* the issues, "" = none */
+    } cases[] = {
+        {"suppress = no\nsuppress_soft_window = 3d\nsuppress.mailbox-full = none\nprvs_secret_2 = x\n", 0, ""},
+        {"supress = no\n", 0, "W 1: unknown key 'supress' (did you mean 'suppress'?); ignored\n"},
+        {"suppress.mailbox_full = none\n", 0,
+         "W 1: unknown key 'suppress.mailbox_full' (did you mean 'suppress.<category id>'?); ignored\n"},
+        {"suppress = maybe\n", 1, "E 1: suppress = \"maybe\" is not yes/no\n"},
+        {"suppress.unknown-user = sometimes\n", 1,
+         "E 1: suppress.unknown-user = \"sometimes\" is not none, count, address or domain\n"},
+        {"suppress_soft_threshold = three\n", 1, "E 1: suppress_soft_threshold = \"three\" is not a whole number\n"},
+        {"suppress_expire_address = 1y\n", 1,
+         "E 1: suppress_expire_address = \"1y\" is not a duration (seconds, or with s, min, h, d, w)\n"},
+        {"max_size = big\n", 1, "E 1: max_size = \"big\" is not a size (a number with K, M or G)\n"},
+        {"diagnose_budget = 1500ms\nsuppress_inbound_budget = 2s\n", 0, ""},
+        {"diagnose_budget = soon\n", 1, "E 1: diagnose_budget = \"soon\" is not a duration (\"500ms\", \"2s\")\n"},
+        {"[domain example.com]\nsuppress_db = /tmp/x.db\nsuppress = no\n", 0,
+         "W 2: suppress_db is read outside [domain] sections only; ignored in [domain example.com]\n"},
+        {"# comment\n\nwhatever_this_is = 1\n", 0, "W 3: unknown key 'whatever_this_is'; ignored\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[200];
+        bg_config *c = bg_config_parse(cases[i].text, strlen(cases[i].text), "t", err, sizeof err);
+        assert_non_null(c);
+        issues_t is = {"", 0};
+        int errors = bg_config_keys_check(c, collect, &is);
+        if (errors != cases[i].errors || strcmp(is.out, cases[i].want) != 0)
+            fail_msg("case %zu: %d errors, issues:\n%s", i, errors, is.out);
+        bg_config_free(c);
+    }
+    assert_null(bg_config_keys_find("nonsense"));
+    assert_non_null(bg_config_keys_find("SUPPRESS_DB"));
+    assert_non_null(bg_config_keys_find("suppress.unknown-user"));
+    assert_null(bg_config_keys_find("suppress.no-such-category"));
+    assert_null(bg_config_keys_find("prvs_secret_x"));
+}
+
+/* Every key a module reads (a string literal given to bg_config_get*) is
+ * in the table, and every table key is documented in conf/bounceguide.conf
+ * and bounceguide.conf(5): the table is the one list. */
+static void config_keys_complete(void **state)
+{
+    (void)state;
+    const char *top = getenv("BG_TOP");
+    if (!top || !*top)
+        top = BG_TOP;
+    char cmd[800];
+    snprintf(cmd, sizeof cmd,
+             "grep -ho 'bg_config_get[a-z_]*([^;]*' %s/plugin/*.c | grep -o '\"[a-z0-9_.-]*\"' | sort -u",
+             top);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[200];
+    int seen = 0;
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t l = strlen(line);
+        if (l < 3)
+            continue;
+        line[l - 1] = '\0';
+        const char *k = line + 1;
+        /* defaults passed beside the key ("en", "2s", "") are not keys */
+        static const char *const not_keys[] = {"en", "2s", "auto", NULL};
+        int skip = 0;
+        for (int i = 0; not_keys[i]; i++)
+            skip |= strcmp(k, not_keys[i]) == 0;
+        if (skip)
+            continue;
+        if (!bg_config_keys_find(k))
+            fail_msg("plugin/ reads config key '%s', which bg_config_keys_table lacks", k);
+        seen++;
+    }
+    pclose(p);
+    assert_true(seen > 20);
+    size_t n;
+    const bg_config_key *keys = bg_config_keys_table(&n);
+    static const char *const docs[] = {"conf/bounceguide.conf", "man/bounceguide.conf.5", NULL};
+    for (int d = 0; docs[d]; d++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", top, docs[d]);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        static char text[300000];
+        size_t len = fread(text, 1, sizeof text - 1, f);
+        text[len] = '\0';
+        fclose(f);
+        for (size_t i = 0; i < n; i++) {
+            char name[80];
+            snprintf(name, sizeof name, "%s", keys[i].name);
+            char *star = strchr(name, '*');
+            if (star)
+                *star = '\0';
+            /* the man page escapes '-' and '_' may be written plain */
+            if (!strstr(text, name))
+                fail_msg("%s does not mention the key %s", docs[d], keys[i].name);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +286,8 @@ int main(void)
         cmocka_unit_test(config_numbers),
         cmocka_unit_test(status_find),
         cmocka_unit_test(buf_read_file),
+        cmocka_unit_test(config_keys_check),
+        cmocka_unit_test(config_keys_complete),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

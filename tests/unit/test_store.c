@@ -219,6 +219,19 @@ static void domain_scope(void **state)
     assert_int_equal(hit, 0);
     assert_int_equal(bg_store_check(s, "example.com", "anyone@nosuch.example", T0 + 30 * DAY, &hit, NULL), BG_STORE_OK);
     assert_int_equal(hit, 0);
+    /* an address row and a domain row both in force: the check answers
+     * with the older (the domain row, T0), whichever the index gives first */
+    e = ev("example.com", "aaa@nosuch.example", "d2@example.com", "unknown-user", 0, T0 + 60);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    e = ev("example.com", "zzz@nosuch.example", "d3@example.com", "unknown-user", 0, T0 + 60);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, &res), BG_STORE_OK);
+    static const char *const both[] = {"aaa@nosuch.example", "zzz@nosuch.example"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(bg_store_check(s, "example.com", both[i], T0 + 120, &hit, &row), BG_STORE_OK);
+        assert_int_equal(hit, 1);
+        assert_string_equal(row.scope, "domain");
+        assert_int_equal(row.suppressed_since, T0);
+    }
     bg_store_close(s);
 }
 
@@ -250,7 +263,7 @@ static void soft_threshold(void **state)
     assert_int_equal(row.expires_at, T0 + 3 * DAY + 30 * DAY);
     /* a delivery clears the count and lifts the soft suppression */
     assert_int_equal(bg_store_delivered(s, "example.com", "full@example.net", "<ok1@example.com>",
-                                        "192.0.2.9", T0 + 4 * DAY),
+                                        "192.0.2.9", "", T0 + 4 * DAY),
                      BG_STORE_OK);
     assert_int_equal(bg_store_check(s, "example.com", "full@example.net", T0 + 4 * DAY, &hit, NULL), BG_STORE_OK);
     assert_int_equal(hit, 0);
@@ -273,7 +286,7 @@ static void soft_threshold(void **state)
     assert_string_equal(row.scope, "address");
     assert_string_equal(row.category, "unknown-user");
     /* and a delivery does not lift a hard one */
-    assert_int_equal(bg_store_delivered(s, "example.com", "bob@example.net", "x@y.example", "", T0 + 2), BG_STORE_OK);
+    assert_int_equal(bg_store_delivered(s, "example.com", "bob@example.net", "x@y.example", "", NULL, T0 + 2), BG_STORE_OK);
     assert_int_equal(bg_store_check(s, "example.com", "bob@example.net", T0 + 3, &hit, NULL), BG_STORE_OK);
     assert_int_equal(hit, 1);
     /* a hard failure upgrades a soft row */
@@ -398,7 +411,7 @@ static void soft_sliding_window(void **state)
             bg_store_result res;
             memset(&res, 0, sizeof res);
             if (st->op == STEP_DELIVERED) {
-                assert_int_equal(bg_store_delivered(s, dom, "full@example.net", id, "", now), BG_STORE_OK);
+                assert_int_equal(bg_store_delivered(s, dom, "full@example.net", id, "", "", now), BG_STORE_OK);
             } else {
                 bg_store_event e = ev(dom, "full@example.net", id, st->op == STEP_HARD ? "unknown-user"
                                                                                       : "mailbox-full",
@@ -549,6 +562,83 @@ static int soft_event_rows(const char *path, const char *rcpt)
     return n;
 }
 
+/* Schema 2 -> 3 (issue 12): bg_event gains remote_host, counting deferrals
+ * become "soft" events so that the same message's failure after the
+ * upgrade still counts once; a read-only handle reads the old file, the
+ * inbound proof included. The fixture was written by the schema-2 code. */
+static void migrate_v2_file(void **state)
+{
+    const char *path = *state;
+    const char *top = getenv("BG_TOP");
+    char src[600], cmd[1400];
+    snprintf(src, sizeof src, "%s/tests/unit/data/store-v2.db", top && *top ? top : BG_TOP);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/sub' && cp '%s' '%s'", tmpdir, src, path);
+    assert_int_equal(system(cmd), 0);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+
+    /* read-only, before any writer: the check and the proof work */
+    bg_store_status st;
+    bg_store *ro = bg_store_open(path, 200, BG_STORE_RDONLY, &st, NULL, 0);
+    assert_non_null(ro);
+    int hit = 0, found = 0;
+    char host[BG_IP_MAX];
+    assert_int_equal(bg_store_check(ro, "example.com", "gone@example.net", T0 + DAY, &hit, NULL), BG_STORE_OK);
+    assert_int_equal(hit, 1);
+    assert_int_equal(bg_store_sent_to(ro, "example.com", "v2d@example.com", "ok@example.net", &found, host),
+                     BG_STORE_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(host, "");
+    bg_store_close(ro);
+
+    bg_store *s = open_rw(path);
+    bg_store_row row;
+    assert_int_equal(bg_store_get(s, "example.com", "full@example.net", &row), BG_STORE_OK);
+    assert_int_equal(row.soft_count, 2);
+    /* v2b was deferred before the upgrade; its failure now is the same soft event */
+    bg_store_result res;
+    bg_store_event e = ev("example.com", "full@example.net", "v2b@example.com", "mailbox-full", 0, T0 + 2 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_DUPLICATE);
+    e = ev("example.com", "full@example.net", "v2e@example.com", "mailbox-full", 1, T0 + 2 * DAY);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
+    assert_int_equal(res.soft_count, 3);
+    assert_true(res.newly_suppressed);
+    /* the old proof has no host; a new delivery records one */
+    assert_int_equal(bg_store_sent_to(s, "example.com", "v2d@example.com", "ok@example.net", &found, host),
+                     BG_STORE_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(host, "");
+    assert_int_equal(bg_store_delivered(s, "example.com", "new@example.net", "v2f@example.com", "192.0.2.7",
+                                        "198.51.100.25", T0 + 2 * DAY),
+                     BG_STORE_OK);
+    assert_int_equal(bg_store_sent_to(s, "example.com", "v2f@example.com", "new@example.net", &found, host),
+                     BG_STORE_OK);
+    assert_string_equal(host, "198.51.100.25");
+    char ip[BG_IP_MAX];
+    assert_int_equal(bg_store_sending_ip(s, "v2d@example.com", "ok@example.net", ip), BG_STORE_OK);
+    assert_string_equal(ip, "192.0.2.7");
+    bg_store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT MAX(version) FROM bg_schema),"
+                                        " (SELECT COUNT(*) FROM bg_event WHERE kind = 'defer'),"
+                                        " (SELECT COUNT(*) FROM bg_event WHERE kind = 'soft')",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), BG_STORE_SCHEMA_VERSION);
+    assert_int_equal(sqlite3_column_int(q, 1), 0);
+    assert_int_equal(sqlite3_column_int(q, 2), 3); /* v2a, v2b, v2e */
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 static void soft_events_follow_the_row(void **state)
 {
     const char *path = *state;
@@ -569,7 +659,7 @@ static void soft_events_follow_the_row(void **state)
     assert_int_equal(res.soft_count, 2);
     assert_int_equal(soft_event_rows(path, "full@example.net"), 4); /* t0 gone, t0+7d+1 in */
     /* a delivery drops them with the count */
-    assert_int_equal(bg_store_delivered(s, "example.com", "full@example.net", "ok@example.com", "",
+    assert_int_equal(bg_store_delivered(s, "example.com", "full@example.net", "ok@example.com", "", "",
                                         T0 + 8 * DAY),
                      BG_STORE_OK);
     assert_int_equal(soft_event_rows(path, "full@example.net"), 2);
@@ -636,15 +726,27 @@ static void dedupe(void **state)
     assert_int_equal(bg_store_get(s, "example.com", "full@example.net", &row), BG_STORE_OK);
     assert_int_equal(row.soft_count, 1);
     assert_string_equal(row.source, "transport");
-    /* a permanent failure of the same message is a different event */
+    /* issue 12 (4): the same message's soft failure after its deferral
+     * (a 452, then the retry-timeout bounce) counts once */
     e.deferred = 0;
-    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
-    assert_int_equal(res.soft_count, 2);
+    assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_DUPLICATE);
+    assert_int_equal(bg_store_get(s, "example.com", "full@example.net", &row), BG_STORE_OK);
+    assert_int_equal(row.soft_count, 1);
+    /* ... in either order */
+    bg_store_event f = ev("example.com", "full2@example.net", "<other@example.com>", "mailbox-full", 0, T0);
+    assert_int_equal(bg_store_record(s, &f, &rule_soft, &res), BG_STORE_OK);
+    f.deferred = 1;
+    assert_int_equal(bg_store_record(s, &f, &rule_soft, &res), BG_STORE_DUPLICATE);
+    /* a hard failure of the same message is a different event: it suppresses */
+    f.deferred = 0;
+    f.category = "unknown-user";
+    assert_int_equal(bg_store_record(s, &f, &rule_address, &res), BG_STORE_OK);
+    assert_true(res.newly_suppressed);
     /* without a message id there is nothing to dedupe on */
     e.message_id = "";
     assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
     assert_int_equal(bg_store_record(s, &e, &rule_soft, &res), BG_STORE_OK);
-    assert_int_equal(res.soft_count, 4);
+    assert_int_equal(res.soft_count, 3);
     /* rule none keeps only the event (for the sending IP), no row */
     e = ev("example.com", "ceo@example.net", "auth1@example.com", "spf-failure", 0, T0);
     assert_int_equal(bg_store_record(s, &e, &rule_none, &res), BG_STORE_OK);
@@ -673,8 +775,36 @@ static void sent_proof(void **state)
     assert_int_equal(bg_store_was_sent(s, "<abc@example.com>", NULL, &found), BG_STORE_OK);
     assert_int_equal(found, 0);
     assert_int_equal(bg_store_delivered(s, "example.com", "bob@example.net", "<abc@example.com>",
-                                        "198.51.100.1", T0),
+                                        "198.51.100.1", "203.0.113.25", T0),
                      BG_STORE_OK);
+    /* the inbound proof: message, sending domain and recipient, and the
+     * host that accepted it */
+    char host[BG_IP_MAX];
+    assert_int_equal(bg_store_sent_to(s, "Example.com", "<abc@example.com>", "BOB@example.net", &found,
+                                      host),
+                     BG_STORE_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(host, "203.0.113.25");
+    static const char *const no[][3] = {
+        {"example.org", "abc@example.com", "bob@example.net"},  /* another sending domain */
+        {"example.com", "abd@example.com", "bob@example.net"},  /* another message */
+        {"example.com", "abc@example.com", "eve@example.net"},  /* a co-recipient never sent to */
+        {"example.com", "", "bob@example.net"},
+        {"", "abc@example.com", "bob@example.net"},
+        {"example.com", "abc@example.com", "example.net"},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        found = 1;
+        assert_int_equal(bg_store_sent_to(s, no[i][0], no[i][1], no[i][2], &found, host), BG_STORE_OK);
+        assert_int_equal(found, 0);
+        assert_string_equal(host, "");
+    }
+    /* a failure is no proof */
+    bg_store_event e = ev("example.com", "gone@example.net", "<abc@example.com>", "unknown-user", 0, T0);
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
+    assert_int_equal(bg_store_sent_to(s, "example.com", "abc@example.com", "gone@example.net", &found, NULL),
+                     BG_STORE_OK);
+    assert_int_equal(found, 0);
     assert_int_equal(bg_store_was_sent(s, " <abc@example.com> ", NULL, &found), BG_STORE_OK);
     assert_int_equal(found, 1);
     assert_int_equal(bg_store_was_sent(s, "abc@example.com", "Bob@example.net", &found), BG_STORE_OK);
@@ -1095,6 +1225,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(soft_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(soft_sliding_window, setup, teardown),
         cmocka_unit_test_setup_teardown(migrate_v1_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_v2_file, setup, teardown),
         cmocka_unit_test_setup_teardown(soft_events_follow_the_row, setup, teardown),
         cmocka_unit_test_setup_teardown(dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(sent_proof, setup, teardown),

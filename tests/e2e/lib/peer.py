@@ -37,7 +37,7 @@ class Peer:
     set_rule() may be called while running. received holds
     (mail_from, [rcpts], data_bytes) for every accepted message."""
 
-    def __init__(self, port=0, rules=None, banner="220 peer.test ESMTP scripted"):
+    def __init__(self, port=0, rules=None, banner="220 peer.test ESMTP scripted", host="127.0.0.1"):
         self.rules = dict(rules or {})
         self.banner = banner
         self.received = []
@@ -45,7 +45,8 @@ class Peer:
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
+        self._sock.bind((host, port))  # another loopback address: a "remote" smarthost
+        self.host = host
         self._sock.listen(32)
         self.port = self._sock.getsockname()[1]
         self._stop = False

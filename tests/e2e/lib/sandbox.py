@@ -69,7 +69,11 @@ class Sandbox:
                test's own fragments
     bgconf     text of the plugin's config file (bounceguide.conf)
     extra_*    config fragments inserted in main / rcpt ACL / data ACL /
-               routers (before the defaults) / transports / retry
+               routers (before the defaults) / transports / retry;
+               extra_acls: whole ACLs added to the acl section
+    acl_smtp_rcpt  the RCPT ACL's name (default acl_check_rcpt, the
+               harness's; a test may name one of its extra_acls that
+               runs acl_check_rcpt itself)
     files      {name: text} written into the sandbox dir before start
                ("@@DIR@@" in texts and fragments is the sandbox path)
     peer       an existing Peer to share, else one is started
@@ -80,6 +84,7 @@ class Sandbox:
     def __init__(self, plugin=None, bgconf="", extra_main="", extra_acl_rcpt="",
                  extra_acl_data="", extra_routers="", extra_transports="",
                  extra_retry="", delay_warning="24h", files=None, peer=None,
+                 extra_acls="", acl_smtp_rcpt="acl_check_rcpt",
                  users=("alice", "bob", "carol", "postmaster"), name="sb",
                  load_plugin=True, env=None):
         self.plugin_src = plugin
@@ -88,7 +93,9 @@ class Sandbox:
             "EXTRA_MAIN": extra_main, "EXTRA_ACL_RCPT": extra_acl_rcpt,
             "EXTRA_ACL_DATA": extra_acl_data, "EXTRA_ROUTERS": extra_routers,
             "EXTRA_TRANSPORTS": extra_transports, "EXTRA_RETRY": extra_retry,
+            "EXTRA_ACLS": extra_acls,
         }
+        self.acl_smtp_rcpt = acl_smtp_rcpt
         self.delay_warning = delay_warning
         self.files = dict(files or {})
         self.peer = peer
@@ -178,6 +185,7 @@ class Sandbox:
             "PORT": str(self.port), "PEER_PORT": str(self.peer.port),
             "BGCONF": self.path("bounceguide.conf"), "USER": self.user,
             "LOCAL_SCAN": ls, "DELAY_WARNING": self.delay_warning,
+            "ACL_SMTP_RCPT": self.acl_smtp_rcpt,
             "ENV": "".join(":%s=%s" % kv for kv in sorted(self.env.items())),
         }
         vals.update({k: self._sub(v) for k, v in self.extra.items()})

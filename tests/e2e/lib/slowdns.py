@@ -15,6 +15,7 @@ import struct
 import threading
 
 A, PTR, TXT = 1, 12, 16
+MX = 15  # value: (preference, host) or a host (preference 10)
 
 # The sandbox's world (tests/e2e/lib/exim.conf.in): sending domain
 # local.test, HELO name sandbox.test, sending IP 192.0.2.10 (config
@@ -40,6 +41,9 @@ def _rdata(qtype, value):
         return socket.inet_aton(value)
     if qtype == PTR:
         return _name(value)
+    if qtype == MX:
+        pref, host = value if isinstance(value, tuple) else (10, value)
+        return struct.pack(">H", pref) + _name(host)
     if qtype == TXT:
         raw = value.encode()
         return b"".join(bytes([len(raw[i:i + 255])]) + raw[i:i + 255]
