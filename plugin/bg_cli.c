@@ -64,7 +64,7 @@ static const struct {
     {"classify", bg_cli_classify, "classify [--json] [--rules FILE] [FILE...]  classify bounces"},
     {"rules", bg_cli_rules, "rules [check FILE | dump]  check or show the classification rules"},
     {"render", bg_cli_render, "render [--config FILE] [--lang LANG] [FILE]  print the enriched bounce"},
-    {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats"},
+    {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
     {"guidance", bg_cli_guidance, "guidance check [--full] FILE...  check a guidance catalogue"},
     {"config", bg_cli_config, "config check [FILE] | keys [--json]  check a config file, list the keys"},
