@@ -74,15 +74,20 @@ static void bg_hist_flush(bg_hist_out *h)
 /* s cut to at most max bytes on a UTF-8 boundary, "..." when cut. */
 static void bg_hist_cut(char *out, size_t outsz, const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max) {
-        snprintf(out, outsz, "%s", s);
-        return;
+    if (max + 1 > outsz)
+        max = outsz - 1;
+    size_t n = strlen(s), k = n;
+    if (n > max) {
+        k = max > 3 ? max - 3 : 0;
+        while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+            k--;
     }
-    size_t k = max > 3 ? max - 3 : 0;
-    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
-        k--;
-    snprintf(out, outsz, "%.*s...", (int)k, s);
+    memcpy(out, s, k);
+    if (n > max) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
 }
 
 /* What the table says in its last column: the note, and for a new

@@ -150,7 +150,7 @@ void bg_sup_actor(bg_store *s, bg_store_source source, const char *reason)
     const char *by = getenv("SUDO_USER");
     if (uid == 0 && by && *by && strcmp(by, "root") != 0) {
         char tmp[BG_STORE_ACTOR_MAX];
-        snprintf(tmp, sizeof tmp, "%s (sudo: %.32s)", name[0] ? name : "root", by);
+        snprintf(tmp, sizeof tmp, "%.20s (sudo: %.32s)", name[0] ? name : "root", by);
         snprintf(name, sizeof name, "%s", tmp);
     }
     bg_store_actor a = {source, (long long)uid, name, reason ? reason : ""};
