@@ -4,7 +4,8 @@
  * and recipient), bg_event (one row per message id, recipient and kind:
  * dedupe, sent-message proof, sending IP), bg_soft (the times of the soft
  * events still inside a row's sliding window, one row per key and second
- * with a count). Every statement is a constant
+ * with a count), bg_change and bg_change_seq (the change log: every change
+ * to what is in force, numbered; bg_store_change.c). Every statement is a constant
  * text prepared once per handle with its parameters bound -- no remote text
  * ever becomes SQL. The SQL is plain so that it also runs on PostgreSQL
  * (docs/suppression.md); SQLite-only pragmas are confined to open().

@@ -309,9 +309,24 @@ static void actor_scope(void **state)
     assert_int_equal(bg_store_put(s, &r), BG_STORE_OK);
     snprintf(r.source, sizeof r.source, "expire"); /* never a row's source */
     assert_int_equal(bg_store_put(s, &r), BG_STORE_INVALID);
+    /* a complaint (an ARF report) is its own source */
+    e.recipient = "carol@example.net";
+    e.message_id = "c@x";
+    e.category = "complaint";
+    e.source = BG_SRC_COMPLAINT;
+    assert_int_equal(bg_store_record(s, &e, &rule_address, NULL), BG_STORE_OK);
     got g;
     changes_after(s, 0, &g);
-    assert_int_equal(g.n, 2);
+    assert_int_equal(g.n, 3);
+    assert_string_equal(g.c[2].source, "complaint");
+    assert_int_equal(g.c[2].actor_uid, -1);
+    bg_store_row crow;
+    assert_int_equal(bg_store_get(s, "example.com", "carol@example.net", &crow), BG_STORE_OK);
+    assert_string_equal(crow.source, "complaint");
+    assert_int_equal(bg_store_source_parse("complaint"), BG_SRC_COMPLAINT);
+    assert_int_equal(bg_store_source_parse("import"), BG_SRC_IMPORT);
+    assert_string_equal(bg_store_source_name(BG_SRC_EXPIRE), "expire");
+    assert_string_equal(bg_store_source_name((bg_store_source)99), "admin");
     assert_string_equal(g.c[0].source, "transport");
     assert_int_equal(g.c[0].actor_uid, -1);
     assert_string_equal(g.c[1].source, "import");
