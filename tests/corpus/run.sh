@@ -108,4 +108,11 @@ if float(fig["false_suppress"]) > 0.0:
 print("corpus floors: %s" % ("ok" if not bad else "BELOW on " + ", ".join(bad)))
 sys.exit(1 if bad else 0)
 PY
+
+# the held-out-style check: replies in older MTAs' plain wording, wrapped in
+# their bounce formats (tests/corpus/heldout.py; Sisimai's score is printed
+# too when Debian's libsisimai-perl is installed)
+sis=""
+perl -MSisimai -e 1 2>/dev/null && sis=--sisimai
+python3 tests/corpus/heldout.py "$cli" $sis --floor 100 || fail=1
 exit $fail
