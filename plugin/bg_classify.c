@@ -12,6 +12,7 @@
 #include "bg_classify.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -344,6 +345,14 @@ static void bg_timing(const bg_bounce *b, const bg_rcpt *rc, bg_verdict *out)
         return;
     out->tried_since = since;
     out->tried_for = until - since;
+}
+
+long long bg_classify_retry_until(const bg_verdict *v, long long give_up)
+{
+    if (!v || v->tried_since <= 0 || give_up <= 0 || v->tried_since > LLONG_MAX - give_up)
+        return 0;
+    long long until = v->tried_since + give_up;
+    return until > v->tried_since + v->tried_for ? until : 0;
 }
 
 /* The message kind first, then the evidence of this recipient. */

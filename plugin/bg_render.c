@@ -1312,6 +1312,19 @@ bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, cha
                       bg_config_get(in->config, sd_for_config, "organisation", ""), 200);
         bg_utf8_clean(&c.helpdesk, bg_config_get(in->config, sd_for_config, "helpdesk", ""), 200);
     }
+    /* a delay without Will-Retry-Until: until when we keep trying, from
+     * the arrival and retry_give_up (bounceguide.conf, default 4d) */
+    long long give_up = bg_config_get_num(in->config, sd_for_config, "retry_give_up", 4 * 86400);
+    for (size_t i = 0; i < c.nrc; i++) {
+        bg_render_rc *r = &c.rc[i];
+        long long until = r->delay && !r->retry_until.len
+                              ? bg_classify_retry_until(&in->verdicts[r->index], give_up) : 0;
+        time_t t = (time_t)until;
+        struct tm tm;
+        char when[40];
+        if (until > 0 && gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
+            bg_buf_adds(&r->retry_until, when);
+    }
     const bg_original *o = &b->orig;
     bg_utf8_clean(&c.subject, o->subject, BG_RENDER_SUBJ_MAX);
     bg_utf8_clean(&c.date, o->date, BG_FIELD_MAX);
