@@ -44,6 +44,9 @@ static const bg_config_key bg_config_keys[] = {
     {"helpdesk", BG_CFG_STRING, "", BG_CFG_DOMAIN, "guidance", "branding: {helpdesk}"},
     /* classification */
     {"rules_file", BG_CFG_PATH, "", BG_CFG_GLOBAL, "rules", "your own classification rules"},
+    {"retry_give_up", BG_CFG_DURATION, "4d", BG_CFG_DOMAIN, "rules",
+     "how long Exim retries (its retry rules; Debian's default gives up after 4 days): "
+     "a delay warning without Will-Retry-Until says until when"},
     /* suppression store */
     {"suppress_db", BG_CFG_PATH, "/var/spool/exim4/bounceguide/suppression.db", BG_CFG_GLOBAL,
      "suppression", "the database"},
