@@ -29,6 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 EXIM = shutil.which("exim4") or shutil.which("exim") or "/usr/sbin/exim4"
 PRIV_LINE = "exim user lost privilege for using -C option"
+# The name our SMTP client gives. Given to smtplib too: without it smtplib
+# looks this machine's name up (socket.getfqdn), which waits out the DNS
+# timeouts where /etc/hosts lacks the name and DNS is silent (a fresh
+# debootstrap root; the auth cases' silent name server).
+CLIENT = "client.test"
 # BG_E2E_SAN=DIR (make e2e-asan, tests/e2e/run-asan.sh): build/bounceguide.so
 # is replaced by DIR/bounceguide.so (ASan+UBSan) and exim is DIR/exim, a
 # wrapper that preloads the ASan runtime into DIR/exim4, a non-setuid copy (the
@@ -299,8 +304,8 @@ class Sandbox:
         if isinstance(msg, str):
             msg = msg.encode()
         msg = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # wire form
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
-            s.ehlo("client.test")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30, local_hostname=CLIENT) as s:
+            s.ehlo(CLIENT)
             return s.sendmail(mail_from, rcpts, msg, mail_options=list(mail_options),
                               rcpt_options=list(rcpt_options))
 
@@ -311,8 +316,8 @@ class Sandbox:
         if isinstance(msg, str):
             msg = msg.encode()
         msg = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
-            s.ehlo("client.test")
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30, local_hostname=CLIENT) as s:
+            s.ehlo(CLIENT)
             if not s.has_extn("chunking"):
                 raise RuntimeError("CHUNKING not advertised")
             for cmd in (lambda: s.mail(mail_from), ) + tuple(
