@@ -46,7 +46,9 @@ mirror=${BG_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 security=${BG_DEBIAN_SECURITY:-${security:-http://deb.debian.org/debian-security}}
 
 exec 9>"$ROOT.lock"
-flock 9
+if ! flock -w 1800 9; then
+  say "another run has held $ROOT.lock for 30 minutes"; echo "trixie: 0 passed, 1 failed"; exit 1
+fi
 
 # inroot SCRIPT: run sh -c SCRIPT inside the root, in a mount namespace of
 # its own (everything mounted here vanishes with it)
@@ -111,8 +113,18 @@ if [ "$rc_deps" -ne 0 ]; then
   echo "trixie: 0 passed, 1 failed"; exit 1
 fi
 exim=$(inroot "dpkg-query -W -f='\${Version}' exim4-base")
-consts=$(inroot "grep -E '^#define (MESSAGE_ID_LENGTH|SPOOL_DATA_START_OFFSET)' /usr/include/exim4/local_scan.h" \
-  | awk '{printf "%s%s %s", sep, $2, $3; sep=", "}')
+# the figures of the header the plugin is built against, as the compiler sees them
+cat > "$ROOT/bg/probe.c" <<'EOF'
+#include <stdio.h>
+#include <exim4/local_scan.h>
+int main(void)
+{
+    printf("MESSAGE_ID_LENGTH %d, SPOOL_DATA_START_OFFSET %d\n", (int)(MESSAGE_ID_LENGTH),
+           (int)(SPOOL_DATA_START_OFFSET));
+    return 0;
+}
+EOF
+consts=$(inroot "cc -o /bg/probe /bg/probe.c && /bg/probe")
 say "Debian $(cat "$ROOT/etc/debian_version"), exim4 $exim; local_scan.h: $consts"
 
 pass=0; fail=0; failed=""
