@@ -208,7 +208,9 @@ def presuppress(sb):
             os.chown(x, sb.uid, sb.gid)
 
 
-LOG_RE = re.compile(r"^\S+ \S+ (?:\[\d+\] )?(\S{6}-\S{6}-\S{2}) (=>|->|\*\*|==|Completed|<=)\s*(\S*)(.*)$")
+# An Exim message id: 6-6-2 characters up to 4.96 (16), 6-11-4 from 4.97 (23)
+MID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
+LOG_RE = re.compile(r"^\S+ \S+ (?:\[\d+\] )?(%s) (=>|->|\*\*|==|Completed|<=)\s*(\S*)(.*)$" % MID)
 
 
 def parse_mainlog(text):
@@ -218,7 +220,7 @@ def parse_mainlog(text):
     frozen = set()
     for line in text.splitlines():
         if "frozen" in line.lower():
-            m = re.search(r"(\S{6}-\S{6}-\S{2})", line)
+            m = re.search(r"(%s)" % MID, line)
             frozen.add(m.group(1) if m else line)
         m = LOG_RE.match(line)
         if not m:
