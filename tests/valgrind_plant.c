@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bg_bounce.h"
+#include "bg_bounce_read.h"
 #include "bg_classify.h"
 #include "bg_store.h"
 
