@@ -444,13 +444,15 @@ static void bg_exim_process(int fd)
     struct stat st;
     const char *why;
 
+    /* the process's engine, its config re-read when the file changed */
     long long l0 = bg_engine_load_ns(bg_exim_conf_current());
     bg_engine *e = bg_exim_engine();
-    const bg_config *cfg = bg_exim_conf_get(&why);
+    const bg_config *cfg = bg_engine_config(e);
     if (bg_exim_timing > 0)
         bg_exim_load_ns += bg_engine_load_ns(e) - l0;
     if (!cfg) {
-        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", why);
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged",
+                e ? bg_engine_why(e) : "out of memory loading the config");
         return;
     }
     bg_engine_warn(e);
