@@ -1,5 +1,7 @@
-/* bg_exim_hooks: calls between the Exim adapter's parts (plugin/bg_exim*.c).
- * Only the adapter includes this; it includes local_scan.h. */
+/* bg_exim_hooks: calls between the Exim adapter's parts (plugin/bg_exim*.c):
+ * what local_scan's engine hooks (bg_engine_hooks, in bg_exim.c) call in
+ * the store and auth parts. Only the adapter includes this; it includes
+ * local_scan.h. */
 #ifndef BG_EXIM_HOOKS_H
 #define BG_EXIM_HOOKS_H
 
