@@ -555,6 +555,10 @@ static void bg_exim_process(int fd)
     }
     const bg_bounce *b = j.bounce;
     bg_exim_stage(BG_T_READ);
+    if (b->kind == BG_MSG_FEEDBACK) { /* a complaint: to the store; the report stays as it came */
+        bg_exim_store_complaint(cfg, b, j.msg.p, j.msg.len, message_id ? (const char *)message_id : "");
+        goto done;
+    }
     if ((b->kind != BG_MSG_FAILURE && b->kind != BG_MSG_DELAY) || b->nrcpt == 0)
         goto done; /* success DSN, auto-reply, not a report: untouched */
 
