@@ -40,10 +40,14 @@
  * not matter. */
 int bg_feedback_is_complaint(const char *feedback_type);
 
-/* The Feedback-Type of a feedback report: the field of its
- * message/feedback-report part in msg[0, len), else the reader's (the
- * first recipient's diagnostic); "" when none. out has outlen bytes. */
-void bg_feedback_type(const char *msg, size_t len, const bg_bounce *b, char *out, size_t outlen);
+/* Two fields of a feedback report's message/feedback-report part in
+ * msg[0, len): its Feedback-Type into type (else the reader's word, the
+ * first recipient's diagnostic; "" when none), and *named (may be NULL) 1
+ * when the part names a recipient itself (Original-Rcpt-To or
+ * Removal-Recipient with an address) -- else the reader took the returned
+ * message's To:, which may be a co-recipient, or nobody. */
+void bg_feedback_fields(const char *msg, size_t len, const bg_bounce *b, char *type, size_t typelen,
+                        int *named);
 
 /* What the adapter knows about a complaint report. Strings "" when absent. */
 typedef struct bg_complaint_in {
@@ -53,6 +57,7 @@ typedef struct bg_complaint_in {
     const char *prvs_why;    /* ... and why */
     const char *id;          /* the report's id (Exim's), for the log */
     const char *feedback_type;
+    int named;               /* the report names its recipients itself (bg_feedback_fields) */
 } bg_complaint_in;
 
 /* Record a complaint report b (kind BG_MSG_FEEDBACK) under the config's

@@ -447,7 +447,8 @@ void bg_exim_store_complaint(const bg_config *cfg, const bg_bounce *b, const cha
     int signed_ok = 0;
     if (bg_exim_report_owner(cfg, env_dom, &signed_ok, why) < 0)
         env_dom[0] = '\0';
-    bg_feedback_type(msg, len, b, ftype, sizeof ftype);
+    int named = 0;
+    bg_feedback_fields(msg, len, b, ftype, sizeof ftype, &named);
     char env_rcpt[BG_ADDR_MAX + 2];
     snprintf(env_rcpt, sizeof env_rcpt, "x@%s", env_dom); /* only its domain is used */
     bg_complaint_in in = {
@@ -457,6 +458,7 @@ void bg_exim_store_complaint(const bg_config *cfg, const bg_bounce *b, const cha
         .prvs_why = why,
         .id = message_id ? message_id : "",
         .feedback_type = ftype,
+        .named = named,
     };
     /* the cheap refusals first: no store, no DNS */
     bg_store *s = NULL;

@@ -50,20 +50,25 @@ int bg_feedback_is_complaint(const char *feedback_type)
     return 0;
 }
 
-void bg_feedback_type(const char *msg, size_t len, const bg_bounce *b, char *out, size_t outlen)
+void bg_feedback_fields(const char *msg, size_t len, const bg_bounce *b, char *type, size_t typelen,
+                        int *named)
 {
-    if (!outlen)
+    if (named)
+        *named = 0;
+    if (!typelen)
         return;
-    out[0] = '\0';
+    type[0] = '\0';
+    int have_part = 0;
     if (msg && len) {
         bg_mime m;
         memset(&m, 0, sizeof m);
         char eol = bg_eol_detect(msg, len);
         if (bg_mime_walk(&m, msg, 0, len, eol, 8, 256) > 0) {
-            for (size_t i = 0; i < m.n && !out[0]; i++) {
+            for (size_t i = 0; i < m.n && !have_part; i++) {
                 const bg_mime_part *pt = &m.parts[i];
                 if (strcmp(pt->type, "message/feedback-report") != 0)
                     continue;
+                have_part = 1;
                 bg_buf tmp;
                 bg_buf_init(&tmp);
                 const char *p = msg;
@@ -76,25 +81,35 @@ void bg_feedback_type(const char *msg, size_t len, const bg_bounce *b, char *out
                 }
                 bg_hdrs h;
                 if (end > off && bg_hdrs_parse(&h, p, off, end, p == msg ? eol : bg_eol_detect(p, end)) > 0) {
-                    char v[64];
+                    char v[BG_ADDR_MAX * 2];
                     bg_hdrs_get(&h, "Feedback-Type", v, sizeof v);
                     /* the token: up to a blank or a parameter */
                     size_t k = strcspn(v, " \t;(");
-                    snprintf(out, outlen, "%.*s", (int)k, v);
+                    snprintf(type, typelen, "%.*s", (int)k, v);
+                    static const char *const rcpt_fields[] = {"Original-Rcpt-To", "Removal-Recipient"};
+                    for (size_t f = 0; f < 2 && named && !*named; f++) {
+                        for (long at = bg_hdrs_find(&h, rcpt_fields[f], 0); at >= 0 && !*named;
+                             at = bg_hdrs_find(&h, rcpt_fields[f], (size_t)at + 1)) {
+                            char a[BG_ADDR_MAX];
+                            bg_hdrs_raw(&h, (size_t)at, v, sizeof v);
+                            *named = bg_addr_extract(v, strlen(v), a, sizeof a) > 0 && strchr(a, '@');
+                        }
+                    }
                 }
                 bg_hdrs_free(&h);
                 bg_buf_free(&tmp);
-                if (!out[0])
-                    break; /* an ARF part without the field: "" */
             }
         }
         bg_mime_free(&m);
-        if (out[0])
-            return;
+        if (have_part)
+            return; /* an ARF part without Feedback-Type: "" */
     }
     /* no ARF part: the reader's word (JMRP "abuse", Apple "unsubscribe") */
-    if (b && b->nrcpt > 0 && b->rcpts[0].diagnostic[0] && !strchr(b->rcpts[0].diagnostic, ' '))
-        snprintf(out, outlen, "%s", b->rcpts[0].diagnostic);
+    if (b && b->nrcpt > 0 && b->rcpts[0].diagnostic[0] && !strchr(b->rcpts[0].diagnostic, ' ')) {
+        snprintf(type, typelen, "%s", b->rcpts[0].diagnostic);
+        if (named) /* JMRP's X-HmXmrOriginalRecipient, Apple's From: */
+            *named = b->rcpts[0].recipient[0] != '\0';
+    }
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -193,8 +208,9 @@ static int bg_fb_complaint_one(bg_fb_ctx *c, const char *addr, const char *accep
                 bg_suppress_name(rule.mode), bg_suppress_name(asked), why);
     (void)accepted_by;
     char diag[400], proof[BG_MSGID_MAX + 420];
-    snprintf(diag, sizeof diag, "complaint: feedback report (Feedback-Type %s) from [%s]%s%.100s",
-             c->in->feedback_type[0] ? c->in->feedback_type : "none", c->in->host,
+    const char *ft = c->in->feedback_type ? c->in->feedback_type : "";
+    snprintf(diag, sizeof diag, "complaint: feedback report (Feedback-Type %.40s) from [%s]%s%.100s",
+             ft[0] ? ft : "none", c->in->host ? c->in->host : "",
              c->b->reporting_mta[0] ? ", reporting MTA " : "", c->b->reporting_mta);
     snprintf(proof, sizeof proof, "sent %s; %s", c->orig_id, why);
     int written = 0;
@@ -231,13 +247,13 @@ int bg_feedback_complaint(bg_store *s, bg_dns *dns, const bg_config *cfg, const 
     c.in = in;
     c.b = b;
     c.st = st;
-    snprintf(c.what, sizeof c.what, "complaint %.40s", in->id);
+    snprintf(c.what, sizeof c.what, "complaint %.40s", in->id ? in->id : "");
     const char *host = in->host ? in->host : "";
     const char *refuse = NULL;
     char why[400];
     if (!bg_feedback_is_complaint(in->feedback_type)) {
-        bg_logf(BG_LOG_INFO, "store: feedback report %s (Feedback-Type %.40s) is no complaint; not recorded",
-                in->id, in->feedback_type);
+        bg_logf(BG_LOG_INFO, "store: feedback report %.40s (Feedback-Type %.40s) is no complaint; not recorded",
+                in->id ? in->id : "", in->feedback_type ? in->feedback_type : "");
         return 0;
     }
     bg_store_norm_msgid(b->orig.message_id, c.orig_id);
@@ -321,7 +337,8 @@ int bg_feedback_complaint(bg_store *s, bg_dns *dns, const bg_config *cfg, const 
                 "suppress_inbound_max_rcpts (%lld)", c.what, c.domain, host, named, cap);
         goto out;
     }
-    int matched = 0;
+    int claimed = 0;    /* named, sent, and from a host that may speak for it */
+    int sent_named = 0; /* named and sent */
     for (size_t i = 0; i < b->nrcpt; i++) {
         const char *a = b->rcpts[i].recipient[0] ? b->rcpts[i].recipient : b->rcpts[i].original_recipient;
         size_t k;
@@ -332,9 +349,10 @@ int bg_feedback_complaint(bg_store *s, bg_dns *dns, const bg_config *cfg, const 
                     c.orig_id, c.domain);
             continue;
         }
-        matched = 1;
+        sent_named = 1;
         bg_speaks sp = bg_inbound_speaks_for(dns, host, bg_addr_domain(sent[k].recipient),
                                              sent[k].remote_host, why, sizeof why);
+        claimed += sp != BG_SPEAKS_NO;
         int r = bg_fb_complaint_one(&c, sent[k].recipient, sent[k].remote_host, sp, why);
         if (r < 0) {
             recorded = -1;
@@ -342,14 +360,18 @@ int bg_feedback_complaint(bg_store *s, bg_dns *dns, const bg_config *cfg, const 
         }
         recorded += r;
     }
-    if (matched)
+    /* A report that names a recipient we sent the message to speaks of
+     * that recipient only (a host speaking for another recipient's domain
+     * does not make it that recipient's complaint). Otherwise -- feedback
+     * loops often redact the complainer (RFC 6590) or write a placeholder,
+     * and without Original-Rcpt-To the reader takes the first address of
+     * the returned To:, which may be a co-recipient -- the message's only
+     * recipient at a domain the reporting host speaks for is the
+     * complainer; two or more, nobody. */
+    if (claimed || (in->named && sent_named))
         goto out;
-
-    /* No recipient named that we sent to: feedback loops often redact the
-     * complainer (RFC 6590). The message's only recipient at a domain the
-     * reporting host speaks for is the complainer; two or more, nobody. */
     if (nsent > BG_FB_SENT_MAX) {
-        bg_logf(BG_LOG_INFO, "store: %s: names no recipient we sent <%s> to, and it went to %zu; not recorded",
+        bg_logf(BG_LOG_INFO, "store: %s: names no recipient of <%s> its host speaks for, and it went to %zu; not recorded",
                 c.what, c.orig_id, nsent);
         goto out;
     }
@@ -381,8 +403,8 @@ int bg_feedback_complaint(bg_store *s, bg_dns *dns, const bg_config *cfg, const 
     }
     if (hits != 1) {
         bg_logf(BG_LOG_INFO,
-                "store: %s: names no recipient we sent <%s> to, and [%s] speaks for %s of its %zu "
-                "recipients' domains; not recorded",
+                "store: %s: names no recipient of <%s> its host speaks for, and [%s] speaks for %s of "
+                "its %zu recipients' domains; not recorded",
                 c.what, c.orig_id, host, hits ? "more than one" : "none", nsent);
         goto out;
     }

@@ -111,9 +111,11 @@ static bg_bounce *arf(const char *fields, const char *orig_to, const char *msgid
 static int complain(fx *f, const char *host, const char *fields, const char *orig_to, const char *msgid)
 {
     char buf[4096], ft[64];
+    int named = 0;
     bg_bounce *b = arf(fields, orig_to, msgid, buf, sizeof buf);
-    bg_feedback_type(buf, strlen(buf), b, ft, sizeof ft);
-    bg_complaint_in in = {.host = host, .env_rcpt = "fbl@example.com", .id = "t", .feedback_type = ft};
+    bg_feedback_fields(buf, strlen(buf), b, ft, sizeof ft, &named);
+    bg_complaint_in in = {.host = host, .env_rcpt = "fbl@example.com", .id = "t", .feedback_type = ft,
+                          .named = named};
     bg_store_status st;
     bg_dns_start(f->dns, 1000);
     int n = bg_feedback_complaint(f->s, f->dns, f->cfg, b, &in, &st);
@@ -149,15 +151,25 @@ static void type_from_message(void **state)
 {
     (void)state;
     char buf[4096], ft[64];
+    int named = 0;
     bg_bounce *b = arf("Feedback-Type: auth-failure (dmarc)\nOriginal-Rcpt-To: <a@example.net>\n",
                        "a@example.net", "<x@example.com>", buf, sizeof buf);
-    bg_feedback_type(buf, strlen(buf), b, ft, sizeof ft);
+    bg_feedback_fields(buf, strlen(buf), b, ft, sizeof ft, &named);
     assert_string_equal(ft, "auth-failure");
+    assert_int_equal(named, 1);
     bg_bounce_free(b);
-    /* none in the part: "" (a complaint) */
-    b = arf("Original-Rcpt-To: <a@example.net>\n", "a@example.net", "<x@example.com>", buf, sizeof buf);
-    bg_feedback_type(buf, strlen(buf), b, ft, sizeof ft);
+    /* none in the part: "" (a complaint); the To: of the original is no naming */
+    b = arf("User-Agent: x\n", "a@example.net", "<x@example.com>", buf, sizeof buf);
+    bg_feedback_fields(buf, strlen(buf), b, ft, sizeof ft, &named);
     assert_string_equal(ft, "");
+    assert_int_equal(named, 0);
+    assert_int_equal(b->nrcpt, 1); /* the reader took the To: */
+    bg_bounce_free(b);
+    /* a redacted Original-Rcpt-To names nobody */
+    b = arf("Feedback-Type: abuse\nOriginal-Rcpt-To: redacted\n", "redacted", "<x@example.com>", buf, sizeof buf);
+    bg_feedback_fields(buf, strlen(buf), b, ft, sizeof ft, &named);
+    assert_string_equal(ft, "abuse");
+    assert_int_equal(named, 0);
     bg_bounce_free(b);
 }
 
@@ -254,6 +266,29 @@ static void complaint_redacted(void **state)
     assert_false(row(f, "dan@example.net", &r));
 }
 
+/* A report that names a recipient speaks of that one only; the returned
+ * To: is no naming (its first address may be a co-recipient). */
+static void complaint_co_recipients(void **state)
+{
+    fx *f = *state;
+    deliver(f, "<c1@example.com>", "bob@example.net", "192.0.2.99");
+    deliver(f, "<c1@example.com>", "eve@other.example", "203.0.113.66");
+    bg_store_row r;
+    /* eve's provider names bob: nothing, and not eve either */
+    assert_int_equal(complain(f, "203.0.113.66", "Feedback-Type: abuse\nOriginal-Rcpt-To: bob@example.net\n",
+                              "bob@example.net, eve@other.example", "<c1@example.com>"),
+                     0);
+    assert_false(row(f, "bob@example.net", &r));
+    assert_false(row(f, "eve@other.example", &r));
+    /* no Original-Rcpt-To; the reader takes bob from To:: it is eve's */
+    assert_int_equal(complain(f, "203.0.113.66", "Feedback-Type: abuse\n",
+                              "bob@example.net, eve@other.example", "<c1@example.com>"),
+                     1);
+    assert_false(row(f, "bob@example.net", &r));
+    assert_true(row(f, "eve@other.example", &r));
+    assert_string_equal(r.category, "complaint");
+}
+
 /* The switch, the cap and the lifetime, per sending domain; DNS that
  * cannot tell counts one soft event. */
 static void complaint_policy(void **state)
@@ -283,7 +318,7 @@ static void complaint_policy(void **state)
     bg_dns_flush(f->dns);
     char buf[4096], ft[64];
     bg_bounce *b = arf("Feedback-Type: abuse\n", "three@example.net", "<p3@example.com>", buf, sizeof buf);
-    bg_feedback_type(buf, strlen(buf), b, ft, sizeof ft);
+    bg_feedback_fields(buf, strlen(buf), b, ft, sizeof ft, NULL);
     bg_complaint_in in = {.host = "198.51.100.7", .env_rcpt = "", .id = "t", .feedback_type = ft};
     bg_store_status st;
     bg_dns_start(f->dns, 300);
@@ -414,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sent_queries, setup, teardown),
         cmocka_unit_test_setup_teardown(complaint_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(complaint_redacted, setup, teardown),
+        cmocka_unit_test_setup_teardown(complaint_co_recipients, setup, teardown),
         cmocka_unit_test_setup_teardown(complaint_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(complaint_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(unsubscribe_proofs, setup, teardown),
