@@ -120,6 +120,11 @@ typedef struct bg_engine_hooks {
                   const bg_bounce *b, const bg_verdict *v, size_t n, bg_render_extra *extra);
     /* Timing marks (benchmarks): called when a stage ends. */
     void (*stage)(void *ctx, int stage);
+    /* A feedback (ARF) report: given the whole message (msg, len) and
+     * what the reader found; the engine then leaves the message as it
+     * came (a complaint is recorded, never rewritten). */
+    void (*feedback)(void *ctx, const bg_config *cfg, const bg_bounce *b, const char *msg,
+                     size_t len);
 } bg_engine_hooks;
 
 enum {

@@ -96,6 +96,10 @@ bg_engine_outcome bg_engine_run(bg_engine *e, const bg_engine_request *rq, bg_en
                              bg_read_status_text(res->read_status));
     const bg_bounce *b = res->bounce;
     bg_engine_mark(h, BG_ENGINE_STAGE_READ);
+    if (b->kind == BG_MSG_FEEDBACK && h && h->feedback) {
+        h->feedback(h->ctx, cfg, b, rq->msg, rq->len);
+        return bg_engine_end(res, BG_ENGINE_UNCHANGED, 0, "feedback report (recorded, not rewritten)");
+    }
     if (b->kind != BG_MSG_FAILURE && b->kind != BG_MSG_DELAY)
         return bg_engine_end(res, BG_ENGINE_UNCHANGED, 0, "not a failure or delay report");
     if (b->nrcpt == 0)

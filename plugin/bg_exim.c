@@ -379,6 +379,15 @@ static void bg_exim_hook_diagnose(void *ctx, const bg_config *cfg, const bg_lang
                                  extra);
 }
 
+/* Engine hook: a feedback (ARF) report, a complaint for the store
+ * (bg_exim_store_complaint: the proof rules); the report stays as it came. */
+static void bg_exim_hook_feedback(void *ctx, const bg_config *cfg, const bg_bounce *b,
+                                  const char *msg, size_t len)
+{
+    (void)ctx;
+    bg_exim_store_complaint(cfg, b, msg, len, message_id ? (const char *)message_id : "");
+}
+
 /* Engine hook: the store's row behind our own refusals. */
 static void bg_exim_hook_facts(void *ctx, const bg_config *cfg, const bg_lang_pick *lang,
                                const bg_bounce *b, const bg_verdict *v, size_t n,
@@ -524,6 +533,7 @@ static void bg_exim_process(int fd)
         .diagnose = bg_exim_hook_diagnose,
         .facts = bg_exim_hook_facts,
         .stage = bg_exim_timing > 0 ? bg_exim_hook_stage : NULL,
+        .feedback = bg_exim_hook_feedback,
     };
     bg_engine_request rq = {
         .msg = j.msg.p,

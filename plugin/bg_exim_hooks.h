@@ -17,6 +17,12 @@
 void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
                           size_t n, int inbound, const char *message_id);
 
+/* local_scan hands every feedback report (ARF, a complaint) to the
+ * store; msg/len is the whole message (its Feedback-Type is read there).
+ * The report itself is left as it came. Never fails. */
+void bg_exim_store_complaint(const bg_config *cfg, const bg_bounce *b, const char *msg, size_t len,
+                             const char *message_id);
+
 #include "bg_render.h"
 
 /* A report from another server (inbound = 1) that uses the words of our
