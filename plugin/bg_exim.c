@@ -231,19 +231,30 @@ static int bg_exim_pread_all(int fd, char *buf, size_t len, off_t off)
     return 0;
 }
 
+/* Where the body starts in the -D file: after its first line "<id>-D\n".
+ * Taken from the running Exim's message id, not from the header this
+ * object was built with: Exim 4.97 made ids longer (16 to 23 characters,
+ * SPOOL_DATA_START_OFFSET 19 to 26) under the same local_scan ABI, and
+ * 4.98 still reads old-layout files queued before an upgrade, so one
+ * build serves both. 0 when there is no usable id. */
+static size_t bg_exim_data_offset(void)
+{
+    size_t idlen = message_id ? strlen((const char *)message_id) : 0;
+    return idlen >= 8 && idlen <= 64 ? idlen + 3 : 0;
+}
+
 /* The whole message (headers, blank line, body) into msg; the body starts
  * at *body_off. Returns NULL on success, else why not. */
 static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, size_t *body_off)
 {
     static char why[160];
-    char first[SPOOL_DATA_START_OFFSET];
-    size_t idlen = message_id ? strlen((const char *)message_id) : 0;
+    char first[72];
+    size_t off = bg_exim_data_offset();
 
     /* The -D file starts with "<id>-D\n": check it, so that a different
-     * spool layout (another Exim version) is never overwritten blindly. */
-    if (idlen + 3 != SPOOL_DATA_START_OFFSET ||
-        bg_exim_pread_all(fd, first, sizeof first, 0) != 0 ||
-        memcmp(first, message_id, idlen) != 0 || memcmp(first + idlen, "-D\n", 3) != 0)
+     * spool layout is never overwritten blindly. */
+    if (off == 0 || off > sizeof first || bg_exim_pread_all(fd, first, off, 0) != 0 ||
+        memcmp(first, message_id, off - 3) != 0 || memcmp(first + off - 3, "-D\n", 3) != 0)
         return "spool data file layout not recognised";
 
     for (const header_line *h = header_list; h != NULL; h = h->next)
@@ -257,7 +268,7 @@ static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, s
         char *tmp = malloc(body_size);
         if (tmp == NULL)
             return "out of memory";
-        if (bg_exim_pread_all(fd, tmp, body_size, SPOOL_DATA_START_OFFSET) != 0) {
+        if (bg_exim_pread_all(fd, tmp, body_size, (off_t)off) != 0) {
             snprintf(why, sizeof why, "cannot read the spool data file: %s",
                      errno ? strerror(errno) : "short read");
             free(tmp);
@@ -424,7 +435,7 @@ static void bg_exim_write(int fd, const bg_exim_job *j, size_t body_size,
     }
     const char *oldbody = j->msg.p + j->body_off;
     const bg_buf *body = &res->render.body;
-    int rc = bg_exim_spool_replace(fd, SPOOL_DATA_START_OFFSET, oldbody, body_size, body->p,
+    int rc = bg_exim_spool_replace(fd, (off_t)bg_exim_data_offset(), oldbody, body_size, body->p,
                                    body->len, err, sizeof err);
     if (rc != 0) {
         bg_logf(BG_LOG_ERROR, "%s; message passed unchanged%s", err,
@@ -483,11 +494,12 @@ static void bg_exim_process(int fd)
      * records it (conf/bounceguide.conf) */
     int rewrite = bg_config_get_bool(cfg, rcpt_dom, "enabled", 1);
 
-    if (fstat(fd, &st) != 0 || st.st_size < SPOOL_DATA_START_OFFSET) {
+    off_t data_off = (off_t)bg_exim_data_offset();
+    if (fstat(fd, &st) != 0 || data_off == 0 || st.st_size < data_off) {
         bg_logf(BG_LOG_WARN, "cannot stat the spool data file; message passed unchanged");
         return;
     }
-    size_t body_size = (size_t)(st.st_size - SPOOL_DATA_START_OFFSET);
+    size_t body_size = (size_t)(st.st_size - data_off);
     size_t total = bg_exim_headers_size() + 1 + body_size;
     long long max = bg_config_get_num(cfg, NULL, "max_size", BG_EXIM_MAX_SIZE_DEFAULT);
     if (max > 0 && (long long)total > max) {

@@ -1,12 +1,13 @@
-"""The Exim release under test: its spool layout is the one the plugin was
-built for. The plugin takes the message-id length and the offset of the
-data in the -D file from local_scan.h (exim4-dev) at build time, and leaves
-a message alone when the spool does not match (bg_exim.c). Exim 4.96
-(Debian 12) has 16-character ids and the data at offset 19; Exim 4.98
-(Debian 13) 23 and 26. These cases read the header and the running
-Exim's spool rather than assume either, so the same test holds on both
-releases (make test-trixie runs it on 13), and show a rewrite whose log
-line carries an id of the header's length.
+"""The Exim release under test and the spool layout the plugin meets. Exim
+4.96 (Debian 12) has 16-character message ids and the data of the -D file
+at offset 19; Exim 4.97 and later (Debian 13's 4.98) 23 and 26, under the
+same local_scan ABI. The plugin takes the offset from the running Exim's
+message id (bg_exim.c, bg_exim_data_offset), not from the header it was
+built with, and leaves a message alone when the -D file does not start
+with "<id>-D". These cases read the header and the running Exim's spool
+rather than assume either release, so the same test holds on both (make
+test-trixie runs it on 13, also with the plugin built on 12), and show a
+rewrite whose log line carries an id of the running Exim's length.
 """
 
 import os

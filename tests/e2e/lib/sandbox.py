@@ -40,6 +40,9 @@ CLIENT = "client.test"
 # loader ignores LD_PRELOAD in a setuid re-exec); exim_path makes Exim re-exec
 # that copy and keep_environment passes the runtime and its options on.
 SAN = os.environ.get("BG_E2E_SAN", "")
+# BG_E2E_PLUGIN=FILE: build/bounceguide.so is replaced by FILE (make
+# test-trixie runs the plugin built on Debian 12 through Debian 13's Exim).
+PLUGIN = os.environ.get("BG_E2E_PLUGIN", "")
 if SAN:
     EXIM = os.path.join(SAN, "exim")
 
@@ -152,6 +155,8 @@ class Sandbox:
             os.mkdir(self.path(d), 0o750)
         if self.plugin_src:
             src = self.plugin_src
+            if PLUGIN and os.path.abspath(src) == os.path.join(TOP, "build", "bounceguide.so"):
+                src = PLUGIN
             if SAN and os.path.abspath(src) == os.path.join(TOP, "build", "bounceguide.so"):
                 src = os.path.join(SAN, "bounceguide.so")
                 with open(src, "rb") as f:
