@@ -2,7 +2,10 @@
 #
 #   make            build build/bounceguide.so (for Exim) and build/bounceguide (CLI)
 #   make deps       install the Debian packages the build and the tests need
-#   make test       unit tests plain and under ASan+UBSan, corpus score, Exim end-to-end
+#   make check      the edit loop: build, unit tests, exports, corpus score,
+#                   golden files (under a minute; no root, no apt)
+#   make test       every suite of tests/suites (CI): check's, ASan+UBSan,
+#                   Valgrind, fuzz, real-Exim end-to-end, Debian 13, .deb, soak
 #   make demo       show the product on sample bounces
 #   make bench      throughput and memory figures
 #
@@ -41,7 +44,7 @@ SO  = $(O)/bounceguide.so
 CLI = $(O)/bounceguide
 LIB = $(O)/libbgcore.a
 
-.PHONY: all deps test unit unit-asan corpus e2e demo bench fuzz clean check-exports
+.PHONY: all deps check test unit unit-asan corpus e2e demo bench fuzz clean check-exports
 all: $(SO) $(CLI)
 
 $(O)/obj/%.o: plugin/%.c $(wildcard include/*.h) | $(O)/obj $(O)/gen/bg_embedded.h
@@ -97,12 +100,20 @@ corpus: $(CLI)
 e2e: all
 	sh tests/e2e/run.sh
 
+# The suites are listed in tests/suites; tests/run-all.sh runs them, two
+# side by side, after everything they need is built (mk/check.mk).
+# check installs nothing (tools/deps.sh --check only names what is missing).
+check:
+	@sh tools/deps.sh --check || true
+	$(MAKE) --no-print-directory -j2 check-build
+	sh tests/run-all.sh --tier check
+
 # test and demo install what they need first (tools/deps.sh is a no-op when
 # everything is present), so they work on a fresh Debian 12 machine.
 test:
 	sh tools/deps.sh
-	$(MAKE) --no-print-directory all
-	sh tests/run-all.sh
+	$(MAKE) --no-print-directory -j2 test-build
+	sh tests/run-all.sh --tier test
 
 demo:
 	sh tools/deps.sh

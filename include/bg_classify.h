@@ -33,6 +33,14 @@ typedef struct bg_verdict {
                                       else its Date:), 0 = unknown; set for a give-up or a delay */
 } bg_verdict;
 
+/* For a delay warning that does not say when the server gives up (Exim
+ * writes no Will-Retry-Until): when it will, from the arrival time of the
+ * verdict's timing plus give_up seconds (bounceguide.conf retry_give_up;
+ * Debian's default retry rule gives up 4 days after the first failure).
+ * 0 when the arrival is unknown, give_up is not positive, or that time is
+ * already past at the report (the server's rule is longer than assumed). */
+long long bg_classify_retry_until(const bg_verdict *v, long long give_up);
+
 /* Classify one recipient of a report. kind is the message's kind (a
  * feedback report gives complaint, an auto-reply auto-reply, ...). */
 void bg_classify_rcpt(const bg_rules *r, const bg_bounce *b, const bg_rcpt *rc,

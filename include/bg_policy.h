@@ -12,6 +12,9 @@
  *   suppress_expire_address = 365d      how long suppressions last (0 = never)
  *   suppress_expire_domain = 30d
  *   suppress_expire_soft = 30d
+ *   suppress_expire_complaint = 0       a complaint's address row (0 = never)
+ *   suppress_expire_unsubscribed = 0    an unsubscribe's address row (0 = never)
+ *   suppress_complaints = yes           record complaints (ARF feedback reports)
  *   suppress_exempt = postmaster@*, example.org, .example.edu, ceo@example.com
  *
  * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention,
@@ -30,6 +33,8 @@
 #define BG_POLICY_EXPIRE_ADDRESS (365LL * 86400)
 #define BG_POLICY_EXPIRE_DOMAIN (30LL * 86400)
 #define BG_POLICY_EXPIRE_SOFT (30LL * 86400)
+#define BG_POLICY_EXPIRE_COMPLAINT 0LL     /* never: as SES, Mailgun, Postmark, SendGrid */
+#define BG_POLICY_EXPIRE_UNSUBSCRIBED 0LL  /* never: the person asked */
 #define BG_POLICY_EVENT_RETENTION (30LL * 86400)
 #define BG_POLICY_CHANGE_RETENTION (365LL * 86400)
 

@@ -75,9 +75,27 @@ bg_render_status bg_render(const bg_render_input *in, bg_render_output *out, cha
 void bg_render_output_free(bg_render_output *out);
 
 /* Apply out's header edits and body to the original message and write the
- * whole new message into dst (for the CLI and tests; Exim applies the edits
- * with header_add/header_remove). */
+ * whole new message into dst: the input's header fields minus the removed
+ * ones, the added ones (bg_render_fold_header), a blank line, the body. */
 int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
                     const bg_render_output *out, bg_buf *dst);
+
+/* The same with the added fields given as written lines (lines_len bytes,
+ * each ending in the message's line end): bg_engine_apply passes the lines
+ * it hands to Exim. */
+int bg_render_apply_folded(const char *msg, size_t len, const bg_bounce *b,
+                           const bg_render_output *out, const char *lines, size_t lines_len,
+                           bg_buf *dst);
+
+/* One header field as every client writes it (the one folding function):
+ * "Name: value" and eol (NULL = "\n") appended to dst. Control characters
+ * (CR, LF, TAB, DEL and the rest) are blanks, runs of blanks are one,
+ * leading and trailing blanks go; a value with bytes outside ASCII is
+ * RFC 2047 encoded first (UTF-8 B words, bg_rfc2047_encode); at most 2000
+ * bytes of value, cut at a blank, and no word over 900 bytes; folded at
+ * blanks (eol + blank) so that no line passes 78 characters where a blank
+ * allows it (RFC 5322 2.1.1, 2.2.3). -1 when name is not a field name
+ * (RFC 5322 ftext, under 64 bytes) or memory runs out. */
+int bg_render_fold_header(bg_buf *dst, const char *name, const char *value, const char *eol);
 
 #endif

@@ -12,6 +12,7 @@
 #include "bg_classify.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -122,6 +123,29 @@ static int bg_is_address_category(const bg_category *c)
            strcmp(c->id, "mailbox-moved") == 0 || strcmp(c->id, "bad-address-syntax") == 0;
 }
 
+/* "553 mx.example.com does not exist": the word before "does not exist"
+ * is a host name (a dot, no '@', no brackets), so the domain is what does
+ * not exist, not a mailbox. 1 when text says so. */
+static int bg_host_does_not_exist(const char *text)
+{
+    static const char tail[] = " does not exist";
+    for (const char *p = text; (p = strcasestr(p, tail)) != NULL; p++) {
+        const char *e = p, *b = p;
+        while (b > text && !isspace((unsigned char)b[-1]))
+            b--;
+        int dot = 0, other = 0;
+        for (const char *q = b; q < e; q++) {
+            if (*q == '.' && q > b && q + 1 < e)
+                dot = 1;
+            else if (!isalnum((unsigned char)*q) && *q != '-' && *q != '.')
+                other = 1;
+        }
+        if (dot && !other && e > b && isalpha((unsigned char)e[-1]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Run the rules and apply the taxonomy's decision rules. */
 static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
 {
@@ -155,9 +179,24 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
                bg_rule_cat(o.cause) != bg_rule_cat(ru) && (!reg || reg->weight < 40)) {
         ru = o.cause;
     }
+    /* A refusal of the MAIL FROM command is about the sender (Postfix's
+     * report says "in reply to MAIL FROM command"): when the reply's own
+     * words name nothing but a vague refusal ("Access denied") or a code,
+     * the report's stage decides. */
+    if ((!ru || ru->priority < 30 ||
+         (ru->priority < 60 && strcmp(bg_rule_cat(ru)->id, "policy-rejected") == 0)) &&
+        ev->other_text &&
+        strcasestr(ev->other_text, "in reply to MAIL FROM command")) {
+        bg_match_input si = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        const bg_rule *stage = bg_rules_match(r, &si);
+        if (stage && strcmp(bg_rule_cat(stage)->id, "sender-rejected") == 0)
+            ru = stage;
+    }
     bg_suppress sup;
     if (ru) {
         out->category = bg_rule_cat(ru);
+        if (strcmp(ru->name, "does-not-exist") == 0 && bg_host_does_not_exist(ev->texts[0]))
+            out->category = bg_category_find("unknown-domain");
         sup = ru->suppress >= 0 ? (bg_suppress)ru->suppress : out->category->suppress;
         bg_rule_name(ru, out);
         out->side = ru->side >= 0 ? (bg_side)ru->side : bg_side_of_category(out->category);
@@ -306,6 +345,14 @@ static void bg_timing(const bg_bounce *b, const bg_rcpt *rc, bg_verdict *out)
         return;
     out->tried_since = since;
     out->tried_for = until - since;
+}
+
+long long bg_classify_retry_until(const bg_verdict *v, long long give_up)
+{
+    if (!v || v->tried_since <= 0 || give_up <= 0 || v->tried_since > LLONG_MAX - give_up)
+        return 0;
+    long long until = v->tried_since + give_up;
+    return until > v->tried_since + v->tried_for ? until : 0;
 }
 
 /* The message kind first, then the evidence of this recipient. */

@@ -62,7 +62,8 @@ static const struct {
     const char *help;
 } bg_cli_commands[] = {
     {"classify", bg_cli_classify, "classify [--json] [--rules FILE] [FILE...]  classify bounces"},
-    {"rules", bg_cli_rules, "rules [check FILE | dump]  check or show the classification rules"},
+    {"rules", bg_cli_rules,
+     "rules check [--codes FILE] FILE | codes | dump | test [--deferred] TEXT  check, list, show or try the rules"},
     {"render", bg_cli_render, "render [--config FILE] [--lang LANG] [FILE]  print the enriched bounce"},
     {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},

@@ -4,7 +4,8 @@
  * file in mbox form (messages after "From " separator lines) is read
  * message by message, in order.
  * A file that cannot be read gives one line on stderr and exit status 1
- * at the end; the other files are still processed.
+ * at the end; the other files are still processed. The rules and the
+ * classify loop are the engine's (bg_engine), the same as inside Exim.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_cli.h"
+#include "bg_engine.h"
 #include "bg_json.h"
 
 #define BG_CLI_MAX_MESSAGE (32u << 20)
@@ -126,9 +128,13 @@ int bg_cli_classify(int argc, char **argv)
         } else
             break;
     }
-    bg_rules *rules = bg_rules_load(rules_path);
-    if (!rules) {
+    /* the engine's rules (the built-in ones, or --rules on top) and its
+     * classify loop, as inside Exim */
+    bg_engine_opts eo = {.rules_path = rules_path ? rules_path : ""};
+    bg_engine *e = bg_engine_new(&eo);
+    if (!e || !bg_engine_rules(e)) {
         fprintf(stderr, "bounceguide: out of memory loading rules\n");
+        bg_engine_free(e);
         return 1;
     }
     char *stdin_only[] = {"-"};
@@ -156,28 +162,27 @@ int bg_cli_classify(int argc, char **argv)
                 continue;
             }
             bg_buf_reset(&o);
-            if (b->nrcpt == 0) {
-                bg_verdict v;
-                bg_classify_rcpt(rules, b, NULL, &v);
-                if (json)
-                    bg_cli_json_line(&o, files[f], b, NULL, &v);
-                else
-                    bg_cli_table_line(&o, files[f], NULL, &v);
+            /* one verdict per recipient; a report without any, one for it */
+            bg_verdict *v = calloc(b->nrcpt ? b->nrcpt : 1, sizeof *v);
+            size_t nv = v ? bg_engine_classify(e, b, v, NULL) : 0;
+            if (!v || nv == 0) {
+                fprintf(stderr, "bounceguide: out of memory\n");
+                rc_exit = 1;
             }
-            for (size_t r = 0; r < b->nrcpt; r++) {
-                bg_verdict v;
-                bg_classify_rcpt(rules, b, &b->rcpts[r], &v);
+            for (size_t r = 0; r < nv; r++) {
+                const bg_rcpt *rc = b->nrcpt ? &b->rcpts[r] : NULL;
                 if (json)
-                    bg_cli_json_line(&o, files[f], b, &b->rcpts[r], &v);
+                    bg_cli_json_line(&o, files[f], b, rc, &v[r]);
                 else
-                    bg_cli_table_line(&o, files[f], &b->rcpts[r], &v);
+                    bg_cli_table_line(&o, files[f], rc, &v[r]);
             }
             fwrite(bg_buf_str(&o), 1, o.len, stdout);
+            free(v);
             bg_bounce_free(b);
         }
         free(msg);
     }
     bg_buf_free(&o);
-    bg_rules_free(rules);
+    bg_engine_free(e);
     return rc_exit;
 }

@@ -1,7 +1,8 @@
 /* bg_cli_diagnose: `bounceguide diagnose` -- the authentication diagnosis
  * an administrator can run by hand (or a monitor can run on a schedule):
  * the same findings and advice the bounce carries, in the same words
- * (the catalogue of --config's language), for a sending setup given on
+ * (the engine's catalogues, in the languages --config gives the sending
+ * domain), for a sending setup given on
  * the command line. How mail leaves comes from --config and Debian's
  * files as inside Exim, or from --topology/--smarthost. Unlike inside
  * Exim it looks up any domain it is given: the person running it chose
@@ -17,6 +18,7 @@
 #include "bg_cli.h"
 #include "bg_config.h"
 #include "bg_dns.h"
+#include "bg_engine.h"
 
 static int bg_cli_diagnose_usage(FILE *out)
 {
@@ -128,15 +130,18 @@ int bg_cli_diagnose(int argc, char **argv)
         (*topology && strcmp(topology, "direct") != 0 && strcmp(topology, "smarthost") != 0))
         return bg_cli_diagnose_usage(stderr);
 
-    bg_config *cfg = NULL;
-    char err[300] = "";
-    if (config) {
-        cfg = bg_config_load(config, err, sizeof err);
-        if (!cfg) {
-            fprintf(stderr, "bounceguide: %s\n", err);
-            return 2;
-        }
+    /* config and catalogues from the engine, as inside Exim; without
+     * --config the built-in defaults (cfg NULL for the auth checks: no
+     * configured topology, Debian's files) */
+    bg_engine_opts eo = {.config_path = config};
+    bg_engine *e = bg_engine_new(&eo);
+    if (!e || !bg_engine_config(e)) {
+        fprintf(stderr, "bounceguide: %s\n", e ? bg_engine_why(e) : "out of memory");
+        bg_engine_free(e);
+        return 2;
     }
+    bg_engine_warn(e);
+    const bg_config *cfg = config ? bg_engine_config(e) : NULL;
     /* an address (or a From: value) stands for its domain */
     char sdom[256], fdom[256];
     if (strchr(sender, '@'))
@@ -163,22 +168,24 @@ int bg_cli_diagnose(int argc, char **argv)
         topo.smarthost[0] = '\0';
     char reply[64] = "";
     bg_auth_reply_ip(reply_text, "", reply, sizeof reply);
-    char cerr[300] = "";
-    bg_catalog *cat = bg_catalog_load_dir(cfg ? bg_config_get(cfg, NULL, "data_dir", "") : "",
-                                          cfg ? bg_config_get(cfg, NULL, "language", "en") : "en",
-                                          cfg ? bg_config_get(cfg, NULL, "guidance_file", "") : "",
-                                          cerr, sizeof cerr);
+    /* the words of the bounce for this sending domain: its languages
+     * (the sender's line, the administrator's list) */
+    const char *cerr = "";
+    bg_lang *langs = bg_engine_langs(e, &cerr);
+    bg_lang_pick pick;
+    memset(&pick, 0, sizeof pick);
+    if (langs)
+        bg_lang_choose(langs, "", dom, NULL, 0, NULL, &pick);
     bg_dns *d = zone ? bg_dns_new_zone() : bg_dns_new(servers);
     bg_auth_findings *f = calloc(1, sizeof *f);
-    if (!cat || !d || !f || (zone && bg_cli_diagnose_zone(d, zone) != 0)) {
-        if (!cat)
+    if (!langs || !d || !f || (zone && bg_cli_diagnose_zone(d, zone) != 0)) {
+        if (!langs)
             fprintf(stderr, "bounceguide: %s\n", cerr[0] ? cerr : "out of memory");
         else if (!d)
             fprintf(stderr, "bounceguide: no usable DNS server\n");
         free(f);
         bg_dns_free(d);
-        bg_catalog_free(cat);
-        bg_config_free(cfg);
+        bg_engine_free(e);
         return 1;
     }
     bg_auth_input in = {
@@ -205,7 +212,7 @@ int bg_cli_diagnose(int argc, char **argv)
     bg_buf admin, for_sender;
     bg_buf_init(&admin);
     bg_buf_init(&for_sender);
-    if (f->status == BG_AUTH_DONE && bg_auth_words(f, cat, NULL, &admin, &for_sender) == 0) {
+    if (f->status == BG_AUTH_DONE && bg_auth_words(f, pick.admin_catalog, pick.catalog, &admin, &for_sender) == 0) {
         printf("%s", bg_buf_str(&admin));
         printf("\n%s\n", bg_buf_str(&for_sender));
     } else {
@@ -224,8 +231,7 @@ int bg_cli_diagnose(int argc, char **argv)
     }
     free(f);
     bg_dns_free(d);
-    bg_catalog_free(cat);
-    bg_config_free(cfg);
+    bg_engine_free(e);
     bg_auth_words_release();
     return rc;
 }

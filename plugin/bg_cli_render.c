@@ -2,24 +2,21 @@
  * [--catalog FILE] [--sender-domain DOMAIN] [--sender ADDRESS]
  * [--lang LANG] [FILE|-]`.
  *
- * Prints the whole enriched message, as the Exim plugin would deliver it
- * (the same core calls: read, classify, choose the language, render,
- * apply). A message that is not a failure or delay report is printed
- * unchanged and stderr says why, so the command can sit in a pipe. Only
- * the public core API is used.
+ * Prints the whole enriched message, as the Exim plugin would deliver it:
+ * the same engine (bg_engine) reads, classifies, chooses the language and
+ * renders, and the header lines printed are the very lines Exim adds. No
+ * authentication diagnosis here (no DNS lookups from a preview; `bounceguide
+ * diagnose` does those). A message that is not a failure or delay report
+ * is printed unchanged and stderr says why, so the command can sit in a
+ * pipe. Only the public core API is used.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bg_bounce.h"
-#include "bg_bounce_read.h"
 #include "bg_buf.h"
-#include "bg_classify.h"
 #include "bg_cli.h"
-#include "bg_config.h"
-#include "bg_lang.h"
-#include "bg_render.h"
+#include "bg_engine.h"
 
 #define BG_CLI_RENDER_MAX (32u << 20)
 
@@ -41,8 +38,9 @@ static int bg_cli_render_passthrough(const char *file, const char *msg, size_t l
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* The subcommand: load config, rules and catalogue; read, classify,
- * render and print one message. */
+/* The subcommand: one engine (config, rules, catalogue) and one message
+ * through it, as inside Exim; the new message is the input with the
+ * engine's header lines and body (bg_engine_apply). */
 int bg_cli_render(int argc, char **argv)
 {
     const char *config_path = NULL, *rules_path = NULL, *catalog_path = NULL;
@@ -73,94 +71,58 @@ int bg_cli_render(int argc, char **argv)
         return bg_cli_render_usage();
     const char *file = i < argc ? argv[i] : "-";
 
-    char err[512] = "";
-    bg_config *cfg = NULL;
-    if (config_path) {
-        cfg = bg_config_load(config_path, err, sizeof err);
-        if (!cfg) {
-            fprintf(stderr, "bounceguide: %s\n", err);
-            return 1;
-        }
-    } else {
-        cfg = bg_config_new();
-    }
-    if (!rules_path)
-        rules_path = bg_config_get(cfg, NULL, "rules_file", "");
-    bg_rules *rules = bg_rules_load(rules_path);
-    /* --catalog replaces guidance_file (the default language's override) */
-    char cerr[300] = "";
-    bg_lang *langs = cfg ? bg_lang_new(cfg, catalog_path, cerr, sizeof cerr) : NULL;
+    /* --config names a file that must exist; without it the defaults */
+    bg_engine_opts o = {.config_path = config_path, .rules_path = rules_path,
+                        .catalog_path = catalog_path};
+    bg_engine *e = bg_engine_new(&o);
     size_t len = 0;
     char *msg = NULL;
-    bg_bounce *b = NULL;
-    bg_verdict *v = NULL;
-    bg_render_output out = {0};
+    bg_engine_result res;
+    memset(&res, 0, sizeof res);
     bg_buf dst;
     bg_buf_init(&dst);
     int rc = 1;
-    if (cfg && rules && !langs && cerr[0]) {
-        fprintf(stderr, "bounceguide: %s\n", cerr);
+    const char *why = "";
+    if (!e) {
+        fprintf(stderr, "bounceguide: out of memory\n");
         goto done;
     }
-    if (!cfg || !rules || !langs) {
+    if (!bg_engine_config(e)) {
+        fprintf(stderr, "bounceguide: %s\n", bg_engine_why(e));
+        goto done;
+    }
+    bg_engine_warn(e);
+    if (!bg_engine_rules(e)) {
         fprintf(stderr, "bounceguide: out of memory\n");
+        goto done;
+    }
+    if (!bg_engine_langs(e, &why)) {
+        fprintf(stderr, "bounceguide: %s\n", why);
         goto done;
     }
     if (!(msg = bg_cli_read_file(file, BG_CLI_RENDER_MAX, &len)))
         goto done;
-    bg_read_status st;
-    if (!(b = bg_bounce_read(msg, len, NULL, &st))) {
-        rc = bg_cli_render_passthrough(file, msg, len, bg_read_status_text(st));
-        goto done;
-    }
-    v = calloc(b->nrcpt ? b->nrcpt : 1, sizeof *v);
-    if (!v) {
-        fprintf(stderr, "bounceguide: out of memory\n");
-        goto done;
-    }
-    for (size_t r = 0; r < b->nrcpt; r++)
-        bg_classify_rcpt(rules, b, &b->rcpts[r], &v[r]);
-    /* the same choice as inside Exim: the bounced message's sender */
-    if (!sender)
-        sender = b->orig.return_path;
-    bg_lang_pick pick;
-    if (lang)
-        bg_lang_force(langs, lang, sender, sender_domain, &pick);
-    else
-        bg_lang_choose(langs, sender, sender_domain, msg, len, b, &pick);
-    bg_render_input in = {
-        .msg = msg,
-        .len = len,
-        .bounce = b,
-        .verdicts = v,
-        .extra = NULL,
-        .catalog = pick.catalog,
-        .admin_catalog = pick.admin_catalog,
-        .config = cfg,
-        .sender_domain = sender_domain,
-    };
-    bg_render_status rs = bg_render(&in, &out, err, sizeof err);
-    if (rs != BG_RENDER_OK) {
-        rc = bg_cli_render_passthrough(file, msg, len, err[0] ? err : "not rendered");
-        if (rs == BG_RENDER_ERROR)
+    /* the same choice as inside Exim: the bounced message's sender (NULL:
+     * the returned message's Return-Path) */
+    bg_engine_request rq = {.msg = msg, .len = len, .sender = sender,
+                            .sender_domain = sender_domain, .lang = lang};
+    bg_engine_outcome out = bg_engine_run(e, &rq, &res);
+    if (out != BG_ENGINE_REWRITTEN) {
+        rc = bg_cli_render_passthrough(file, msg, len, res.why);
+        if (res.error)
             rc = 1;
         goto done;
     }
-    if (bg_render_apply(msg, len, b, &out, &dst) < 0) {
-        rc = bg_cli_render_passthrough(file, msg, len, "cannot apply the changes");
-        rc = 1;
+    if (bg_engine_apply(msg, len, &res, &dst) < 0) {
+        bg_cli_render_passthrough(file, msg, len, "cannot apply the changes");
         goto done;
     }
     fwrite(dst.p, 1, dst.len, stdout);
     rc = fflush(stdout) == 0 ? 0 : 1;
 done:
     bg_buf_free(&dst);
-    bg_render_output_free(&out);
-    free(v);
-    bg_bounce_free(b);
+    bg_engine_result_free(&res);
     free(msg);
-    bg_lang_free(langs);
-    bg_rules_free(rules);
-    bg_config_free(cfg);
+    bg_engine_free(e);
     return rc;
 }

@@ -44,6 +44,9 @@ static const bg_config_key bg_config_keys[] = {
     {"helpdesk", BG_CFG_STRING, "", BG_CFG_DOMAIN, "guidance", "branding: {helpdesk}"},
     /* classification */
     {"rules_file", BG_CFG_PATH, "", BG_CFG_GLOBAL, "rules", "your own classification rules"},
+    {"retry_give_up", BG_CFG_DURATION, "4d", BG_CFG_DOMAIN, "rules",
+     "how long Exim retries (its retry rules; Debian's default gives up after 4 days): "
+     "a delay warning without Will-Retry-Until says until when"},
     /* suppression store */
     {"suppress_db", BG_CFG_PATH, "/var/spool/exim4/bounceguide/suppression.db", BG_CFG_GLOBAL,
      "suppression", "the database"},
@@ -67,6 +70,12 @@ static const bg_config_key bg_config_keys[] = {
      "lifetime of a domain suppression"},
     {"suppress_expire_soft", BG_CFG_DURATION, "30d", BG_CFG_DOMAIN, "suppression",
      "lifetime of a soft-threshold suppression"},
+    {"suppress_expire_complaint", BG_CFG_DURATION, "0", BG_CFG_DOMAIN, "suppression",
+     "lifetime of a complaint's suppression (0 = until removed, as ESPs keep them)"},
+    {"suppress_expire_unsubscribed", BG_CFG_DURATION, "0", BG_CFG_DOMAIN, "suppression",
+     "lifetime of an unsubscribe's suppression (0 = until removed)"},
+    {"suppress_complaints", BG_CFG_BOOL, "yes", BG_CFG_DOMAIN, "suppression",
+     "record complaints (ARF feedback reports about our mail, with proof: docs/security.md)"},
     {"suppress_exempt", BG_CFG_LIST, "", BG_CFG_DOMAIN, "suppression",
      "recipients never recorded nor refused (a@b, local@*, domain, .domain)"},
     {"suppress_inbound", BG_CFG_BOOL, "yes", BG_CFG_DOMAIN, "suppression",

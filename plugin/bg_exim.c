@@ -3,11 +3,14 @@
  * Exim calls local_scan() for every message it receives. This file decides
  * from the headers alone whether the message may be a delivery report (a
  * non-report costs a header walk and nothing else), and for a report reads
- * it (header_list + the -D spool file), classifies every recipient, hands
- * the verdicts to the suppression store, renders the enriched bounce and
- * puts it in place: the body in the spool file, the headers through
- * header_remove/header_add. It never rejects: every problem leaves the
- * message exactly as Exim made it and writes one line to Exim's main log.
+ * it (header_list + the -D spool file) and hands it to the process's
+ * engine (bg_engine, through bg_exim_conf), which classifies every
+ * recipient, calls back here for what only Exim knows (the suppression
+ * store, the cause of a give-up, the auth diagnosis), and renders. This
+ * file puts the result in place: the body in the spool file, the engine's
+ * header lines, as they are, through header_remove/header_add. It never
+ * rejects: every problem leaves the message exactly as Exim made it and
+ * writes one line to Exim's main log.
  *
  * The plugin's config file is $BOUNCEGUIDE_CONFIG when set (Exim's main
  * option add_environment = BOUNCEGUIDE_CONFIG=/path), else BG_CONFIG_PATH
@@ -31,6 +34,7 @@
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 #include "bg_exim_conf.h"
 #include "bg_exim_hooks.h"
 #include "bg_exim_spool.h"
@@ -41,7 +45,6 @@
 #include "bg_store.h"
 
 #define BG_EXIM_MAX_SIZE_DEFAULT (4LL * 1024 * 1024)
-#define BG_EXIM_HDR_VALUE_MAX 2000
 
 #define BG_EXPORT __attribute__((visibility("default")))
 
@@ -156,19 +159,7 @@ static int bg_exim_is_candidate(void)
     return 0;
 }
 
-/* ---- configuration (bg_exim_conf: shared with the dlfunc entry points) --- */
-
-/* The catalogue of this process, for the config it was loaded with. */
-typedef struct bg_exim_state {
-    const bg_config *cfg;   /* borrowed from bg_exim_conf; NULL when broken */
-    const bg_rules *rules;  /* borrowed from bg_exim_conf */
-    bg_lang *langs;         /* the catalogues, per language; NULL when unusable */
-    int langs_tried;
-    char langs_why[300];
-    char broken_why[400];
-} bg_exim_state;
-
-static bg_exim_state bg_exim_st;
+/* ---- timing --------------------------------------------------------------- */
 
 /* Benchmark support: when Exim's environment has BOUNCEGUIDE_TIMING (set
  * with add_environment), every call logs its own cost. -1 = not looked yet. */
@@ -203,57 +194,6 @@ static void bg_exim_stage(int stage)
     if (stage >= 0)
         bg_exim_stage_ns[stage] += t - bg_exim_stage_t0;
     bg_exim_stage_t0 = t;
-}
-
-/* Make sure config and rules are loaded for the current file (one stat
- * per bounce; reloaded when the file changed). 0 when usable, -1 when the
- * config is broken and the bounce must pass unchanged (why: broken_why).
- * The catalogue is loaded separately (bg_exim_state_langs): without one
- * the store still records the bounce. */
-static int bg_exim_state_load(bg_exim_state *s)
-{
-    long long t0 = bg_exim_timing > 0 ? bg_exim_now_ns() : 0;
-    const char *why = "";
-    int reloaded = 0;
-    s->cfg = bg_exim_conf_get(&why, &reloaded);
-    if (reloaded || !s->cfg) {
-        bg_lang_free(s->langs);
-        s->langs = NULL;
-        s->langs_tried = 0;
-    }
-    if (!s->cfg) {
-        snprintf(s->broken_why, sizeof s->broken_why, "%s", why);
-        return -1;
-    }
-    bg_exim_conf_warn();
-    s->rules = bg_exim_conf_rules();
-    if (bg_exim_timing > 0)
-        bg_exim_load_ns += bg_exim_now_ns() - t0;
-    if (!s->rules) {
-        snprintf(s->broken_why, sizeof s->broken_why, "out of memory loading the rules");
-        return -1;
-    }
-    return 0;
-}
-
-/* The catalogues for the current config (data_dir, language,
- * guidance_file, per-language overrides), made once per config load; the
- * default language's is loaded now, the others when a bounce asks. NULL
- * when none can be loaded (why: langs_why). */
-static bg_lang *bg_exim_state_langs(bg_exim_state *s)
-{
-    if (s->langs_tried)
-        return s->langs;
-    long long t0 = bg_exim_timing > 0 ? bg_exim_now_ns() : 0;
-    s->langs_tried = 1;
-    char err[256] = "";
-    s->langs = bg_lang_new(s->cfg, NULL, err, sizeof err);
-    if (!s->langs)
-        snprintf(s->langs_why, sizeof s->langs_why, "%s",
-                 err[0] ? err : "out of memory loading the catalogue");
-    if (bg_exim_timing > 0)
-        bg_exim_load_ns += bg_exim_now_ns() - t0;
-    return s->langs;
 }
 
 /* ---- reading the message ------------------------------------------------ */
@@ -291,19 +231,30 @@ static int bg_exim_pread_all(int fd, char *buf, size_t len, off_t off)
     return 0;
 }
 
+/* Where the body starts in the -D file: after its first line "<id>-D\n".
+ * Taken from the running Exim's message id, not from the header this
+ * object was built with: Exim 4.97 made ids longer (16 to 23 characters,
+ * SPOOL_DATA_START_OFFSET 19 to 26) under the same local_scan ABI, and
+ * 4.98 still reads old-layout files queued before an upgrade, so one
+ * build serves both. 0 when there is no usable id. */
+static size_t bg_exim_data_offset(void)
+{
+    size_t idlen = message_id ? strlen((const char *)message_id) : 0;
+    return idlen >= 8 && idlen <= 64 ? idlen + 3 : 0;
+}
+
 /* The whole message (headers, blank line, body) into msg; the body starts
  * at *body_off. Returns NULL on success, else why not. */
 static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, size_t *body_off)
 {
     static char why[160];
-    char first[SPOOL_DATA_START_OFFSET];
-    size_t idlen = message_id ? strlen((const char *)message_id) : 0;
+    char first[72];
+    size_t off = bg_exim_data_offset();
 
     /* The -D file starts with "<id>-D\n": check it, so that a different
-     * spool layout (another Exim version) is never overwritten blindly. */
-    if (idlen + 3 != SPOOL_DATA_START_OFFSET ||
-        bg_exim_pread_all(fd, first, sizeof first, 0) != 0 ||
-        memcmp(first, message_id, idlen) != 0 || memcmp(first + idlen, "-D\n", 3) != 0)
+     * spool layout is never overwritten blindly. */
+    if (off == 0 || off > sizeof first || bg_exim_pread_all(fd, first, off, 0) != 0 ||
+        memcmp(first, message_id, off - 3) != 0 || memcmp(first + off - 3, "-D\n", 3) != 0)
         return "spool data file layout not recognised";
 
     for (const header_line *h = header_list; h != NULL; h = h->next)
@@ -317,7 +268,7 @@ static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, s
         char *tmp = malloc(body_size);
         if (tmp == NULL)
             return "out of memory";
-        if (bg_exim_pread_all(fd, tmp, body_size, SPOOL_DATA_START_OFFSET) != 0) {
+        if (bg_exim_pread_all(fd, tmp, body_size, (off_t)off) != 0) {
             snprintf(why, sizeof why, "cannot read the spool data file: %s",
                      errno ? strerror(errno) : "short read");
             free(tmp);
@@ -329,55 +280,6 @@ static const char *bg_exim_read_message(int fd, size_t body_size, bg_buf *msg, s
             return "out of memory";
     }
     return NULL;
-}
-
-/* Copy a header value for header_add: control characters become blanks,
- * the length is bounded, and a long value is folded at blanks so that no
- * line of the header passes 78 characters where a blank allows it
- * (RFC 5322 2.2.3; an encoded word is never split). nlen is the length of
- * "Name: " on the first line. */
-static void bg_exim_clean_value(const char *v, size_t nlen, char *out, size_t outlen)
-{
-    size_t j = 0;          /* bytes in out */
-    size_t line = 0;       /* index in out where the current line starts */
-    size_t cut = 0;        /* last blank of the current line after its start, 0 = none */
-    size_t first = nlen;   /* the first line also holds "Name: " */
-
-    for (; *v && j + 3 < outlen; v++) {
-        unsigned char c = (unsigned char)*v;
-        if (c < 0x20 || c == 0x7f)
-            c = ' ';
-        if (c == ' ') {
-            /* this word ran past column 78: fold before it */
-            if (first + (j - line) > 78 && cut > line) {
-                memmove(out + cut + 1, out + cut, j - cut);
-                out[cut] = '\n';
-                j++;
-                line = cut + 1; /* the new line starts with the blank */
-                first = 0;
-            }
-            if (j > line)
-                cut = j;
-        }
-        out[j++] = (char)c;
-    }
-    if (first + (j - line) > 78 && cut > line && j + 1 < outlen) {
-        memmove(out + cut + 1, out + cut, j - cut);
-        out[cut] = '\n';
-        j++;
-    }
-    out[j] = '\0';
-}
-
-/* 1 when name is a plain header field name (RFC 5322 ftext, non-empty). */
-static int bg_exim_valid_name(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 || *p == ':')
-            return 0;
-    return 1;
 }
 
 /* Was this report made by Exim itself (a bounce or delay warning of this
@@ -401,28 +303,21 @@ static int bg_exim_own_report(void)
 
 /* ---- the work for one report -------------------------------------------- */
 
+/* What the engine's hooks need from Exim for one report, and what they
+ * leave behind for after the rendering. */
 typedef struct bg_exim_job {
     bg_buf msg;
     size_t body_off;
-    bg_bounce *bounce;
-    bg_verdict *verdicts;
-    bg_render_extra *extra;
-    void *auth;
-    void *sup; /* the suppressed-here facts (bg_exim_store_extra) */
-    bg_render_output out;
-    int have_out;
+    int inbound; /* the report came from another server */
+    void *auth;  /* the auth diagnosis's texts (bg_exim_auth_extra) */
+    void *sup;   /* the suppressed-here facts (bg_exim_store_extra) */
 } bg_exim_job;
 
 /* Release everything a job holds. */
 static void bg_exim_job_free(bg_exim_job *j)
 {
-    if (j->have_out)
-        bg_render_output_free(&j->out);
     bg_exim_auth_free(j->auth);
     bg_exim_store_extra_free(j->sup);
-    free(j->extra);
-    free(j->verdicts);
-    bg_bounce_free(j->bounce);
     bg_buf_free(&j->msg);
 }
 
@@ -444,17 +339,16 @@ static void bg_exim_log_done(const bg_bounce *b, const bg_verdict *v, size_t n, 
     bg_buf_free(&l);
 }
 
-/* A give-up whose report names no cause ("retry timeout exceeded" alone):
- * the cause of the deferrals the transport's event hook recorded for the
- * same message and recipient (bg_store_last_deferral, read-only). Issue
- * 16: cause and timing are two facts. Any problem leaves the verdicts. */
-static void bg_exim_last_cause(const bg_config *cfg, const bg_bounce *b, bg_verdict *v, size_t n)
+/* Engine hook: a give-up whose report names no cause ("retry timeout
+ * exceeded" alone): the cause of the deferrals the transport's event hook
+ * recorded for the same message and recipient (bg_store_last_deferral,
+ * read-only). Issue 16: cause and timing are two facts. Any problem
+ * leaves the verdicts. */
+static void bg_exim_hook_cause(void *ctx, const bg_config *cfg, const char *message_id,
+                               const char *const *rcpts, size_t n,
+                               char (*cats)[BG_ENGINE_CAUSE_MAX])
 {
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++)
-        need += v[i].gave_up && strcmp(v[i].category->id, "expired") == 0;
-    if (!need || !b->orig.message_id[0])
-        return;
+    (void)ctx;
     bg_policy *pol = bg_policy_new(cfg);
     bg_store_status st = BG_STORE_OK;
     char err[200] = "";
@@ -465,39 +359,132 @@ static void bg_exim_last_cause(const bg_config *cfg, const bg_bounce *b, bg_verd
     if (!s)
         return;
     for (size_t i = 0; i < n; i++) {
-        char cat[BG_CATEGORY_ID_MAX];
         long long at = 0;
-        if (!v[i].gave_up || strcmp(v[i].category->id, "expired") != 0 ||
-            bg_store_last_deferral(s, b->orig.message_id, b->rcpts[i].recipient, cat, &at) !=
-                BG_STORE_OK)
-            continue;
-        if (bg_classify_take_cause(&v[i], cat, "store:last-deferral"))
-            bg_logf(BG_LOG_DEBUG, "cause of %.200s from the last recorded deferral: %s",
-                    b->rcpts[i].recipient, cat);
+        char cat[BG_CATEGORY_ID_MAX] = "";
+        if (bg_store_last_deferral(s, message_id, rcpts[i], cat, &at) == BG_STORE_OK)
+            snprintf(cats[i], BG_ENGINE_CAUSE_MAX, "%s", cat);
     }
     bg_store_close(s);
 }
 
-/* Classify, store, render and rewrite one candidate message. Every exit
- * leaves the message either fully rewritten or untouched. */
-static void bg_exim_process(int fd)
+/* Engine hook: after classification, our own refusal in a report from
+ * elsewhere, and the suppression store (whether or not we rewrite). */
+static void bg_exim_hook_classified(void *ctx, const bg_config *cfg, const bg_bounce *b,
+                                    bg_verdict *v, size_t n)
 {
-    bg_exim_state *s = &bg_exim_st;
-    bg_exim_job j;
-    struct stat st;
-    char err[300] = "";
-    const char *why;
+    bg_exim_job *j = ctx;
+    /* our own refusal (suppressed-here) can only be in our own report */
+    bg_exim_store_own_refusals(v, n, j->inbound);
+    bg_exim_stage(BG_T_CLASSIFY);
+    bg_exim_store_bounce(cfg, b, v, n, j->inbound, message_id ? (const char *)message_id : "");
+}
 
-    if (bg_exim_state_load(s) != 0) {
-        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", s->broken_why);
+/* Engine hook: the authentication diagnosis (the store's sending IP, the
+ * topology, Exim's HELO name: bg_exim_auth.c). */
+static void bg_exim_hook_diagnose(void *ctx, const bg_config *cfg, const bg_lang_pick *lang,
+                                  const bg_bounce *b, const bg_verdict *v, size_t n,
+                                  bg_render_extra *extra)
+{
+    bg_exim_job *j = ctx;
+    j->auth = bg_exim_auth_extra(cfg, lang->admin_catalog, lang->catalog, b, v, n, j->inbound,
+                                 extra);
+}
+
+/* Engine hook: a feedback (ARF) report, a complaint for the store
+ * (bg_exim_store_complaint: the proof rules); the report stays as it came. */
+static void bg_exim_hook_feedback(void *ctx, const bg_config *cfg, const bg_bounce *b,
+                                  const char *msg, size_t len)
+{
+    (void)ctx;
+    bg_exim_store_complaint(cfg, b, msg, len, message_id ? (const char *)message_id : "");
+}
+
+/* Engine hook: the store's row behind our own refusals. */
+static void bg_exim_hook_facts(void *ctx, const bg_config *cfg, const bg_lang_pick *lang,
+                               const bg_bounce *b, const bg_verdict *v, size_t n,
+                               bg_render_extra *extra)
+{
+    (void)lang;
+    bg_exim_job *j = ctx;
+    j->sup = bg_exim_store_extra(cfg, b, v, n, j->inbound, extra);
+}
+
+/* Engine hook: the timing stages. */
+static void bg_exim_hook_stage(void *ctx, int stage)
+{
+    (void)ctx;
+    if (stage == BG_ENGINE_STAGE_READ)
+        bg_exim_stage(BG_T_READ);
+    else if (stage == BG_ENGINE_STAGE_LOADED)
+        bg_exim_stage(BG_T_STORE);
+}
+
+/* Put the engine's result in place: the body first (if the spool cannot
+ * take it, nothing has changed), then the engine's header lines exactly
+ * as it wrote them. */
+static void bg_exim_write(int fd, const bg_exim_job *j, size_t body_size,
+                          const bg_engine_result *res, const bg_config *cfg)
+{
+    char err[300] = "";
+    for (size_t i = 0; i < res->nheaders; i++) {
+        /* Exim's header lines end in LF; ours must too */
+        if (res->headers[i].line && memchr(res->headers[i].line, '\r', res->headers[i].len)) {
+            bg_logf(BG_LOG_WARN, "CR in a header line; message passed unchanged");
+            return;
+        }
+    }
+    const char *oldbody = j->msg.p + j->body_off;
+    const bg_buf *body = &res->render.body;
+    int rc = bg_exim_spool_replace(fd, (off_t)bg_exim_data_offset(), oldbody, body_size, body->p,
+                                   body->len, err, sizeof err);
+    if (rc != 0) {
+        bg_logf(BG_LOG_ERROR, "%s; message passed unchanged%s", err,
+                rc == -2 ? " (SPOOL FILE MAY BE DAMAGED)" : "");
         return;
     }
-    const bg_config *cfg = s->cfg;
+    body_linecount = bg_exim_spool_linecount(body->p, body->len);
+    bg_exim_stage(BG_T_WRITE);
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const bg_engine_header *h = &res->headers[i];
+        if (h->remove)
+            header_remove(0, (const uschar *)h->name);
+        if (h->line)
+            header_add(' ', "%s", h->line);
+    }
+    if (bg_config_get_bool(cfg, NULL, "log_rewrites", 1))
+        bg_exim_log_done(res->bounce, res->verdicts, res->nverdicts, body_size, body->len);
+}
+
+/* Read, classify, store, render and rewrite one candidate message through
+ * the process's engine. Every exit leaves the message either fully
+ * rewritten or untouched. */
+static void bg_exim_process(int fd)
+{
+    bg_exim_job j;
+    struct stat st;
+    const char *why;
+
+    /* the process's engine, its config re-read when the file changed */
+    long long l0 = bg_engine_load_ns(bg_exim_conf_current());
+    bg_engine *e = bg_exim_engine();
+    const bg_config *cfg = bg_engine_config(e);
+    if (bg_exim_timing > 0)
+        bg_exim_load_ns += bg_engine_load_ns(e) - l0;
+    if (!cfg) {
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged",
+                e ? bg_engine_why(e) : "out of memory loading the config");
+        return;
+    }
+    bg_engine_warn(e);
     /* the report's recipient is the bounced message's sender: its domain
      * picks the per-domain sections (branding, switches) */
+    const char *rcpt = recipients_count > 0 && recipients_list != NULL &&
+                               recipients_list[0].address != NULL
+                           ? (const char *)recipients_list[0].address
+                           : "";
     char rcpt_dom[256] = "";
-    if (recipients_count > 0 && recipients_list != NULL && recipients_list[0].address != NULL) {
-        const char *d = bg_exim_domain_of((const char *)recipients_list[0].address);
+    {
+        const char *d = bg_exim_domain_of(rcpt);
         size_t k = 0;
         for (; d[k] && k + 1 < sizeof rcpt_dom; k++)
             rcpt_dom[k] = (char)bg_exim_lc((unsigned char)d[k]);
@@ -507,11 +494,12 @@ static void bg_exim_process(int fd)
      * records it (conf/bounceguide.conf) */
     int rewrite = bg_config_get_bool(cfg, rcpt_dom, "enabled", 1);
 
-    if (fstat(fd, &st) != 0 || st.st_size < SPOOL_DATA_START_OFFSET) {
+    off_t data_off = (off_t)bg_exim_data_offset();
+    if (fstat(fd, &st) != 0 || data_off == 0 || st.st_size < data_off) {
         bg_logf(BG_LOG_WARN, "cannot stat the spool data file; message passed unchanged");
         return;
     }
-    size_t body_size = (size_t)(st.st_size - SPOOL_DATA_START_OFFSET);
+    size_t body_size = (size_t)(st.st_size - data_off);
     size_t total = bg_exim_headers_size() + 1 + body_size;
     long long max = bg_config_get_num(cfg, NULL, "max_size", BG_EXIM_MAX_SIZE_DEFAULT);
     if (max > 0 && (long long)total > max) {
@@ -533,7 +521,6 @@ static void bg_exim_process(int fd)
         bg_logf(BG_LOG_WARN, "%s; message passed unchanged", why);
         goto done;
     }
-
     {
         /* a CRLF body is a wire-format spool file whatever body_linecount
          * says: our LF rendering would not match it */
@@ -545,111 +532,41 @@ static void bg_exim_process(int fd)
         }
     }
 
+    j.inbound = !bg_exim_own_report();
+    if (!bg_config_get_bool(cfg, rcpt_dom, "rewrite", 1) ||
+        (j.inbound && !bg_config_get_bool(cfg, rcpt_dom, "rewrite_inbound", 1)))
+        rewrite = 0;
     bg_limits lim = {.max_size = (size_t)total + 1};
-    bg_read_status rs = BG_READ_OK;
-    j.bounce = bg_bounce_read(j.msg.p, j.msg.len, &lim, &rs);
-    if (j.bounce == NULL) {
-        bg_logf(BG_LOG_WARN, "cannot read the message (%s); passed unchanged",
-                bg_read_status_text(rs));
-        goto done;
-    }
-    const bg_bounce *b = j.bounce;
-    bg_exim_stage(BG_T_READ);
-    if ((b->kind != BG_MSG_FAILURE && b->kind != BG_MSG_DELAY) || b->nrcpt == 0)
-        goto done; /* success DSN, auto-reply, not a report: untouched */
-
-    size_t n = b->nrcpt;
-    j.verdicts = calloc(n, sizeof *j.verdicts);
-    j.extra = calloc(n, sizeof *j.extra);
-    if (j.verdicts == NULL || j.extra == NULL) {
-        bg_logf(BG_LOG_WARN, "out of memory; message passed unchanged");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        bg_classify_rcpt(s->rules, b, &b->rcpts[i], &j.verdicts[i]);
-    bg_exim_last_cause(cfg, b, j.verdicts, n);
-
-    int inbound = !bg_exim_own_report();
-    /* our own refusal (suppressed-here) can only be in our own report */
-    bg_exim_store_own_refusals(j.verdicts, n, inbound);
-    bg_exim_stage(BG_T_CLASSIFY);
-    bg_exim_store_bounce(cfg, b, j.verdicts, n, inbound, message_id ? (const char *)message_id : "");
-
-    if (!rewrite || !bg_config_get_bool(cfg, rcpt_dom, "rewrite", 1) ||
-        (inbound && !bg_config_get_bool(cfg, rcpt_dom, "rewrite_inbound", 1)))
-        goto done;
-    bg_lang *langs = bg_exim_state_langs(s);
-    if (!langs) {
-        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", s->langs_why);
-        goto done;
-    }
-
-    bg_exim_stage(BG_T_STORE);
-    /* the language of the report's reader (the bounced message's sender) */
-    bg_lang_pick lang;
-    bg_lang_choose(langs,
-                   recipients_count > 0 && recipients_list != NULL &&
-                           recipients_list[0].address != NULL
-                       ? (const char *)recipients_list[0].address
-                       : "",
-                   rcpt_dom, j.msg.p, j.msg.len, b, &lang);
-    j.auth = bg_exim_auth_extra(cfg, lang.admin_catalog, lang.catalog, b, j.verdicts, n, inbound,
-                                j.extra);
-    j.sup = bg_exim_store_extra(cfg, b, j.verdicts, n, inbound, j.extra);
-
-    bg_render_input in = {
+    bg_engine_hooks hooks = {
+        .ctx = &j,
+        .last_cause = bg_exim_hook_cause,
+        .cause_origin = "store:last-deferral",
+        .classified = bg_exim_hook_classified,
+        .diagnose = bg_exim_hook_diagnose,
+        .facts = bg_exim_hook_facts,
+        .stage = bg_exim_timing > 0 ? bg_exim_hook_stage : NULL,
+        .feedback = bg_exim_hook_feedback,
+    };
+    bg_engine_request rq = {
         .msg = j.msg.p,
         .len = j.msg.len,
-        .bounce = b,
-        .verdicts = j.verdicts,
-        .extra = j.extra,
-        .catalog = lang.catalog,
-        .admin_catalog = lang.admin_catalog,
-        .config = cfg,
+        .limits = &lim,
+        .sender = rcpt,
         .sender_domain = rcpt_dom,
+        .record_only = !rewrite,
+        .hooks = &hooks,
     };
-    bg_render_status rst = bg_render(&in, &j.out, err, sizeof err);
-    j.have_out = 1;
+    bg_engine_result res;
+    l0 = bg_engine_load_ns(e);
+    bg_engine_outcome o = bg_engine_run(e, &rq, &res);
+    if (bg_exim_timing > 0)
+        bg_exim_load_ns += bg_engine_load_ns(e) - l0;
     bg_exim_stage(BG_T_RENDER);
-    if (rst == BG_RENDER_NOT_APPLICABLE)
-        goto done;
-    if (rst != BG_RENDER_OK || bg_buf_failed(&j.out.body) || j.out.body.len == 0) {
-        bg_logf(BG_LOG_WARN, "cannot render (%s); message passed unchanged",
-                err[0] ? err : "no output");
-        goto done;
-    }
-    for (size_t i = 0; i < j.out.nedits; i++) {
-        if (!bg_exim_valid_name(j.out.edits[i].name)) {
-            bg_logf(BG_LOG_WARN, "renderer gave a bad header name; message passed unchanged");
-            goto done;
-        }
-    }
-
-    /* The body first: if the spool cannot take it, nothing has changed. */
-    const char *oldbody = j.msg.p + j.body_off;
-    int rc = bg_exim_spool_replace(fd, SPOOL_DATA_START_OFFSET, oldbody, body_size,
-                                   j.out.body.p, j.out.body.len, err, sizeof err);
-    if (rc != 0) {
-        bg_logf(BG_LOG_ERROR, "%s; message passed unchanged%s", err,
-                rc == -2 ? " (SPOOL FILE MAY BE DAMAGED)" : "");
-        goto done;
-    }
-    body_linecount = bg_exim_spool_linecount(j.out.body.p, j.out.body.len);
-    bg_exim_stage(BG_T_WRITE);
-
-    for (size_t i = 0; i < j.out.nedits; i++) {
-        const bg_header_edit *e = &j.out.edits[i];
-        if (e->remove)
-            header_remove(0, (const uschar *)e->name);
-        if (e->value != NULL) {
-            char v[BG_EXIM_HDR_VALUE_MAX];
-            bg_exim_clean_value(e->value, strlen(e->name) + 2, v, sizeof v);
-            header_add(' ', "%s: %s\n", e->name, v);
-        }
-    }
-    if (bg_config_get_bool(cfg, NULL, "log_rewrites", 1))
-        bg_exim_log_done(b, j.verdicts, n, body_size, j.out.body.len);
-
+    if (o == BG_ENGINE_PASSED)
+        bg_logf(BG_LOG_WARN, "%s; message passed unchanged", res.why);
+    else if (o == BG_ENGINE_REWRITTEN)
+        bg_exim_write(fd, &j, body_size, &res, cfg);
+    bg_engine_result_free(&res);
 done:
     bg_exim_job_free(&j);
 }
@@ -701,8 +618,10 @@ int local_scan(int fd, uschar **return_text)
 {
     (void)return_text;
     if (bg_exim_timing != 0) {
-        if (bg_exim_timing < 0)
+        if (bg_exim_timing < 0) {
             bg_exim_timing = getenv("BOUNCEGUIDE_TIMING") != NULL;
+            bg_exim_conf_timing(bg_exim_timing);
+        }
         if (bg_exim_timing > 0)
             return bg_exim_timed(fd);
     }

@@ -1,6 +1,7 @@
-/* bg_exim_conf: the plugin config as every Exim entry point sees it
- * (local_scan, the transport event, the RCPT/router check). One loader, so
- * that a missing or broken file means the same thing everywhere:
+/* bg_exim_conf: the engine (bg_engine) as every Exim entry point sees it
+ * (local_scan, the transport event, the RCPT/router check): one per
+ * process, so that a missing or broken file means the same thing
+ * everywhere:
  *
  *   - the file at the default path (BG_CONFIG_PATH) does not exist: the
  *     built-in defaults (the key table, bg_config_keys_table);
@@ -11,7 +12,7 @@
  *     log line (per bounce in local_scan, per process elsewhere). Nothing
  *     is then suppressed that the last valid config would not suppress.
  *
- * Cached per process, re-read when the file changes (one stat per call).
+ * The engine re-reads the file when it changes (one stat per call).
  * Only the adapter (plugin/bg_exim*.c) includes this.
  */
 #ifndef BG_EXIM_CONF_H
@@ -19,24 +20,28 @@
 
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 
 #ifndef BG_CONFIG_PATH
 #define BG_CONFIG_PATH "/etc/exim4/bounceguide.conf"
 #endif
 #define BG_CONFIG_ENV "BOUNCEGUIDE_CONFIG"
 
-/* The config of this process: NULL when broken (*why, when given, gets
- * one line saying why). *reloaded (when given) is 1 when this call read the
- * file (again). */
-const bg_config *bg_exim_conf_get(const char **why, int *reloaded);
+/* The engine of this process, refreshed (its config re-read when the file
+ * changed). NULL only when memory runs out. */
+bg_engine *bg_exim_engine(void);
 
-/* The classification rules for the current config (rules_file; loaded on
- * first use after each reload). NULL when broken or out of memory. */
-const bg_rules *bg_exim_conf_rules(void);
+/* Count the engine's loading time (BOUNCEGUIDE_TIMING); before the first
+ * bg_exim_engine call. */
+void bg_exim_conf_timing(int on);
 
-/* Log the config's warnings (unknown keys, global keys in a [domain]
- * section), once per load. local_scan calls it. */
-void bg_exim_conf_warn(void);
+/* The config of this process, refreshed: NULL when broken (*why, when
+ * given, gets one line saying why). */
+const bg_config *bg_exim_conf_get(const char **why);
+
+/* The engine as the last call left it, without a stat (for a second look
+ * in the same call: its rules, bg_engine_classify_text). */
+bg_engine *bg_exim_conf_current(void);
 
 /* For the event and check entry points: when the config is broken, log
  * one line per process and broken state saying that suppression is inert,

@@ -17,9 +17,10 @@
  * unwritable, corrupt) writes one line to the main log and lets the mail
  * through; after one timeout the rest of the process skips the store
  * (bg_exim_store.c). Arguments are remote-controlled text: they are bound
- * as SQL parameters and never expanded. The config is the one local_scan
- * reads (bg_exim_conf): a broken one makes both inert -- nothing recorded,
- * nobody refused -- with one log line per process.
+ * as SQL parameters and never expanded. The config and the rules are the
+ * process's engine's (bg_exim_conf, bg_engine), as in local_scan: a broken
+ * config makes both inert -- nothing recorded, nobody refused -- with one
+ * log line per process.
  */
 #define LOCAL_SCAN
 #include <exim4/local_scan.h>
@@ -137,13 +138,9 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
 
     if (bg_policy_exempt(p, sdom, rcpt))
         goto out;
-    const bg_rules *rules = bg_exim_conf_rules();
-    if (!rules)
-        goto out;
     bg_verdict v;
     memset(&v, 0, sizeof v);
-    bg_classify_text(rules, data, deferred, &v);
-    if (!v.category)
+    if (bg_engine_classify_text(bg_exim_conf_current(), data, deferred, &v) != 0 || !v.category)
         goto out;
     int temporary = deferred || v.reply_code / 100 == 4;
     bg_store_rule rule;

@@ -1,5 +1,7 @@
-/* bg_exim_hooks: calls between the Exim adapter's parts (plugin/bg_exim*.c).
- * Only the adapter includes this; it includes local_scan.h. */
+/* bg_exim_hooks: calls between the Exim adapter's parts (plugin/bg_exim*.c):
+ * what local_scan's engine hooks (bg_engine_hooks, in bg_exim.c) call in
+ * the store and auth parts. Only the adapter includes this; it includes
+ * local_scan.h. */
 #ifndef BG_EXIM_HOOKS_H
 #define BG_EXIM_HOOKS_H
 
@@ -14,6 +16,12 @@
  * of the report. Never fails: problems are logged and ignored. */
 void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_verdict *v,
                           size_t n, int inbound, const char *message_id);
+
+/* local_scan hands every feedback report (ARF, a complaint) to the
+ * store; msg/len is the whole message (its Feedback-Type is read there).
+ * The report itself is left as it came. Never fails. */
+void bg_exim_store_complaint(const bg_config *cfg, const bg_bounce *b, const char *msg, size_t len,
+                             const char *message_id);
 
 #include "bg_render.h"
 

@@ -26,6 +26,7 @@
 #include "bg_catalog.h"
 #include "bg_exim_hooks.h"
 #include "bg_exim_store.h"
+#include "bg_feedback.h"
 #include "bg_inbound.h"
 #include "bg_log.h"
 #include "bg_prvs.h"
@@ -279,9 +280,7 @@ static int bg_exim_store_one(bg_store *s, const char *domain, const char *addr, 
     return 0;
 }
 
-/* The process's resolver for the inbound host check, started with the
- * budget; NULL when DNS is off (budget 0) or cannot be set up. */
-static bg_dns *bg_exim_inbound_dns(const bg_config *cfg)
+bg_dns *bg_exim_inbound_dns(const bg_config *cfg)
 {
     long long budget = 2000;
     const char *b = bg_config_get(cfg, NULL, "suppress_inbound_budget", "2s");
@@ -436,6 +435,45 @@ void bg_exim_store_bounce(const bg_config *cfg, const bg_bounce *b, const bg_ver
     }
 out:
     bg_policy_free(p);
+}
+
+/* ---- complaints ------------------------------------------------------- */
+
+void bg_exim_store_complaint(const bg_config *cfg, const bg_bounce *b, const char *msg, size_t len,
+                             const char *message_id)
+{
+    if (!cfg || !b)
+        return;
+    char env_dom[BG_ADDR_MAX], why[160], ftype[64];
+    int signed_ok = 0;
+    if (bg_exim_report_owner(cfg, env_dom, &signed_ok, why) < 0)
+        env_dom[0] = '\0';
+    int named = 0;
+    bg_feedback_fields(msg, len, b, ftype, sizeof ftype, &named);
+    char env_rcpt[BG_ADDR_MAX + 2];
+    snprintf(env_rcpt, sizeof env_rcpt, "x@%s", env_dom); /* only its domain is used */
+    bg_complaint_in in = {
+        .host = sender_host_address ? (const char *)sender_host_address : "",
+        .env_rcpt = env_dom[0] ? env_rcpt : "",
+        .prvs = signed_ok < 0 ? -1 : signed_ok,
+        .prvs_why = why,
+        .id = message_id ? message_id : "",
+        .feedback_type = ftype,
+        .named = named,
+    };
+    /* the cheap refusals first: no store, no DNS */
+    bg_store *s = NULL;
+    bg_dns *dns = NULL;
+    if (bg_feedback_is_complaint(ftype) && in.host[0] && in.prvs >= 0 && b->orig.message_id[0]) {
+        if (!(s = bg_exim_store_handle(cfg, "complaint not recorded")))
+            return;
+        dns = bg_exim_inbound_dns(cfg);
+    }
+    bg_store_status st = BG_STORE_OK;
+    long long t0 = bg_exim_store_ms();
+    /* with s NULL only the refusal is logged */
+    if (bg_feedback_complaint(s, dns, cfg, b, &in, &st) < 0)
+        bg_exim_store_report(st, bg_exim_store_ms() - t0, "complaint not recorded");
 }
 
 /* ---- the facts behind our own refusals, for the bounce ---------------- */

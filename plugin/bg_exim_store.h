@@ -1,10 +1,12 @@
 /* bg_exim_store: the suppression store's share of the Exim adapter --
  * calls between bg_exim_store.c (local_scan side, handle cache, prvs) and
- * bg_exim_event.c (the dlfunc entry points). Only those two include it. */
+ * the dlfunc entry points (bg_exim_event.c, bg_exim_unsub.c). Only those
+ * include it. */
 #ifndef BG_EXIM_STORE_H
 #define BG_EXIM_STORE_H
 
 #include "bg_config.h"
+#include "bg_dns.h"
 #include "bg_policy.h"
 #include "bg_store.h"
 
@@ -36,6 +38,12 @@ void bg_exim_store_invalid(const char *sender_domain, const char *rcpt, const ch
  * prvs_secret, or the first line of prvs_secret_file. "" when none.
  * out has room for 65 bytes. */
 void bg_exim_prvs_secret(const bg_config *cfg, const char *domain, int keynum, char out[72]);
+
+/* The process's resolver for the inbound host checks (reports, complaints,
+ * unsubscribe requests: diagnose_dns_servers), started with the budget
+ * suppress_inbound_budget; NULL when that is 0 (no DNS) or it cannot be
+ * set up. */
+bg_dns *bg_exim_inbound_dns(const bg_config *cfg);
 
 /* Monotonic milliseconds, for the waited figures in log lines. */
 long long bg_exim_store_ms(void);

@@ -91,8 +91,17 @@ void bg_policy_rule(const bg_policy *p, const char *sender_domain, const char *c
         out->soft_window = BG_POLICY_SOFT_WINDOW;
     switch (out->mode) {
     case BG_SUP_ADDRESS:
-        out->expires_after = bg_policy_secs(p, sender_domain, "suppress_expire_address",
-                                            BG_POLICY_EXPIRE_ADDRESS);
+        /* a person's own request (a complaint, an unsubscribe) does not
+         * heal with time as a dead mailbox may: their own lifetimes */
+        if (category && strcmp(category, "complaint") == 0)
+            out->expires_after = bg_policy_secs(p, sender_domain, "suppress_expire_complaint",
+                                                BG_POLICY_EXPIRE_COMPLAINT);
+        else if (category && strcmp(category, "unsubscribed") == 0)
+            out->expires_after = bg_policy_secs(p, sender_domain, "suppress_expire_unsubscribed",
+                                                BG_POLICY_EXPIRE_UNSUBSCRIBED);
+        else
+            out->expires_after = bg_policy_secs(p, sender_domain, "suppress_expire_address",
+                                                BG_POLICY_EXPIRE_ADDRESS);
         break;
     case BG_SUP_DOMAIN:
         out->expires_after = bg_policy_secs(p, sender_domain, "suppress_expire_domain",

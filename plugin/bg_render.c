@@ -457,6 +457,19 @@ static int bg_render_gather(bg_render_ctx *c)
     }
     bg_render_mark(&c->helpdesk_m, &c->helpdesk, BG_MARK_LINK, BG_MARK_LINK_END);
     bg_render_mark(&c->sender_domain_m, &c->sender_domain, BG_MARK_NOBR, BG_MARK_NOBR_END);
+    /* a delay without Will-Retry-Until: until when we keep trying, from
+     * the arrival and retry_give_up (bounceguide.conf, default 4d) */
+    long long give_up = bg_config_get_num(in->config, sd, "retry_give_up", 4 * 86400);
+    for (size_t i = 0; i < c->nrc; i++) {
+        bg_render_rc *r = &c->rc[i];
+        long long until = r->delay && !r->retry_until.len
+                              ? bg_classify_retry_until(&in->verdicts[r->index], give_up) : 0;
+        time_t t = (time_t)until;
+        struct tm tm;
+        char when[40];
+        if (until > 0 && gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
+            bg_buf_adds(&r->retry_until, when);
+    }
     const bg_original *o = &b->orig;
     bg_utf8_clean(&c->subject, o->subject, BG_RENDER_SUBJ_MAX);
     bg_utf8_clean(&c->date, o->date, BG_FIELD_MAX);

@@ -3,8 +3,10 @@
  * The header edits a rendering asks for (a localised Subject, RFC 2047
  * encoded; X-Bounce-Category and X-Bounce-Severity), and bg_render_apply,
  * which writes the whole new message from the input, the edits and the new
- * body: removed fields left out, added ones folded at blanks before column
- * 78 (for the CLI and the tests; Exim applies the edits itself).
+ * body: removed fields left out, added ones written by bg_render_fold_header,
+ * the one function that folds a header field. bg_engine writes its header
+ * lines with it too, and those lines are exactly what Exim's header_add
+ * gets, the CLI prints and the golden files hold.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,39 +92,78 @@ static int bg_render_removed(const bg_render_output *out, const char *p, size_t 
     return 0;
 }
 
-/* "Name: value" folded at blanks before column 78 (encoded words are
- * separated by blanks, so each stays whole on its line). */
-static void bg_render_fold(bg_buf *dst, const char *name, const char *value, const char *eol)
+/* 1 when name is a plain header field name (RFC 5322 ftext, non-empty,
+ * shorter than bg_header_edit.name). */
+static int bg_render_field_name_ok(const char *name)
 {
-    size_t col = strlen(name) + 1;
-    bg_buf_adds(dst, name);
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++)
+        if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 || *p == ':')
+            return 0;
+    return n > 0 && n < sizeof ((bg_header_edit *)0)->name;
+}
+
+/* The one folding function (bg_render.h): clean the value, encode it when
+ * it is not ASCII, bound it, and fold it at blanks before column 78. */
+int bg_render_fold_header(bg_buf *dst, const char *name, const char *value, const char *eol)
+{
+    if (!dst || !name || !bg_render_field_name_ok(name))
+        return -1;
+    if (!value)
+        value = "";
+    if (!eol)
+        eol = "\n";
+    /* bytes outside ASCII: RFC 2047 words (an encoded value is ASCII, so
+     * the Subject the renderer encoded is never encoded twice) */
+    bg_buf enc;
+    bg_buf_init(&enc);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p >= 0x80) {
+            bg_rfc2047_encode(&enc, value, BG_RENDER_HDR_MAX);
+            if (bg_buf_failed(&enc)) {
+                bg_buf_free(&enc);
+                return -1;
+            }
+            value = bg_buf_str(&enc);
+            break;
+        }
+    }
+    size_t nlen = strlen(name), col = nlen + 1, used = 0;
+    bg_buf_add(dst, name, nlen);
     bg_buf_addc(dst, ':');
     const char *s = value;
-    while (*s) {
-        size_t blanks = strspn(s, " ");
-        const char *w = s + blanks;
-        size_t n = strcspn(w, " ");
+    for (;;) {
+        /* a word: the bytes up to the next blank or control character */
+        while (*s && ((unsigned char)*s <= 32 || *s == 0x7f))
+            s++;
+        const char *w = s;
+        while (*s && (unsigned char)*s > 32 && *s != 0x7f)
+            s++;
+        size_t n = (size_t)(s - w);
         if (!n)
             break;
-        if (col > strlen(name) + 1 && col + 1 + n > 78) {
+        if (n > BG_RENDER_HDR_WORD_MAX)
+            n = BG_RENDER_HDR_WORD_MAX; /* a line stays far below 998 bytes */
+        if (used + 1 + n > BG_RENDER_HDR_VALUE_MAX)
+            break; /* the value is cut at a blank, never inside a word */
+        if (col > nlen + 1 && col + 1 + n > 78) {
             bg_buf_adds(dst, eol);
             col = 0;
         }
         bg_buf_addc(dst, ' ');
         bg_buf_add(dst, w, n);
         col += 1 + n;
-        s = w + n;
+        used += 1 + n;
     }
     bg_buf_adds(dst, eol);
+    bg_buf_free(&enc);
+    return bg_buf_failed(dst) ? -1 : 0;
 }
 
-/* The whole new message: headers minus removed ones, added ones, body. */
-int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
-                    const bg_render_output *out, bg_buf *dst)
+/* The input's header block without the fields out's edits remove. */
+static void bg_render_kept_headers(const char *msg, const bg_bounce *b,
+                                   const bg_render_output *out, const char *eol, bg_buf *dst)
 {
-    if (!msg || !b || !out || !dst || !bg_render_span_ok(b->headers, len) || b->headers.len == 0)
-        return -1;
-    const char *eol = b->crlf ? "\r\n" : "\n";
     const char *p = msg + b->headers.off, *end = p + b->headers.len;
     while (p < end) {
         /* one field: its line and continuation lines */
@@ -140,9 +181,35 @@ int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
         }
         p = q;
     }
+}
+
+/* The whole new message: headers minus removed ones, added ones, body. */
+int bg_render_apply(const char *msg, size_t len, const bg_bounce *b,
+                    const bg_render_output *out, bg_buf *dst)
+{
+    if (!msg || !b || !out || !dst || !bg_render_span_ok(b->headers, len) || b->headers.len == 0)
+        return -1;
+    const char *eol = b->crlf ? "\r\n" : "\n";
+    bg_render_kept_headers(msg, b, out, eol, dst);
     for (size_t i = 0; i < out->nedits; i++)
-        if (out->edits[i].value)
-            bg_render_fold(dst, out->edits[i].name, out->edits[i].value, eol);
+        if (out->edits[i].value &&
+            bg_render_fold_header(dst, out->edits[i].name, out->edits[i].value, eol) < 0)
+            return -1;
+    bg_buf_adds(dst, eol);
+    bg_buf_add(dst, out->body.p ? out->body.p : "", out->body.len);
+    return bg_buf_failed(dst) ? -1 : 0;
+}
+
+/* The same with the added fields already written (bg_engine's lines). */
+int bg_render_apply_folded(const char *msg, size_t len, const bg_bounce *b,
+                           const bg_render_output *out, const char *lines, size_t lines_len,
+                           bg_buf *dst)
+{
+    if (!msg || !b || !out || !dst || !bg_render_span_ok(b->headers, len) || b->headers.len == 0)
+        return -1;
+    const char *eol = b->crlf ? "\r\n" : "\n";
+    bg_render_kept_headers(msg, b, out, eol, dst);
+    bg_buf_add(dst, lines ? lines : "", lines ? lines_len : 0);
     bg_buf_adds(dst, eol);
     bg_buf_add(dst, out->body.p ? out->body.p : "", out->body.len);
     return bg_buf_failed(dst) ? -1 : 0;

@@ -19,6 +19,8 @@
 #define BG_RENDER_WIDTH 72      /* text/plain wrap column */
 #define BG_RENDER_SUBJ_MAX 150  /* bytes of the original subject in the new Subject */
 #define BG_RENDER_HDR_MAX 900   /* bytes of a header value before encoding */
+#define BG_RENDER_HDR_VALUE_MAX 2000 /* bytes of a folded value (encoded), line ends not counted */
+#define BG_RENDER_HDR_WORD_MAX 900   /* bytes of one unbroken word of a header value */
 #define BG_RENDER_MAX_EDITS 16
 #define BG_RENDER_MAX_VARS 40 /* 20 of the renderer, the caller's extras (bg_render_extra.vars), NULL */
 

@@ -58,6 +58,7 @@ void bg_rules_free(bg_rules *r)
     }
     bg_ac_free(r->ac);
     free(r->timing);
+    bg_rules_free_codes(r);
     free(r);
 }
 
@@ -662,7 +663,7 @@ static int bg_rules_compile(bg_rules *r)
             r->nph++;
         }
     }
-    if (bg_rules_index_timing(r) < 0)
+    if (bg_rules_index_timing(r) < 0 || bg_rules_index_codes(r) < 0)
         return -1;
     return bg_ac_build(r->ac);
 }
@@ -795,8 +796,11 @@ static bg_rules *bg_rules_from_image(void)
     r->nrule = r->caprule = im->nrule;
     r->ph = (bg_phrase *)im->ph;
     r->nph = im->nph;
-    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL || bg_rules_index_timing(r) < 0) {
+    if ((r->ac = bg_ac_borrow(&im->ac)) == NULL || bg_rules_index_timing(r) < 0 ||
+        bg_rules_index_codes(r) < 0) {
         bg_ac_free(r->ac);
+        free(r->timing);
+        bg_rules_free_codes(r);
         free(r);
         return NULL;
     }

@@ -117,7 +117,28 @@ struct bg_rules {
     int image; /* 1 = rule and ph point into bg_rules_image_builtin */
     unsigned *timing; /* indices of the timing rules (category expired), ascending */
     size_t ntiming;
+    /* rules without phrases, so that matching tries only those whose code
+     * can hold: exact status codes sorted by code, status patterns with a
+     * '*', and the rest (reply, parser or type alone) */
+    struct bg_code_ix *code;  /* sorted by key */
+    size_t ncode;
+    unsigned *wild;           /* phrase-less rules with a '*' status pattern */
+    size_t nwild;
+    unsigned *plain;          /* phrase-less rules without a status condition */
+    size_t nplain;
 };
+
+/* One exact status code of a phrase-less rule: key = class, subject and
+ * detail packed (bg_rules_code_key), and the rule's index. */
+struct bg_code_ix {
+    unsigned key;
+    unsigned rule;
+};
+
+/* The index above, built after the rules are sorted (bg_rules.c calls it
+ * beside the timing index); -1 when memory runs out. */
+int bg_rules_index_codes(bg_rules *r);
+void bg_rules_free_codes(bg_rules *r);
 
 /* Letters and digits make words. So does '-': "X-Virus-Scanned" or
  * "Received-SPF" in a quoted header is not the word "virus" or "spf". */

@@ -145,6 +145,109 @@ int bg_rule_is_timing(const bg_rule *ru)
     return strcmp(bg_rule_cat(ru)->id, "expired") == 0;
 }
 
+/* A status code packed into one number ("5.7.606" -> 5, 7, 606), 0 when
+ * it is not an exact code. Subject and detail have at most 3 digits. */
+static unsigned bg_rules_code_key(const char *s)
+{
+    unsigned part[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        int digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 3) {
+            part[k] = part[k] * 10 + (unsigned)(*s++ - '0');
+            digits++;
+        }
+        if (!digits || (k < 2 && *s++ != '.'))
+            return 0;
+    }
+    if (*s)
+        return 0;
+    return part[0] << 20 | part[1] << 10 | part[2];
+}
+
+static int bg_code_ix_cmp(const void *a, const void *b)
+{
+    const struct bg_code_ix *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+void bg_rules_free_codes(bg_rules *r)
+{
+    free(r->code);
+    free(r->wild);
+    free(r->plain);
+    r->code = NULL;
+    r->wild = r->plain = NULL;
+    r->ncode = r->nwild = r->nplain = 0;
+}
+
+int bg_rules_index_codes(bg_rules *r)
+{
+    bg_rules_free_codes(r);
+    size_t ncode = 0;
+    for (size_t i = 0; i < r->nrule; i++)
+        if (!r->rule[i].nphrase)
+            ncode += r->rule[i].nstatus;
+    r->code = malloc((ncode ? ncode : 1) * sizeof *r->code);
+    r->wild = malloc((r->nrule ? r->nrule : 1) * sizeof *r->wild);
+    r->plain = malloc((r->nrule ? r->nrule : 1) * sizeof *r->plain);
+    if (!r->code || !r->wild || !r->plain) {
+        bg_rules_free_codes(r);
+        return -1;
+    }
+    for (size_t i = 0; i < r->nrule; i++) {
+        const bg_rule *ru = &r->rule[i];
+        if (ru->nphrase)
+            continue;
+        if (!ru->nstatus) {
+            r->plain[r->nplain++] = (unsigned)i;
+            continue;
+        }
+        int wild = 0;
+        for (size_t k = 0; k < ru->nstatus; k++) {
+            unsigned key = bg_rules_code_key(ru->status[k]);
+            if (key) {
+                r->code[r->ncode].key = key;
+                r->code[r->ncode++].rule = (unsigned)i;
+            } else {
+                wild = 1;
+            }
+        }
+        if (wild)
+            r->wild[r->nwild++] = (unsigned)i;
+    }
+    if (r->ncode)
+        qsort(r->code, r->ncode, sizeof *r->code, bg_code_ix_cmp);
+    return 0;
+}
+
+/* Mark the phrase-less rules whose status condition can hold (or that
+ * have none), so that the precedence walk visits only them and the rules
+ * whose phrases occurred. */
+static void bg_rules_mark_codes(const bg_rules *r, const char *status, uint64_t *hit)
+{
+    for (size_t k = 0; k < r->nplain; k++)
+        hit[r->plain[k] / 64] |= (uint64_t)1 << (r->plain[k] % 64);
+    if (!status || !status[0])
+        return;
+    for (size_t k = 0; k < r->nwild; k++)
+        hit[r->wild[k] / 64] |= (uint64_t)1 << (r->wild[k] % 64);
+    unsigned key = bg_rules_code_key(status);
+    if (!key || !r->ncode)
+        return;
+    size_t lo = 0, hi = r->ncode;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->code[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < r->ncode && r->code[lo].key == key; lo++)
+        hit[r->code[lo].rule / 64] |= (uint64_t)1 << (r->code[lo].rule % 64);
+}
+
 /* One automaton pass per text marks the rules whose phrases occur; then
  * the rules are tried in precedence order. With want_split, the first
  * cause and the first timing rule are both found; else the first rule. */
@@ -168,25 +271,33 @@ static void bg_rules_scan(const bg_rules *r, const bg_match_input *in, int want_
         sc.len = bg_scan_norm(in->texts[t], buf, sizeof buf);
         bg_ac_scan(r->ac, buf, sc.len, bg_scan_hit, &sc);
     }
-    size_t i = 0;
-    for (; i < r->nrule && !res->cause; i++) {
-        const bg_rule *ru = &r->rule[i];
-        if (ru->nphrase && !(hit[i / 64] & ((uint64_t)1 << (i % 64))))
-            continue;
-        if (!bg_rule_conditions(ru, in))
-            continue;
-        if (want_split && bg_rule_is_timing(ru)) {
-            if (!res->timing)
-                res->timing = ru;
-            continue;
+    bg_rules_mark_codes(r, in->status, hit);
+    /* the marked rules in precedence order (bit order); i ends past the
+     * cause, or at the end when there is none */
+    size_t i = r->nrule;
+    for (size_t w = 0; w < words && !res->cause; w++) {
+        uint64_t bits = hit[w];
+        while (bits) {
+            size_t k = w * 64 + (size_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            const bg_rule *ru = &r->rule[k];
+            if (!bg_rule_conditions(ru, in))
+                continue;
+            if (want_split && bg_rule_is_timing(ru)) {
+                if (!res->timing)
+                    res->timing = ru;
+                continue;
+            }
+            res->cause = ru;
+            i = k + 1;
+            break;
         }
-        res->cause = ru;
     }
     /* past the cause, only the timing rules need a look */
     for (size_t k = 0; want_split && !res->timing && k < r->ntiming; k++) {
         size_t t = r->timing[k];
         const bg_rule *ru = &r->rule[t];
-        if (t < i || (ru->nphrase && !(hit[t / 64] & ((uint64_t)1 << (t % 64)))))
+        if (t < i || !(hit[t / 64] & ((uint64_t)1 << (t % 64))))
             continue;
         if (bg_rule_conditions(ru, in))
             res->timing = ru;

@@ -20,9 +20,18 @@ then runs a non-setuid copy of the exim binary under memcheck twice:
          The bounce Exim makes is exec'd (the real exim, not traced).
 
     valgrind_dlfunc.py [BUILD_DIR]   (default build: its bounceguide.so and CLI)
-Fails on any memory error (exit 99) or when an expected answer or row is
-missing (the entry point did not run: the run proved nothing). Root only.
-Leak checking is off: Exim allocates from pools it never frees.
+    valgrind_dlfunc.py --plant [BUILD_DIR]   the must-fail run with
+             BUILD_DIR/vgplant/bounceguide.so (tests/valgrind_plant.c): the
+             first byte of the date in bg_dlfunc_check's result is never
+             initialised (Exim's code trips on it), and bg_dlfunc_event's
+             path reads one byte past a heap block; fails unless the judge
+             reports both as the plugin's.
+Fails on a memory error of the plugin's (tests/valgrind_judge.py: a
+bounceguide.so frame where it happened or where the value or block came
+from; Exim's own reports are printed, never fail the run), on an exim
+failure, or when an expected answer or row is missing (the entry point did
+not run: the run proved nothing). Root only. Leak checking is off: Exim
+allocates from pools it never frees.
 """
 
 import os
@@ -34,7 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e", "lib"))
 
 import store_helpers as sh  # noqa: E402
-from valgrind_exim import exim_copy, memcheck  # noqa: E402
+from valgrind_exim import exim_copy, logdir_for, memcheck  # noqa: E402
+import valgrind_judge as judge  # noqa: E402
 from mail import make_message  # noqa: E402
 
 SENDER = "vg@local.test"
@@ -46,25 +56,22 @@ OK = "ok1@remote.test"             # the peer: 250
 
 
 def valgrind(exim, args, name, logdir, inp=None):
-    """CompletedProcess of the copied exim under memcheck; each process's
-    report (forks included) in logdir/NAME.PID.log."""
-    return memcheck(exim, args, ["--vgdb=no", "--log-file=%s/%s.%%p.log" % (logdir, name)],
-                    input=inp)
+    """Run the copied exim under memcheck: (CompletedProcess, Verdict)."""
+    return memcheck(exim, args, logdir, name, input=inp)
 
 
-def problems(name, r, logdir):
-    """Problems of one run: a non-zero status or anything Valgrind wrote
-    (in any process of the run)."""
+def problems(name, r, v, label):
+    """Problems of one run: a non-zero status or a memory error of the
+    plugin's (in any process of the run); Exim's own are printed only."""
     out = []
-    vglog = ""
-    for n in sorted(os.listdir(logdir)):
-        if n.startswith(name + "."):
-            with open(os.path.join(logdir, n), errors="replace") as f:
-                vglog += f.read()
+    for line in v.summary("%s: %s" % (label, name)):
+        print(line)
     if r.returncode != 0:
-        out.append("%s: exit %d" % (name, r.returncode))
-    if vglog.strip():
-        out.append("%s: valgrind:\n%s" % (name, vglog[-6000:]))
+        out.append("%s: exit %d: %s" % (name, r.returncode, r.stderr.decode(errors="replace")[-2000:]))
+    if not v.files:
+        out.append("%s: memcheck wrote no report file" % name)
+    if v.ours and not PLANT:
+        out.append("%s: %d memory error(s) of the plugin's (above)" % (name, len(v.ours)))
     return out
 
 
@@ -98,8 +105,19 @@ def check_rcpt(sb, exim, logdir):
     session = ("EHLO client.test\r\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\n"
                "QUIT\r\n" % (SENDER, GONE, FINE)).encode()
     t0 = time.monotonic()
-    r = valgrind(exim, ["-C", sb.conf, "-bh", "127.0.0.1"], "rcpt", logdir, session)
-    errs = problems("rcpt", r, logdir)
+    r, v = valgrind(exim, ["-C", sb.conf, "-bh", "127.0.0.1"], "rcpt", logdir, session)
+    errs = problems("rcpt", r, v, LABEL)
+    if PLANT:
+        # the date in the 550 text starts with an uninitialised byte: the
+        # reply's text is whatever it was, only the judge's finding counts
+        found = judge.planted(v, "uninit")
+        if found:
+            print("%s: rcpt: the planted uninitialised byte in bg_dlfunc_check's result was "
+                  "found in Exim's code and judged the plugin's: ok" % LABEL)
+        else:
+            errs.append("rcpt: the planted uninitialised byte in bg_dlfunc_check's result was "
+                        "NOT reported as the plugin's: the judging is blind")
+        return errs
     replies = smtp_replies(r.stdout.decode(errors="replace"))
     rcpts = replies[3:5]       # banner, EHLO, MAIL, RCPT, RCPT, QUIT
     want = "5.7.1 <%s> is suppressed for mail from local.test: unknown-user since " % GONE
@@ -108,8 +126,8 @@ def check_rcpt(sb, exim, logdir):
     elif rcpts[1][0] != 250:
         errs.append("rcpt: wanted 250 for %s, got %r" % (FINE, rcpts[1]))
     if not errs:
-        print("valgrind-dlfunc: rcpt ok (550 for the suppressed, 250 for the other; %.1f s)"
-              % (time.monotonic() - t0))
+        print("%s: rcpt ok (550 for the suppressed, 250 for the other; %.1f s)"
+              % (LABEL, time.monotonic() - t0))
     return errs
 
 
@@ -127,8 +145,15 @@ def check_event(sb, exim, logdir):
     mid = ids[0]
     t0 = time.monotonic()
     mark = sb.log_mark()
-    r = valgrind(exim, ["-C", sb.conf, "-M", mid], "event", logdir)
-    errs = problems("event", r, logdir)
+    r, v = valgrind(exim, ["-C", sb.conf, "-M", mid], "event", logdir)
+    errs = problems("event", r, v, LABEL)
+    if PLANT:
+        if judge.planted(v, "overread"):
+            print("%s: event: the planted overread in bg_dlfunc_event's path was found and "
+                  "judged the plugin's: ok" % LABEL)
+        else:
+            errs.append("event: the planted one-byte overread in bg_dlfunc_event's path was "
+                        "NOT reported as the plugin's: the judging is blind")
     c = sqlite3.connect("file:%s?mode=ro" % sh.db_path(sb), uri=True, timeout=5)
     try:
         got = {(rc, k): (src, ip) for rc, k, src, ip in c.execute(
@@ -150,34 +175,44 @@ def check_event(sb, exim, logdir):
     if missing:
         errs.append("event: missing %s (rows %r); Exim's log:\n%s" % (
             ", ".join(missing), got, sb.log_since(mark)[-3000:]))
-    if not errs:
-        print("valgrind-dlfunc: event ok (fail, soft, sent, the sending IP recorded; "
+    if not errs and not PLANT:
+        print("%s: event ok (fail, soft, sent, the sending IP recorded; "
               "the suppressed recipient failed by the router; %.1f s)"
-              % (time.monotonic() - t0))
+              % (LABEL, time.monotonic() - t0))
     sb.remove_queued()
     return errs
 
 
+PLANT = False
+LABEL = "valgrind-dlfunc"
+
+
 def main(argv):
+    global PLANT, LABEL
+    if argv and argv[0] == "--plant":
+        PLANT, LABEL = True, "valgrind-dlfunc (planted)"
+        argv = argv[1:]
     if os.getuid() != 0:
-        print("valgrind-dlfunc: not root, skipped (the sandbox needs root)")
+        print("%s: not root, skipped (the sandbox needs root)" % LABEL)
         return 0
     o = os.path.abspath(argv[0]) if argv else os.path.join(sh.TOP, "build")
     sh.CLI = os.path.join(o, "bounceguide")
+    so = os.path.join(o, "vgplant" if PLANT else "", "bounceguide.so")
+    if not os.path.exists(so):
+        print("%s: %s missing (make valgrind builds it)" % (LABEL, so))
+        return 1
     sb = sh.make_sandbox(name="vgdl")
-    sb.plugin_src = os.path.join(o, "bounceguide.so")
+    sb.plugin_src = so
     sb.start()
     errs = []
     try:
         exim = exim_copy(sb)
-        logdir = sb.path("vg")
-        os.mkdir(logdir)
-        os.chown(logdir, sb.uid, sb.gid)   # Exim's processes run as its user
+        logdir = logdir_for(sb)            # Exim's processes run as its user
         sb.add_user("vg")                  # the bounce goes there
         for check in (check_rcpt, check_event):
             e = check(sb, exim, logdir)
             for line in e:
-                print("valgrind-dlfunc: %s" % line)
+                print("%s: %s" % (LABEL, line))
             errs += e
     finally:
         sb.stop(failed=bool(errs))

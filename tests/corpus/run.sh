@@ -56,26 +56,27 @@ import sys
 fig = dict(kv.split("=") for kv in sys.argv[1].split())
 # Issue 16 asks for category_agree >= 98.5, recipients_found >= 99.5,
 # hard_recall >= 99, false_suppress 0. Met: recipients 100, false_suppress
-# 0. Not met: category_agree 96.4 (23 of 640 scored rows) and hard_recall
-# 98.4 (186/189). The floors below hold what is reached; the rows we answer
-# differently on purpose (../shared/corpus/README.md: keep a reasoned
-# answer), with why:
+# 0. Not met: category_agree 97.0 (19 of 640 scored rows) and hard_recall
+# 98.4 (186/189; two of the three misses are decisions of the taxonomy, so
+# 99 cannot be reached without breaking it). The floors below hold what is
+# reached; the rows we answer differently on purpose (../shared/corpus/
+# README.md: keep a reasoned answer), with why:
 #   hard rows, a decision of docs/taxonomy.md (a 4xx or a delay never
 #   suppresses at once):
 #     lhost-postfix-05   450 4.1.1 (count)
 #     lhost-opensmtpd-12 Action: delayed (count)
 #   rhost-messagelabs-03  "542 <addr> Rejected": no cause named; no
 #                         published MessageLabs page says 542 is a mailbox
-#   cause and timing (docs/taxonomy.md: the cause of the last deferral when
-#   given, expired only when none -- timeouts, refused connections):
-#     lhost-qmail-07 / lhost-x2-06  the same text labelled networkerror and
-#                                   expired: one of them misses whatever we say
+#   cause and timing (issue 16: expired only when nothing more is known --
+#   timeouts, refused connections):
+#     lhost-qmail-07     "Connection refused ... in the queue too long"
+#                        labelled networkerror: expired (the same text is
+#                        labelled expired in lhost-x2-06)
 #     lhost-sendmail-21  "Deferred: Connection refused" labelled blocked: expired
 #     lhost-yahoo-13     "after multiple retries, giving up" labelled
 #                        systemerror: no cause is named, so expired
-#     lhost-x2-05        "Resources temporarily unavailable, please try again
-#                        later ... in the queue too long": remote error named
 #     lhost-sendmail-29  a delay warning "Deferred: 421": a reply code alone
+#                        names no cause; a delay is not a give-up (not expired)
 #   provider pages:
 #     lhost-postfix-74 / rhost-yahooinc-02  Yahoo's [TSS04] page: deferred
 #                        for volume or complaints, i.e. reputation
@@ -93,19 +94,27 @@ fig = dict(kv.split("=") for kv in sys.argv[1].split())
 #                        filtered there and rejected here
 #   labels we read differently: lhost-exim-52 (Exim's "malformed address ...
 #   may not follow": a header error, malformed-message), lhost-postfix-41
-#   ("550 Protocol violation": protocol-error), lhost-postfix-54 ("550 5.7.1
-#   Access denied": policy-rejected), lhost-mfilter-04 (Microsoft's "All
-#   recipient addresses rejected : Access denied" under 5.4.1: read by its
-#   code, it must never be taken for the unknown-recipient form, which
-#   would suppress), lhost-exim-37
-#   ("553 <host> does not exist"), lhost-sendmail-16 ("A problem occurred.
-#   (BL)"), lhost-v5sendmail-05 ("You cannot send E-Mail to yourself"),
-#   rfc3464-35 ("is not a registered gateway user").
-floors = {"recipients_found": 100.0, "category_agree": 96.4, "hard_recall": 98.4}
+#   ("550 Protocol violation": protocol-error), lhost-sendmail-16 ("A
+#   problem occurred. (BL)": no cause in words), lhost-v5sendmail-05 ("You
+#   cannot send E-Mail to yourself"), rfc3464-35 ("is not a registered
+#   gateway user").
+# Agreed since round one: lhost-exim-37 ("553 <host> does not exist": a host
+# name before the words), lhost-mfilter-04 (Microsoft's "All recipient
+# addresses rejected": the whole message, the sender's), lhost-postfix-54
+# ("Access denied (in reply to MAIL FROM command)": the sender's stage),
+# lhost-x2-05 (EAGAIN named: network-error, which the label accepts).
+floors = {"recipients_found": 100.0, "category_agree": 97.0, "hard_recall": 98.4}
 bad = [k for k, v in floors.items() if float(fig[k]) < v]
 if float(fig["false_suppress"]) > 0.0:
     bad.append("false_suppress")
 print("corpus floors: %s" % ("ok" if not bad else "BELOW on " + ", ".join(bad)))
 sys.exit(1 if bad else 0)
 PY
+
+# the held-out-style check: replies in older MTAs' plain wording, wrapped in
+# their bounce formats (tests/corpus/heldout.py; Sisimai's score is printed
+# too when Debian's libsisimai-perl is installed)
+sis=""
+perl -MSisimai -e 1 2>/dev/null && sis=--sisimai
+python3 tests/corpus/heldout.py "$cli" $sis --floor 100 || fail=1
 exit $fail

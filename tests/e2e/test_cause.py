@@ -73,13 +73,14 @@ def _give_up(sb, user, rcpt):
 
 
 def _deferrals(sb, rcpt):
-    """What the event hook recorded for rcpt's deferrals (kind, category)."""
+    """What the event hook recorded for rcpt's deferrals (kind, category): soft for a
+    counting cause (schema 3: a message's soft events share one kind), defer-info else."""
     p = store_helpers.db_path(sb)
     c = sqlite3.connect("file:%s?mode=ro" % p, uri=True, timeout=5)
     try:
         return [tuple(r) for r in c.execute(
             "SELECT kind, category FROM bg_event WHERE recipient = ? AND source = 'transport' "
-            "AND kind LIKE 'defer%'", (rcpt.lower(),))]
+            "AND (kind LIKE 'defer%' OR kind = 'soft')", (rcpt.lower(),))]
     finally:
         c.close()
 

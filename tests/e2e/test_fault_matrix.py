@@ -38,7 +38,9 @@ from sandbox import Sandbox, TOP, wait_for
 from slowdns import SlowDNS, SEND_IP, closed_udp_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MATRIX_OUT = os.path.join(TOP, "build", "fault-matrix.md")
+# make e2e and make e2e-asan run side by side in make test: one file each
+MATRIX_OUT = os.path.join(TOP, "build", "fault-matrix-asan.md" if os.environ.get("BG_E2E_SAN")
+                          else "fault-matrix.md")
 ROWS = []
 
 DMARC_REPLY = ("550-5.7.26 This mail has been blocked because the sender is\n"
@@ -145,9 +147,10 @@ def write_matrix():
     for r in ROWS:
         log = r["log"].replace("|", "\\|")
         out.append("| %s | %s | %s | %s |" % (r["case"], r["bounce"], r["plain"], log))
-    with open(MATRIX_OUT + ".tmp", "w") as f:
+    tmp = "%s.%d.tmp" % (MATRIX_OUT, os.getpid())
+    with open(tmp, "w") as f:
         f.write("\n".join(out) + "\n")
-    os.rename(MATRIX_OUT + ".tmp", MATRIX_OUT)
+    os.rename(tmp, MATRIX_OUT)
 
 
 def print_matrix():

@@ -11,6 +11,7 @@ import os
 import re
 
 import checks
+import engine_check
 import mail
 from sandbox import TOP, wait_for
 
@@ -99,4 +100,38 @@ def test_header_text_in_remote_reply_makes_no_header(sb):
         if part.get("X-Injected") is not None or part.get("Bcc") is not None:
             checks.fail("a MIME part got a header from the remote reply", b)
     checks.original_identical(b, sent)
+    checks.panic_clean(sb)
+
+
+def test_hostile_report_exim_writes_the_engines_lines(sb):
+    """Issue 14: the injection payloads through the real Exim give exactly
+    the engine's output (lib/engine_check.py: Exim's bounce, rewriting
+    off, comes back as a report from elsewhere; local_scan rewrites it;
+    `bounceguide render` on the same input must equal the delivered
+    bytes), and the fields Exim added are clean: a returned Subject that
+    decodes to CR LF and header lines, a reply with header-looking lines,
+    expansion syntax and markup."""
+    rcpt = "hostile@remote.test"
+    sb.peer.set_rule(rcpt, rcpt="550-5.1.1 <%s>: unknown ${run{/bin/true}}\n"
+                                "550-X-Injected: yes\n"
+                                "550 Bcc: victim@example.com <script>x</script>" % rcpt)
+    msg = mail.make_message("crawinj@local.test", [rcpt], "x", "Hallo.\n")
+    msg = msg.replace(b"Subject: x", b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe=0D=0AX-Injected:_1"
+                      b"=0D=0ABcc:_victim@example.com=0A=0A--x?=")
+    raw = engine_check.raw_bounce(sb, "crawinj", [rcpt], msg)
+    got = engine_check.exim_equals_engine(sb, raw, "ccmpinj")
+    checks.enriched(got, "unknown-user", status="5.1.1")
+    m = mail.parse(got)
+    for name in ("X-Injected", "Bcc"):
+        if m.get(name) is not None:
+            checks.fail("header %s created from remote text" % name, got)
+    for name in ("Subject", "X-Bounce-Category", "X-Bounce-Severity"):
+        f = engine_check.added_field(got, name)
+        lines = f.split(b"\n")[:-1]
+        if any(l[:1] not in (b" ", b"\t") for l in lines[1:]) or \
+                any(len(l) > 998 or b"\r" in l or any(c < 0x20 and c != 9 or c > 0x7e for c in l)
+                    for l in lines):
+            checks.fail("field %s is not clean, folded ASCII: %r" % (name, f), got)
+    if "Grüße" not in str(m["subject"]):
+        checks.fail("the returned Subject's text is not in the new Subject: %r" % m["subject"], got)
     checks.panic_clean(sb)

@@ -445,7 +445,12 @@ static void bounce_linear_time(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     print_message("pathological inputs read in %.3f s\n", secs);
-    assert_true(secs < 5.0); /* quadratic behaviour takes minutes */
+    /* quadratic behaviour takes minutes; the bound is scaled by
+     * BG_TEST_TIME_SCALE, which make valgrind sets (10): under memcheck on
+     * the loaded machine the linear reading took 6 s */
+    const char *e = getenv("BG_TEST_TIME_SCALE");
+    int k = e ? atoi(e) : 1;
+    assert_true(secs < 5.0 * (k >= 1 && k <= 100 ? k : 1));
     bg_buf_free(&m);
 }
 

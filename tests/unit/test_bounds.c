@@ -14,8 +14,8 @@
  *                        returned message's Subject, a Diagnostic-Code)
  * Each case runs in a child process (fork) so that its peak RSS is its
  * own (wait4); the input is generated in the child at run time (never a
- * committed file). The child does what the Exim adapter does (read,
- * classify, render) and reports the decision; the parent asserts it and
+ * committed file). The child does what the Exim adapter does (the
+ * engine: read, classify, render, fold) and reports the decision; the parent asserts it and
  * prints wall time, CPU time and peak RSS. Time is printed, never
  * asserted (a shared machine); memory is asserted against a generous
  * bound on top of the input's own size.
@@ -42,6 +42,7 @@
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 #include "bg_header.h"
 #include "bg_mime.h"
 #include "bg_render.h"
@@ -77,15 +78,14 @@ typedef struct outcome {
     size_t max_field;     /* longest string field of the bounce */
     int render_status;    /* -1 = not rendered */
     size_t out_len;
-    size_t max_edit;      /* longest header value the renderer wrote */
+    size_t max_edit;      /* longest header field the engine wrote (folded line) */
     double wall_s, cpu_s;
     long rss_input_kb;    /* peak RSS after generating the input */
 } outcome;
 
 typedef void (*gen_fn)(bg_buf *b);
 
-static bg_rules *rules;
-static bg_catalog *catalog;
+static bg_engine *engine; /* the built-in defaults, as in Exim without a config file */
 
 static double now_s(int clock)
 {
@@ -115,9 +115,13 @@ static void child(gen_fn gen, const bg_limits *lim, outcome *o)
     o->rss_input_kb = ru.ru_maxrss;
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 
-    bg_read_status st = BG_READ_OK;
-    bg_bounce *b = bg_bounce_read(msg.p, msg.len, lim, &st);
-    o->read_status = (int)st;
+    /* the engine, as local_scan runs it: read with the limits, classify,
+     * render, fold the header lines */
+    bg_engine_request rq = {.msg = msg.p, .len = msg.len, .limits = lim, .sender_domain = ""};
+    bg_engine_result res;
+    bg_engine_outcome eo = bg_engine_run(engine, &rq, &res);
+    const bg_bounce *b = res.bounce;
+    o->read_status = (int)res.read_status;
     o->render_status = -1;
     if (b) {
         o->have_bounce = 1;
@@ -138,23 +142,15 @@ static void child(gen_fn gen, const bg_limits *lim, outcome *o)
         bg_hdrs h;
         o->hdr_fields = bg_hdrs_parse(&h, msg.p, b->headers.off, msg.len, eol);
         bg_hdrs_free(&h);
-        bg_verdict *v = calloc(b->nrcpt ? b->nrcpt : 1, sizeof *v);
-        if (!v)
-            _exit(4);
-        for (size_t i = 0; i < b->nrcpt; i++)
-            bg_classify_rcpt(rules, b, &b->rcpts[i], &v[i]);
-        bg_render_input in = {msg.p, msg.len, b, v, NULL, catalog, NULL, "", NULL};
-        bg_render_output out;
-        char err[300];
-        o->render_status = (int)bg_render(&in, &out, err, sizeof err);
-        o->out_len = out.body.len;
-        for (size_t i = 0; i < out.nedits; i++)
-            if (out.edits[i].value)
-                o->max_edit = longest(o->max_edit, out.edits[i].value);
-        bg_render_output_free(&out);
-        free(v);
-        bg_bounce_free(b);
+        o->render_status = eo == BG_ENGINE_REWRITTEN   ? BG_RENDER_OK
+                           : eo == BG_ENGINE_UNCHANGED ? BG_RENDER_NOT_APPLICABLE
+                                                       : BG_RENDER_ERROR;
+        o->out_len = res.render.body.len;
+        for (size_t i = 0; i < res.nheaders; i++)
+            if (res.headers[i].line && res.headers[i].len > o->max_edit)
+                o->max_edit = res.headers[i].len;
     }
+    bg_engine_result_free(&res);
     o->wall_s = now_s(CLOCK_MONOTONIC) - w0;
     o->cpu_s = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     o->ran = 1;
@@ -478,16 +474,14 @@ static int setup(void **state)
     const char *pre = getenv("LD_PRELOAD");
     if (pre && strstr(pre, "vgpreload"))
         scale = 50;
-    rules = bg_rules_load(NULL);
-    catalog = bg_catalog_load("en", NULL);
-    return rules && catalog ? 0 : -1;
+    engine = bg_engine_new(NULL);
+    return engine && bg_engine_rules(engine) && bg_engine_langs(engine, NULL) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bg_rules_free(rules);
-    bg_catalog_free(catalog);
+    bg_engine_free(engine);
     return 0;
 }
 

@@ -418,6 +418,29 @@ static void cause_from_store(void **state)
     assert_string_equal(v.category->id, "mailbox-full");
 }
 
+/* A delay warning without Will-Retry-Until: until when we keep trying is
+ * the arrival plus retry_give_up, and nothing when it cannot be known or is
+ * already past at the report. */
+static void retry_until_from_give_up(void **state)
+{
+    (void)state;
+    bg_verdict v;
+    memset(&v, 0, sizeof v);
+    v.tried_since = 1795338515; /* 2026-11-22 09:08:35 UTC */
+    v.tried_for = 86400;
+    assert_int_equal(bg_classify_retry_until(&v, 4 * 86400), 1795338515 + 4 * 86400);
+    assert_int_equal(bg_classify_retry_until(&v, 2 * 86400), 1795338515 + 2 * 86400);
+    /* the server has already tried longer than the rule we assume */
+    assert_int_equal(bg_classify_retry_until(&v, 3600), 0);
+    assert_int_equal(bg_classify_retry_until(&v, 0), 0);
+    assert_int_equal(bg_classify_retry_until(&v, -5), 0);
+    assert_int_equal(bg_classify_retry_until(NULL, 86400), 0);
+    v.tried_since = 0; /* arrival unknown */
+    assert_int_equal(bg_classify_retry_until(&v, 4 * 86400), 0);
+    v.tried_since = 9223372036854775000LL; /* no overflow */
+    assert_int_equal(bg_classify_retry_until(&v, 4 * 86400), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +451,7 @@ int main(void)
         cmocka_unit_test(time_parse),
         cmocka_unit_test(timing_facts),
         cmocka_unit_test(cause_from_store),
+        cmocka_unit_test(retry_until_from_give_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -39,6 +39,25 @@ typedef struct tcase {
 #define D BG_MSG_DELAY
 
 static const tcase cases[] = {
+    /* ---- the stage of the refusal (round two of issue 16) ---- */
+    {"Postfix: a vague refusal at MAIL FROM is the sender's (lhost-postfix-54)", F, "failed", "5.7.1",
+     "550 5.7.1 Access denied", "smtp", "mx.example.jp", "postfix",
+     "<a@example.org>: host mx.example.jp[192.0.2.1] said: 550 5.7.1 Access denied (in reply to MAIL FROM command)",
+     "sender-rejected", "none", 1, "builtin:mail-from-stage", "5.7.1"},
+    {"Postfix: a named cause at MAIL FROM keeps its category", F, "failed", "5.7.1",
+     "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "smtp",
+     "mx.example.jp", "postfix",
+     "<a@example.org>: host mx.example.jp[192.0.2.1] said: 554 5.7.1 Service unavailable; Client host "
+     "[192.0.2.1] blocked using zen.spamhaus.org (in reply to MAIL FROM command)",
+     "sender-blocklisted", "none", 1, NULL, "5.7.1"},
+    {"Exim: '553 <host> does not exist' is the domain (lhost-exim-37)", F, "failed", "5.0.0",
+     "host mx.example.net [192.0.2.222] SMTP error from remote mail server after end of data: 553 "
+     "neko.example.com does not exist", "smtp", "", "exim", "",
+     "unknown-domain", "domain", 1, "builtin:does-not-exist", "5.0.0"},
+    {"qmail: EAGAIN then the queue lifetime (lhost-x2-05)", F, "failed", "4.1.9",
+     "Resources temporarily unavailable, please try again later [#4.1.9]. /I'm not going to try "
+     "again; this message has been in the queue too long.", "smtp", "", "qmail", "",
+     "network-error", "none", 0, "builtin:resource-errno", "4.1.9"},
     /* ---- address problems: suppress ---- */
     {"rfc3464-01 style: plain 5.1.1", F, "failed", "5.1.1",
      "550 5.1.1 <a@example.jp>... User Unknown", "smtp", "mx.example.jp", "dsn", "",

@@ -3,10 +3,12 @@
  * Each case builds a bounce with a payload in one place a stranger
  * controls (diagnostic text, recipient address, the returned message's
  * Subject, Remote-MTA, a plain-text bounce body), runs the real rewriter
- * (bg_bounce_read, bg_classify_rcpt, bg_render, bg_render_apply) and parses
- * the result with the core's own header and MIME readers:
+ * (bg_engine_run, as local_scan does, and bg_engine_apply with the header
+ * lines Exim would add) and parses the result with the core's own header
+ * and MIME readers:
  * - CR, LF and NUL never make a header (top level or in a part we wrote)
  *   or a MIME boundary: the header edits are single printable lines, the
+ *   folded lines are printable, folded only at blanks and bounded, the
  *   output's header block ends where the new body starts, no marker field
  *   appears in a header block that the input did not have there, and the
  *   MIME tree is ours (report parts kept, alternative = plain + html);
@@ -35,77 +37,82 @@
 #include "bg_buf.h"
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 #include "bg_header.h"
 #include "bg_mime.h"
 #include "bg_render.h"
 #include "bg_store.h"
 
 static bg_rules *rules;
-static bg_catalog *catalog;
-static bg_config *config;
+static bg_engine *engine; /* the adapter's engine, with a hostile config file */
+static char conf_path[] = "/tmp/bg-inject-conf.XXXXXX";
 
 static int setup(void **state)
 {
     static const char conf[] = "organisation = <b>Org</b> ${run{/bin/touch /tmp/bg-org}}\n"
                                "helpdesk = $primary_hostname\n";
     rules = bg_rules_load(NULL);
-    catalog = bg_catalog_load("en", NULL);
-    config = bg_config_parse(conf, sizeof conf - 1, "t", NULL, 0);
-    return rules && catalog && config ? 0 : -1;
+    int fd = mkstemp(conf_path);
+    if (fd < 0 || write(fd, conf, sizeof conf - 1) != (ssize_t)(sizeof conf - 1))
+        return -1;
+    close(fd);
+    bg_engine_opts o = {.config_path = conf_path};
+    engine = bg_engine_new(&o);
+    return rules && engine && bg_engine_config(engine) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     bg_rules_free(rules);
-    bg_catalog_free(catalog);
-    bg_config_free(config);
+    bg_engine_free(engine);
+    unlink(conf_path);
     return 0;
 }
 
 /* ---- the rewriter, run as the adapter runs it --------------------------- */
 
 typedef struct rw {
-    bg_bounce *b;
-    bg_verdict *v;
-    bg_render_output out;
-    bg_render_status st;
+    const bg_bounce *b;     /* res.bounce */
+    bg_render_output *out;  /* &res.render: body and edits */
+    bg_render_status st;    /* the engine's outcome, as the renderer says it */
+    bg_engine_result res;   /* res.lines: the header lines Exim would add */
     bg_buf dst;        /* the whole new message */
     bg_mime m;         /* its MIME tree */
     bg_buf plain;      /* our text/plain part, decoded */
     bg_buf html;       /* our text/html part, transfer-decoded (HTML source) */
-    char err[300];
+    const char *err;
 } rw;
 
 static void rw_free(rw *r)
 {
-    bg_render_output_free(&r->out);
-    free(r->v);
-    bg_bounce_free(r->b);
+    bg_engine_result_free(&r->res);
     bg_buf_free(&r->dst);
     bg_mime_free(&r->m);
     bg_buf_free(&r->plain);
     bg_buf_free(&r->html);
 }
 
-/* Read, classify, render, apply; walk and decode our parts. */
+/* Through the engine as local_scan runs it (read, classify, render, the
+ * folded header lines), then the whole new message (bg_engine_apply);
+ * walk and decode our parts. */
 static void rw_run(rw *r, const char *msg, size_t len)
 {
     memset(r, 0, sizeof *r);
     bg_buf_init(&r->dst);
     bg_buf_init(&r->plain);
     bg_buf_init(&r->html);
-    bg_read_status rs;
-    r->b = bg_bounce_read(msg, len, NULL, &rs);
+    bg_engine_request rq = {.msg = msg, .len = len, .sender_domain = ""};
+    bg_engine_outcome o = bg_engine_run(engine, &rq, &r->res);
+    r->b = r->res.bounce;
+    r->out = &r->res.render;
+    r->err = r->res.why;
     assert_non_null(r->b);
-    r->v = calloc(r->b->nrcpt ? r->b->nrcpt : 1, sizeof *r->v);
-    assert_non_null(r->v);
-    for (size_t i = 0; i < r->b->nrcpt; i++)
-        bg_classify_rcpt(rules, r->b, &r->b->rcpts[i], &r->v[i]);
-    bg_render_input in = {msg, len, r->b, r->v, NULL, catalog, config, "", NULL};
-    r->st = bg_render(&in, &r->out, r->err, sizeof r->err);
+    r->st = o == BG_ENGINE_REWRITTEN ? BG_RENDER_OK
+            : o == BG_ENGINE_UNCHANGED ? BG_RENDER_NOT_APPLICABLE
+                                       : BG_RENDER_ERROR;
     if (r->st != BG_RENDER_OK)
         return;
-    assert_int_equal(bg_render_apply(msg, len, r->b, &r->out, &r->dst), 0);
+    assert_int_equal(bg_engine_apply(msg, len, &r->res, &r->dst), 0);
     assert_true(bg_mime_walk(&r->m, r->dst.p, 0, r->dst.len, '\n', 64, 10000) > 0);
     for (size_t i = 0; i < r->m.n; i++) {
         const bg_mime_part *pt = &r->m.parts[i];
@@ -119,6 +126,39 @@ static void rw_run(rw *r, const char *msg, size_t len)
     }
     assert_true(r->plain.len > 0);
     assert_true(r->html.len > 0);
+}
+
+/* The header lines Exim would add (the engine's, folded): printable ASCII,
+ * each field's first line "Name: ", continuation lines starting with a
+ * blank, LF only at line ends, no line over 78 characters where a blank
+ * allows a fold, none over 998. */
+static void assert_lines_clean(const char *label, const bg_engine_result *res)
+{
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const bg_engine_header *h = &res->headers[i];
+        if (!h->line)
+            continue;
+        size_t nl = strlen(h->name);
+        if (h->len < nl + 2 || strncmp(h->line, h->name, nl) != 0 || h->line[nl] != ':' ||
+            h->line[h->len - 1] != '\n')
+            fail_msg("%s: header line %zu is not '%s: ...\\n'", label, i, h->name);
+        size_t start = 0;
+        for (size_t k = 0; k < h->len; k++) {
+            unsigned char c = (unsigned char)h->line[k];
+            if (c == '\n') {
+                /* a line over 78 is only one word that could not fold */
+                size_t l = k - start, from = start ? start + 1 : nl + 2;
+                int blank = from < k && memchr(h->line + from, ' ', k - from) != NULL;
+                if (l > 998 || (l > 78 && blank))
+                    fail_msg("%s: %s line of %zu characters", label, h->name, l);
+                if (k + 1 < h->len && h->line[k + 1] != ' ')
+                    fail_msg("%s: %s continuation line without a blank", label, h->name);
+                start = k + 1;
+            } else if (c < 0x20 || c > 0x7e) {
+                fail_msg("%s: header %s has byte 0x%02x", label, h->name, c);
+            }
+        }
+    }
 }
 
 /* Occurrences of marker at the start of a line inside the header blocks
@@ -161,31 +201,32 @@ static void assert_no_injection(const char *label, const char *msg, size_t len, 
                                           "Content-Type: text/html", NULL};
     if (r->st != BG_RENDER_OK)
         fail_msg("%s: not rewritten (%s)", label, r->err);
-    /* the edits: printable single lines */
-    for (size_t i = 0; i < r->out.nedits; i++) {
-        const char *v = r->out.edits[i].value;
+    /* the edits: printable single lines; the lines Exim adds: clean */
+    for (size_t i = 0; i < r->out->nedits; i++) {
+        const char *v = r->out->edits[i].value;
         for (size_t k = 0; v && v[k]; k++)
             if ((unsigned char)v[k] < 0x20 || (unsigned char)v[k] > 0x7e)
-                fail_msg("%s: header %s has byte 0x%02x", label, r->out.edits[i].name,
+                fail_msg("%s: header %s has byte 0x%02x", label, r->out->edits[i].name,
                          (unsigned char)v[k]);
     }
+    assert_lines_clean(label, &r->res);
     /* the top-level block ends where our body starts, with the input's
      * fields minus the removed ones plus ours */
     bg_hdrs ih, oh;
     bg_hdrs_parse(&ih, msg, r->b->headers.off, r->b->headers.off + r->b->headers.len, '\n');
     bg_hdrs_parse(&oh, r->dst.p, 0, r->dst.len, '\n');
-    assert_int_equal(oh.body_off, r->dst.len - r->out.body.len);
+    assert_int_equal(oh.body_off, r->dst.len - r->out->body.len);
     size_t kept = 0, added = 0;
     for (size_t i = 0; i < ih.n; i++) {
         int removed = 0;
-        for (size_t e = 0; e < r->out.nedits; e++)
-            if (r->out.edits[e].remove && strlen(r->out.edits[e].name) == ih.f[i].name_len &&
-                !strncasecmp(r->out.edits[e].name, msg + ih.f[i].off, ih.f[i].name_len))
+        for (size_t e = 0; e < r->out->nedits; e++)
+            if (r->out->edits[e].remove && strlen(r->out->edits[e].name) == ih.f[i].name_len &&
+                !strncasecmp(r->out->edits[e].name, msg + ih.f[i].off, ih.f[i].name_len))
                 removed = 1;
         kept += !removed;
     }
-    for (size_t e = 0; e < r->out.nedits; e++)
-        added += r->out.edits[e].value != NULL;
+    for (size_t e = 0; e < r->out->nedits; e++)
+        added += r->out->edits[e].value != NULL;
     if (oh.n != kept + added)
         fail_msg("%s: %zu header fields, expected %zu + %zu", label, oh.n, kept, added);
     bg_hdrs_free(&ih);
@@ -625,8 +666,8 @@ static void regress_cr_only(void **state)
     rw_run(&r, msg, len);
     assert_int_equal(r.b->kind, BG_MSG_FAILURE);
     assert_int_equal(r.st, BG_RENDER_NOT_APPLICABLE);
-    assert_int_equal(r.out.body.len, 0);
-    assert_int_equal(r.out.nedits, 0);
+    assert_int_equal(r.out->body.len, 0);
+    assert_int_equal(r.out->nedits, 0);
     rw_free(&r);
     free(msg);
 }

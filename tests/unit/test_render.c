@@ -1,10 +1,11 @@
 /* Unit and golden tests: the guidance catalogue, the encoders (HTML, RFC 2047,
  * quoted-printable) and the renderer.
  *
- * Golden: every tests/golden/NAME.eml goes through bg_bounce_read, the
- * built-in rules, bg_render and bg_render_apply (with tests/golden/NAME.conf
- * as the config when present) and is compared with NAME.ref. Regenerate the
- * refs with BG_UPDATE_GOLDEN=1 (make golden-update) and review the diff.
+ * Golden: every tests/golden/NAME.eml goes through the engine (bg_engine:
+ * read, the config's rules, language, render, the header lines Exim adds)
+ * and bg_engine_apply, with tests/golden/NAME.conf as the config when
+ * present, and is compared with NAME.ref. Regenerate the refs with
+ * BG_UPDATE_GOLDEN=1 (make golden-update) and review the diff.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "bg_category.h"
 #include "bg_classify.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 #include "bg_html.h"
 #include "bg_lang.h"
 #include "bg_log.h"
@@ -1222,11 +1224,11 @@ static void render_not_applicable_and_errors(void **state)
 typedef struct rendered {
     char *msg;
     size_t len;
-    bg_bounce *b;
-    bg_render_status st;
-    bg_render_output out;
-    bg_buf full; /* the whole new message (or the input when not rendered) */
-    char err[256];
+    const bg_bounce *b;   /* res.bounce */
+    bg_render_status st;  /* the engine's outcome, as the renderer says it */
+    bg_engine_result res; /* res.render: body and edits; res.lines: the header lines */
+    bg_buf full;          /* the whole new message (or the input when not rendered) */
+    const char *err;      /* res.why */
 } rendered;
 
 static int group_setup(void **state)
@@ -1245,8 +1247,9 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Read, classify, choose the language (as the CLI and Exim do: the
- * config's rules, the returned message's headers) and render. */
+/* Read, classify, choose the language and render through the engine, as
+ * the CLI and Exim do (conf_path as the config when it exists), and apply
+ * the engine's header lines: the lines Exim adds are the lines checked. */
 static void render_file(const char *path, const char *conf_path, rendered *r)
 {
     memset(r, 0, sizeof *r);
@@ -1254,43 +1257,50 @@ static void render_file(const char *path, const char *conf_path, rendered *r)
     r->msg = slurp(path, &r->len);
     if (!r->msg)
         fail_msg("cannot read %s", path);
-    bg_read_status rs;
-    r->b = bg_bounce_read(r->msg, r->len, NULL, &rs);
+    bg_engine_opts o = {.config_path = conf_path && access(conf_path, R_OK) == 0 ? conf_path
+                                                                                : NULL};
+    bg_engine *e = bg_engine_new(&o);
+    assert_non_null(e);
+    if (!bg_engine_config(e))
+        fail_msg("%s", bg_engine_why(e));
+    bg_engine_request rq = {.msg = r->msg, .len = r->len, .sender_domain = ""};
+    bg_engine_outcome out = bg_engine_run(e, &rq, &r->res);
+    r->b = r->res.bounce;
     assert_non_null(r->b);
-    bg_verdict *v = calloc(r->b->nrcpt + 1, sizeof *v);
-    for (size_t i = 0; i < r->b->nrcpt; i++)
-        bg_classify_rcpt(rules, r->b, &r->b->rcpts[i], &v[i]);
-    bg_config *cfg = NULL;
-    char err[256];
-    if (conf_path && access(conf_path, R_OK) == 0) {
-        cfg = bg_config_load(conf_path, err, sizeof err);
-        if (!cfg)
-            fail_msg("%s", err);
+    r->err = r->res.why;
+    r->st = out == BG_ENGINE_REWRITTEN ? BG_RENDER_OK
+            : out == BG_ENGINE_UNCHANGED ? BG_RENDER_NOT_APPLICABLE
+                                         : BG_RENDER_ERROR;
+    if (r->st == BG_RENDER_OK) {
+        assert_int_equal(bg_engine_apply(r->msg, r->len, &r->res, &r->full), 0);
+        /* the engine's lines are the renderer's edits folded by the one
+         * folding function, and they end the new header block as they are */
+        bg_buf again;
+        bg_buf_init(&again);
+        const char *eol = r->b->crlf ? "\r\n" : "\n";
+        for (size_t i = 0; i < r->res.render.nedits; i++)
+            if (r->res.render.edits[i].value)
+                assert_int_equal(bg_render_fold_header(&again, r->res.render.edits[i].name,
+                                                       r->res.render.edits[i].value, eol),
+                                 0);
+        assert_int_equal(again.len, r->res.lines.len);
+        assert_memory_equal(again.p, r->res.lines.p, again.len);
+        const char *end = strstr(r->full.p, r->b->crlf ? "\r\n\r\n" : "\n\n");
+        assert_non_null(end);
+        end += strlen(eol);
+        assert_true((size_t)(end - r->full.p) >= r->res.lines.len);
+        assert_memory_equal(end - r->res.lines.len, r->res.lines.p, r->res.lines.len);
+        bg_buf_free(&again);
     } else {
-        cfg = bg_config_new();
-    }
-    bg_lang *langs = bg_lang_new(cfg, NULL, err, sizeof err);
-    assert_non_null(langs);
-    bg_lang_pick pick;
-    bg_lang_choose(langs, r->b->orig.return_path, "", r->msg, r->len, r->b, &pick);
-    bg_render_input in = {.msg = r->msg, .len = r->len, .bounce = r->b, .verdicts = v,
-                          .catalog = pick.catalog, .admin_catalog = pick.admin_catalog,
-                          .config = cfg, .sender_domain = ""};
-    r->st = bg_render(&in, &r->out, r->err, sizeof r->err);
-    if (r->st == BG_RENDER_OK)
-        assert_int_equal(bg_render_apply(r->msg, r->len, r->b, &r->out, &r->full), 0);
-    else
         bg_buf_add(&r->full, r->msg, r->len);
-    free(v);
-    bg_lang_free(langs);
-    bg_config_free(cfg);
+    }
+    bg_engine_free(e);
 }
 
 static void rendered_free(rendered *r)
 {
-    bg_render_output_free(&r->out);
+    bg_engine_result_free(&r->res);
     bg_buf_free(&r->full);
-    bg_bounce_free(r->b);
     free(r->msg);
 }
 
@@ -1506,9 +1516,9 @@ static void golden_specifics(void **state)
     snprintf(conf, sizeof conf, "%s/tests/golden/exim-utf8-subject.conf", top());
     render_file(path, conf, &r);
     assert_int_equal(r.st, BG_RENDER_OK);
-    assert_int_equal(strncmp(r.out.edits[0].value, "=?UTF-8?B?", 10), 0);
+    assert_int_equal(strncmp(r.res.render.edits[0].value, "=?UTF-8?B?", 10), 0);
     bg_buf_init(&t);
-    rfc2047_decode(r.out.edits[0].value, &t);
+    rfc2047_decode(r.res.render.edits[0].value, &t);
     assert_non_null(strstr(bg_buf_str(&t), "M\xC3\xBCnchen \xE2\x80\x93 Angebot"));
     bg_buf_free(&t);
     bg_buf_init(&t);
@@ -1527,7 +1537,7 @@ static void golden_specifics(void **state)
     assert_non_null(strstr(bg_buf_str(&t), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
     assert_non_null(strstr(bg_buf_str(&t), "${run{"));      /* shown as text, never expanded */
     bg_buf_free(&t);
-    assert_null(strpbrk(r.out.edits[0].value, "\r\n"));
+    assert_null(strpbrk(r.res.render.edits[0].value, "\r\n"));
     rendered_free(&r);
 
     /* a plain-text bounce from another server: wrapped, original kept */
@@ -1573,7 +1583,7 @@ static void golden_specifics(void **state)
         render_file(path, conf, &r);
         assert_int_equal(r.st, BG_RENDER_OK);
         bg_buf_init(&t);
-        rfc2047_decode(r.out.edits[0].value, &t);
+        rfc2047_decode(r.res.render.edits[0].value, &t);
         assert_string_equal(bg_buf_str(&t), langs[i].subject);
         bg_buf_free(&t);
         bg_buf_init(&t);
