@@ -17,7 +17,8 @@
  *   suppress_complaints = yes           record complaints (ARF feedback reports)
  *   suppress_exempt = postmaster@*, example.org, .example.edu, ceo@example.com
  *
- * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention.
+ * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention,
+ * suppress_change_retention.
  * This module only reads the config; it does not touch the database.
  */
 #ifndef BG_POLICY_H
@@ -35,6 +36,7 @@
 #define BG_POLICY_EXPIRE_COMPLAINT 0LL     /* never: as SES, Mailgun, Postmark, SendGrid */
 #define BG_POLICY_EXPIRE_UNSUBSCRIBED 0LL  /* never: the person asked */
 #define BG_POLICY_EVENT_RETENTION (30LL * 86400)
+#define BG_POLICY_CHANGE_RETENTION (365LL * 86400)
 
 typedef struct bg_policy bg_policy;
 
@@ -65,5 +67,7 @@ int bg_policy_exempt(const bg_policy *p, const char *sender_domain, const char *
 const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db */
 int bg_policy_timeout_ms(const bg_policy *p);        /* suppress_timeout_ms, 10..10000 */
 long long bg_policy_event_retention(const bg_policy *p);
+/* suppress_change_retention: how long the change log keeps a change (0 = forever). */
+long long bg_policy_change_retention(const bg_policy *p);
 
 #endif

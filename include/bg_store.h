@@ -6,7 +6,10 @@
  * failure seen twice (transport event and local_scan) count once, proves that
  * a returned Message-ID was sent by this server, and keeps the sending IP of
  * each attempt for the authentication diagnosis. A third keeps the times of
- * the soft events inside each row's sliding soft window.
+ * the soft events inside each row's sliding soft window. A fourth, the
+ * change log (schema 4), records every change to what is in force -- who,
+ * when, why -- under a sequence number that never goes back, for
+ * `suppress history`, `suppress changes` and replicas (docs/suppression.md).
  *
  * The store does not decide: what a category does (suppress the address, the
  * domain, count a soft event, nothing) comes from bg_policy as a
@@ -28,13 +31,15 @@
 #define BG_STORE_DEFAULT_PATH "/var/spool/exim4/bounceguide/suppression.db"
 #define BG_STORE_DEFAULT_TIMEOUT_MS 250
 #define BG_STORE_OWNER "Debian-exim"   /* owner of a file created by root */
-#define BG_STORE_SCHEMA_VERSION 3 /* 2: bg_soft, the sliding soft window; 3: bg_event.remote_host, 'soft' events */
+#define BG_STORE_SCHEMA_VERSION 4 /* 2: bg_soft, the sliding soft window; 3: bg_event.remote_host, 'soft' events; 4: bg_change, the change log */
 
 #define BG_DOMAIN_MAX 256      /* a domain name (253) + NUL, rounded */
 #define BG_STORE_DIAG_MAX 512  /* diagnostic text kept per row */
 #define BG_CATEGORY_ID_MAX 32
 #define BG_MSGID_MAX 256
 #define BG_IP_MAX 64
+#define BG_STORE_NOTE_MAX 320  /* why a change happened (reason, proof) */
+#define BG_STORE_ACTOR_MAX 64  /* who: a user name (and the sudo caller) */
 
 typedef struct bg_store bg_store; /* opaque: one SQLite connection */
 
@@ -54,16 +59,20 @@ typedef enum {
 
 const char *bg_store_status_text(bg_store_status st);
 
-/* Where a row or an event came from. */
+/* Where a row, an event or a change came from. */
 typedef enum {
     BG_SRC_TRANSPORT = 0, /* the transport's event_action */
     BG_SRC_BOUNCE,        /* a bounce this Exim generated (local_scan) */
     BG_SRC_INBOUND,       /* a bounce from another server, with proof */
-    BG_SRC_ADMIN          /* bounceguide suppress add / import */
+    BG_SRC_ADMIN,         /* bounceguide suppress add / remove */
+    BG_SRC_COMPLAINT,     /* an ARF feedback report about our mail */
+    BG_SRC_IMPORT,        /* bounceguide suppress import */
+    BG_SRC_EXPIRE         /* bounceguide suppress expire (changes only, never a row) */
 } bg_store_source;
 
-const char *bg_store_source_name(bg_store_source s); /* "transport", "bounce", "inbound", "admin" */
-int bg_store_source_parse(const char *name);         /* -1 when unknown */
+/* "transport", "bounce", "inbound", "admin", "complaint", "import", "expire" */
+const char *bg_store_source_name(bg_store_source s);
+int bg_store_source_parse(const char *name); /* -1 when unknown */
 
 /* Open flags. */
 #define BG_STORE_CREATE 1   /* create directory, file and schema when missing */
@@ -103,6 +112,8 @@ typedef struct bg_store_event {
     const char *sending_ip;    /* $sending_ip_address, "" if unknown */
     bg_store_source source;
     long long now;             /* unix seconds; 0 = time(NULL) */
+    const char *note;          /* why it counts (an inbound report's proof), kept
+                                * with the change it makes; NULL = "" */
 } bg_store_event;
 
 /* What a record did. */
@@ -113,6 +124,7 @@ typedef struct bg_store_result {
     int newly_suppressed;      /* ... and did not before this event */
     int soft_count;            /* the row's soft count after the event */
     char key[BG_ADDR_MAX];     /* the row's recipient (address or domain) */
+    long long change_seq;      /* the change it logged (0: none, see bg_store_changes) */
 } bg_store_result;
 
 /* Record one event under rule. Dedupes on (message id, recipient, kind)
@@ -168,11 +180,13 @@ bg_store_status bg_store_get(bg_store *s, const char *sender_domain, const char 
                              bg_store_row *out);
 
 /* Insert or replace a whole row (admin add, import). Fields are
- * validated: domain syntax, address syntax, known category and scope. */
+ * validated: domain syntax, address syntax, known category, scope and
+ * source. Logs added/updated/lifted with the handle's actor. */
 bg_store_status bg_store_put(bg_store *s, const bg_store_row *row);
 
 /* Remove rows for key (address or domain); sender_domain NULL or "" = every
- * sending domain. *removed gets the count. */
+ * sending domain. *removed gets the count. Logs each as removed, with the
+ * handle's actor. */
 bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const char *key,
                                 int *removed);
 
@@ -185,7 +199,8 @@ bg_store_status bg_store_list(bg_store *s, const char *sender_domain, const char
                               bg_store_row_fn fn, void *ctx);
 
 /* Delete rows expired before now and soft rows whose window is over and
- * which do not suppress; delete events older than now - event_retention. */
+ * which do not suppress; delete events older than now - event_retention.
+ * Logs each expired suppression (not the counting rows, never in force). */
 bg_store_status bg_store_expire(bg_store *s, long long now, long long event_retention,
                                 int *rows_removed, int *events_removed);
 
@@ -236,6 +251,107 @@ bg_store_status bg_store_note_ip(bg_store *s, const char *message_id, const char
 bg_store_status bg_store_begin(bg_store *s);
 bg_store_status bg_store_commit(bg_store *s);
 void bg_store_rollback(bg_store *s);
+
+/* ---- the change log (schema 4) ----
+ *
+ * Every change to what is in force is one bg_change row, written in the
+ * transaction of the change itself, under a sequence number (seq) that
+ * only grows: 1, 2, 3, ... without gaps or reuse, in commit order, so a
+ * reader that saw seq N asks for seq > N and misses nothing. What is
+ * logged (docs/suppression.md, "The change log"):
+ *
+ *   suppressed  a row now refuses mail and did not (Exim's paths: a hard
+ *               failure, the soft threshold crossed, a re-suppression)
+ *   added       an administrator wrote a row where none was in force
+ *               (add, import; active tells whether it refuses)
+ *   updated     a row in force stays in force with another category,
+ *               scope or end (a new failure renews it; add/import over it)
+ *   lifted      a row stops refusing but stays (a delivery clears a soft
+ *               suppression; an import writes it not in force)
+ *   removed     an administrator deleted a row (suppress remove)
+ *   expired     suppress expire deleted a row whose end had passed
+ *
+ * Not logged: duplicates, events that change no row (info kinds), soft
+ * events that leave a row counting (not in force), a delivery that only
+ * resets a count, a new reply text alone. Facts are the row's after the
+ * change (suppressed, added, updated) or as it was (lifted, removed,
+ * expired); active is 1 when the row refuses mail after the change. */
+typedef struct bg_store_change {
+    long long seq;
+    long long at;                        /* unix seconds of the change */
+    char op[16];
+    char sender_domain[BG_DOMAIN_MAX];
+    char recipient[BG_ADDR_MAX];         /* address, or a bare domain */
+    char scope[16];
+    char category[BG_CATEGORY_ID_MAX];
+    char status[BG_STATUS_MAX];
+    int reply_code;
+    char diagnostic[BG_STORE_DIAG_MAX];  /* the remote reply (bounded) */
+    long long suppressed_since;          /* 0 = not suppressed */
+    long long expires_at;                /* 0 = never */
+    int soft_count;
+    int active;                          /* the row refuses mail after the change */
+    char source[16];                     /* bg_store_source_name */
+    long long actor_uid;                 /* -1: none (Exim's own paths) */
+    char actor[BG_STORE_ACTOR_MAX];      /* user name, "" = none */
+    char message_id[BG_MSGID_MAX];       /* the message that caused it, "" = none */
+    char note[BG_STORE_NOTE_MAX];        /* reason, proof, what changed */
+} bg_store_change;
+
+/* Who makes the changes of a handle (the command): the source of admin
+ * changes (BG_SRC_ADMIN or BG_SRC_IMPORT; expiry is always
+ * BG_SRC_EXPIRE), the caller's uid and name, and the reason given. Kept
+ * with every change the handle logs from then on; NULL forgets it. Exim
+ * never sets one: its changes carry their source (transport, bounce,
+ * inbound, complaint) and no actor. */
+typedef struct bg_store_actor {
+    bg_store_source source;
+    long long uid;          /* -1 = unknown */
+    const char *user;       /* NULL = "" */
+    const char *reason;     /* NULL = "" */
+} bg_store_actor;
+void bg_store_set_actor(bg_store *s, const bg_store_actor *a);
+
+/* Where the log stands. seq > last_seq does not exist yet; seq <=
+ * pruned_seq was pruned (older than pruned_at) -- a reader whose cursor
+ * is below pruned_seq has missed changes and must start again from a
+ * snapshot (the rows in force, bg_store_list, then changes > the
+ * last_seq read before it). log_id names this log: a database made anew
+ * (or restored from an older copy) starts another. */
+typedef struct bg_store_change_bounds {
+    long long last_seq;
+    long long pruned_seq;
+    long long pruned_at;
+    char log_id[40];
+} bg_store_change_bounds;
+/* BG_STORE_NOTFOUND (zeros) on a database without a change log (an older
+ * schema opened read-only). */
+bg_store_status bg_store_change_bounds_get(bg_store *s, bg_store_change_bounds *out);
+
+/* Which changes to read: seq in (after_seq, up_to_seq] (up_to_seq 0 = no
+ * bound), at >= since (0 = any), sending domain (NULL/"" = any),
+ * recipient (NULL/"" = any; an address also matches the row for its
+ * domain, which covers it), at most limit (0 = all), by seq. */
+typedef struct bg_store_change_query {
+    long long after_seq;
+    long long up_to_seq;
+    long long since;
+    const char *sender_domain;
+    const char *recipient;
+    long long limit;
+} bg_store_change_query;
+
+/* Stream the changes matching q to fn (non-zero stops). BG_STORE_NOTFOUND
+ * without a change log (older schema, read-only). */
+typedef int (*bg_store_change_fn)(const bg_store_change *c, void *ctx);
+bg_store_status bg_store_changes(bg_store *s, const bg_store_change_query *q, bg_store_change_fn fn,
+                                 void *ctx);
+
+/* Delete the changes older than now - retention, as a prefix of the log
+ * (the lowest seqs; retention <= 0 keeps all), and remember where the
+ * log now starts. *removed gets the count. The sequence goes on. */
+bg_store_status bg_store_expire_changes(bg_store *s, long long now, long long retention,
+                                        int *removed);
 
 /* Helpers shared with the CLI and the adapter. */
 /* Normalise a Message-ID: strip blanks and one pair of <>; bounded. */

@@ -54,6 +54,8 @@ static const bg_config_key bg_config_keys[] = {
      "longest wait for a locked database, per Exim process (10..10000)"},
     {"suppress_event_retention", BG_CFG_DURATION, "30d", BG_CFG_GLOBAL, "suppression",
      "events kept for dedupe, proof and sending IP"},
+    {"suppress_change_retention", BG_CFG_DURATION, "365d", BG_CFG_GLOBAL, "suppression",
+     "changes kept for suppress history and suppress changes (0 = forever)"},
     {"suppress", BG_CFG_BOOL, "yes", BG_CFG_DOMAIN, "suppression",
      "record and enforce for this sending domain"},
     {"suppress.*", BG_CFG_MODE, "", BG_CFG_DOMAIN, "suppression",

@@ -265,6 +265,7 @@ static int bg_exim_store_one(bg_store *s, const char *domain, const char *addr, 
         .diagnostic = rc->diagnostic,
         .sending_ip = "",
         .source = source,
+        .note = proof, /* kept with the change it makes (suppress history) */
     };
     bg_store_result res;
     long long t0 = bg_exim_store_ms();

@@ -146,7 +146,10 @@ static int bg_fb_record(bg_store *s, const char *domain, const char *addr, const
         .status = "",
         .diagnostic = diag,
         .sending_ip = "",
-        .source = BG_SRC_INBOUND,
+        /* a complaint is its own source (suppress history, the change
+         * log); an unsubscribe request is a message from another server */
+        .source = strcmp(category, "complaint") == 0 ? BG_SRC_COMPLAINT : BG_SRC_INBOUND,
+        .note = proof, /* kept with the change it makes */
     };
     bg_store_result res;
     bg_store_status r = bg_store_record(s, &ev, rule, &res);

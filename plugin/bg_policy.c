@@ -179,3 +179,8 @@ long long bg_policy_event_retention(const bg_policy *p)
 {
     return bg_policy_secs(p, NULL, "suppress_event_retention", BG_POLICY_EVENT_RETENTION);
 }
+
+long long bg_policy_change_retention(const bg_policy *p)
+{
+    return bg_policy_secs(p, NULL, "suppress_change_retention", BG_POLICY_CHANGE_RETENTION);
+}

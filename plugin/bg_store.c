@@ -4,7 +4,8 @@
  * and recipient), bg_event (one row per message id, recipient and kind:
  * dedupe, sent-message proof, sending IP), bg_soft (the times of the soft
  * events still inside a row's sliding window, one row per key and second
- * with a count). Every statement is a constant
+ * with a count), bg_change and bg_change_seq (the change log: every change
+ * to what is in force, numbered; bg_store_change.c). Every statement is a constant
  * text prepared once per handle with its parameters bound -- no remote text
  * ever becomes SQL. The SQL is plain so that it also runs on PostgreSQL
  * (docs/suppression.md); SQLite-only pragmas are confined to open().
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,12 +52,13 @@ const char *bg_store_status_text(bg_store_status st)
     return "unknown status";
 }
 
-static const char *const bg_source_names[] = {"transport", "bounce", "inbound", "admin", NULL};
+static const char *const bg_source_names[] = {"transport", "bounce",  "inbound", "admin",
+                                              "complaint", "import", "expire",  NULL};
 
 /* Name of a source as stored. */
 const char *bg_store_source_name(bg_store_source s)
 {
-    if ((unsigned)s < 4)
+    if ((unsigned)s < sizeof bg_source_names / sizeof bg_source_names[0] - 1)
         return bg_source_names[s];
     return "admin";
 }
@@ -311,6 +314,23 @@ static int bg_store_version(bg_store *s, int *rc)
     return v;
 }
 
+/* A new change log's identity: 32 hex digits (random; time and pid if the
+ * kernel has no randomness to give). */
+static void bg_store_new_log_id(char out[40])
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long a = (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+        unsigned long long b = (unsigned long long)getpid() * 0x9e3779b97f4a7c15ULL ^ a;
+        memcpy(r, &a, 8);
+        memcpy(r + 8, &b, 8);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
 /* Bring the schema to BG_STORE_SCHEMA_VERSION in one transaction. */
 static int bg_store_migrate(bg_store *s)
 {
@@ -333,6 +353,20 @@ static int bg_store_migrate(bg_store *s)
         if (rc != SQLITE_OK)
             goto fail;
         reached = bg_store_migrations[i].version;
+    }
+    if (v < 4 && reached >= 4) { /* the change log starts: give it its name */
+        char id[40];
+        bg_store_new_log_id(id);
+        sqlite3_stmt *q = NULL;
+        rc = sqlite3_prepare_v2(s->db, "UPDATE bg_change_seq SET log_id = ?1 WHERE id = 1", -1, &q, NULL);
+        if (rc != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            goto fail;
+        rc = SQLITE_OK;
     }
     if (reached > v) {
         sqlite3_stmt *q = NULL;

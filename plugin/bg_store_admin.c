@@ -53,7 +53,8 @@ bg_store_status bg_store_put(bg_store *s, const bg_store_row *row)
         : (strcmp(r.scope, "address") == 0 || strcmp(r.scope, "soft") == 0) ? !is_addr
                                                                                : 1)
         return BG_STORE_INVALID;
-    if (bg_store_source_parse(r.source) < 0)
+    int src = bg_store_source_parse(r.source);
+    if (src < 0 || src == BG_SRC_EXPIRE)
         return BG_STORE_INVALID;
     bg_store_clean(r.sender_domain, sizeof r.sender_domain, domain);
     snprintf(r.recipient, sizeof r.recipient, "%s", key);
@@ -63,10 +64,50 @@ bg_store_status bg_store_put(bg_store *s, const bg_store_row *row)
     if (s->rdonly)
         return BG_STORE_READONLY;
     bg_store_arm(s);
+    long long now = bg_store_now(0);
     int rc = bg_store_tx_begin(s);
-    if (rc == SQLITE_OK)
-        rc = bg_store_tx_end(s, bg_row_put_write(s, &r));
-    return bg_store_map(rc);
+    if (rc != SQLITE_OK)
+        return bg_store_map(rc);
+    bg_store_row old;
+    int found = bg_store_row_fetch(s, r.sender_domain, r.recipient, &old);
+    if (found != SQLITE_ROW && found != SQLITE_DONE) {
+        rc = found;
+    } else {
+        rc = bg_row_put_write(s, &r);
+        if (rc == SQLITE_OK) {
+            /* every administrator's write is logged: added where nothing
+             * was in force, updated over a row in force, lifted when it
+             * puts a row in force out of force */
+            int was = found == SQLITE_ROW && bg_store_row_active(&old, now);
+            int is = bg_store_row_active(&r, now);
+            rc = bg_store_change_add(s, !was ? "added" : is ? "updated" : "lifted", &r, is, now,
+                                     s->actor.set ? s->actor.source : BG_SRC_ADMIN, r.last_message_id,
+                                     s->actor.reason, NULL);
+        }
+    }
+    return bg_store_map(bg_store_tx_end(s, rc));
+}
+
+/* Filters of the bulk change-log statements (from parameter 7 on). */
+typedef struct bg_change_key {
+    const char *domain, *key;
+    long long now;
+} bg_change_key;
+
+static void bg_fill_key(sqlite3_stmt *q, const void *ctx)
+{
+    const bg_change_key *k = ctx;
+    if (k->domain) {
+        bg_store_bind(q, 7, k->domain);
+        bg_store_bind(q, 8, k->key);
+    } else {
+        bg_store_bind(q, 7, k->key);
+    }
+}
+
+static void bg_fill_now(sqlite3_stmt *q, const void *ctx)
+{
+    sqlite3_bind_int64(q, 7, ((const bg_change_key *)ctx)->now);
 }
 
 bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const char *key,
@@ -88,7 +129,12 @@ bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const ch
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
-    sqlite3_stmt *q = bg_store_stmt(s, all ? ST_REMOVE_ALL : ST_REMOVE_ONE, &rc);
+    /* each row goes into the log as it was, then goes */
+    bg_change_key ck = {all ? NULL : domain, k, 0};
+    rc = bg_store_change_rows(s, all ? ST_CHANGE_LOG_ALL : ST_CHANGE_LOG_ONE, "removed", bg_store_now(0),
+                              s->actor.set ? s->actor.source : BG_SRC_ADMIN, s->actor.reason,
+                              bg_fill_key, &ck);
+    sqlite3_stmt *q = rc == SQLITE_OK ? bg_store_stmt(s, all ? ST_REMOVE_ALL : ST_REMOVE_ONE, &rc) : NULL;
     if (q) {
         if (all) {
             bg_store_bind(q, 1, k);
@@ -155,6 +201,11 @@ bg_store_status bg_store_expire(bg_store *s, long long now, long long event_rete
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
+    /* the rows whose end has passed go into the log first (source expire);
+     * soft rows still counting were never in force and go unlogged */
+    bg_change_key ck = {NULL, NULL, now};
+    rc = bg_store_change_rows(s, ST_CHANGE_LOG_EXPIRED, "expired", now, BG_SRC_EXPIRE, "",
+                              bg_fill_now, &ck);
     /* soft events whose row is gone (or is no longer a soft row) go with
      * it; those of live soft rows are pruned by the row's own next event */
     static const int ids[] = {ST_EXPIRE_ROWS, ST_EXPIRE_SOFT, ST_EXPIRE_SOFT_ORPHANS,

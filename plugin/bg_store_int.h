@@ -7,6 +7,7 @@
  *   bg_store_record.c  the hot path: record an event, a delivery, the check
  *   bg_store_proof.c   what was sent: Message-ID proof, sending IP
  *   bg_store_admin.c   whole rows, removal, listing, expiry, counts
+ *   bg_store_change.c  the change log: writing it, reading it, pruning it
  *   bg_store_text.c    address, Message-ID and time helpers (no SQLite)
  *
  * A second backend (PostgreSQL) would replace bg_store.c and keep the SQL
@@ -55,6 +56,17 @@ enum {
     ST_SOFT_DROP,
     ST_SOFT_DROP_ALL,
     ST_EXPIRE_SOFT_ORPHANS,
+    ST_SEQ_NEXT,
+    ST_CHANGE_INSERT,
+    ST_CHANGE_LOG_ONE,
+    ST_CHANGE_LOG_ALL,
+    ST_CHANGE_LOG_EXPIRED,
+    ST_CHANGE_BOUNDS,
+    ST_CHANGES,
+    ST_CHANGES_RCPT,
+    ST_CHANGE_PRUNE_MAX,
+    ST_CHANGE_PRUNE,
+    ST_CHANGE_PRUNED,
     ST_N
 };
 
@@ -79,6 +91,13 @@ struct bg_store {
     int in_tx;             /* inside bg_store_begin .. commit */
     int rdonly;
     int schema;            /* the file's schema version when opened */
+    struct {               /* who makes this handle's changes (bg_store_set_actor) */
+        int set;
+        bg_store_source source;
+        long long uid;
+        char user[BG_STORE_ACTOR_MAX];
+        char reason[BG_STORE_NOTE_MAX];
+    } actor;
 };
 
 /* SQLite result code -> status. */
@@ -111,5 +130,21 @@ int bg_store_row_write(bg_store *s, const bg_store_row *r);
 int bg_store_row_fetch(bg_store *s, const char *domain, const char *key, bg_store_row *r);
 /* Drop the soft events of (domain, key); domain NULL: for every domain. */
 int bg_store_soft_drop(bg_store *s, const char *domain, const char *key);
+
+/* The change log (bg_store_change.c), inside the caller's write
+ * transaction. Log one change of row r: op, active (r refuses after it),
+ * at, source, the triggering message id and a note ("" = none); the
+ * handle's actor goes with it when set. *seq (may be NULL) gets its
+ * number. An SQLite code. */
+int bg_store_change_add(bg_store *s, const char *op, const bg_store_row *r, int active, long long at,
+                        bg_store_source source, const char *msgid, const char *note, long long *seq);
+/* Log every row the statement id (ST_CHANGE_LOG_*) selects as op, not
+ * in force after it, before the caller deletes them; the filter's values
+ * are bound by fill(q, ctx) from parameter 7 on. */
+int bg_store_change_rows(bg_store *s, int id, const char *op, long long at, bg_store_source source,
+                         const char *note, void (*fill)(sqlite3_stmt *q, const void *ctx),
+                         const void *ctx);
+/* The note for a change: a (may be "") then b, "; " between, bounded. */
+void bg_store_note_join(char out[BG_STORE_NOTE_MAX], const char *a, const char *b);
 
 #endif

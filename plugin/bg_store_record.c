@@ -215,6 +215,59 @@ static void bg_store_apply(bg_store_row *r, int exists, const bg_store_event *ev
     res->newly_suppressed = res->suppressed && !was_active;
 }
 
+/* The change an event made to a row, for the log: suppressed (it refuses
+ * now and did not), updated (in force before and after, with another
+ * category, scope or end), lifted (in force before, not after); nothing
+ * else -- a soft event that leaves the row counting, a soft event on a
+ * hard row, a new reply text alone. The note says what moved it. */
+static int bg_store_record_change(bg_store *s, const bg_store_row *before, int exists,
+                                  const bg_store_row *r, const bg_store_event *ev,
+                                  const bg_store_rule *rule, long long now, const char *msgid,
+                                  bg_store_result *res)
+{
+    int was = exists && bg_store_row_active(before, now);
+    int is = bg_store_row_active(r, now);
+    const char *op = NULL;
+    char why[BG_STORE_NOTE_MAX] = "";
+    if (!was && is) {
+        op = "suppressed";
+        char d[32];
+        if (strcmp(r->scope, "soft") == 0) {
+            long long w = rule->soft_window;
+            snprintf(d, sizeof d, "%lld%s", w % 86400 == 0 ? w / 86400 : w % 3600 == 0 ? w / 3600 : w,
+                     w % 86400 == 0 ? "d" : w % 3600 == 0 ? "h" : "s");
+            snprintf(why, sizeof why, "%d soft events within %s (threshold %d)", r->soft_count, d,
+                     rule->soft_threshold);
+        } else if (exists && before->suppressed_since > 0) {
+            bg_store_fmt_date(before->suppressed_since, d);
+            snprintf(why, sizeof why, "again: the suppression of %s had ended", d);
+        }
+    } else if (was && is) {
+        size_t o = 0;
+        if (strcmp(before->category, r->category) != 0)
+            o += (size_t)snprintf(why + o, sizeof why - o, "category %s -> %s", before->category,
+                                  r->category);
+        if (o < sizeof why && strcmp(before->scope, r->scope) != 0)
+            o += (size_t)snprintf(why + o, sizeof why - o, "%sscope %s -> %s", o ? "; " : "",
+                                  before->scope, r->scope);
+        if (o < sizeof why && before->expires_at != r->expires_at) {
+            char d[32];
+            bg_store_fmt_time(r->expires_at, d);
+            o += (size_t)snprintf(why + o, sizeof why - o, "%suntil %s", o ? "; " : "",
+                                  r->expires_at ? d : "never");
+        }
+        if (o)
+            op = "updated";
+    } else if (was && !is) {
+        op = "lifted";
+    }
+    if (!op)
+        return SQLITE_OK;
+    char note[BG_STORE_NOTE_MAX];
+    bg_store_note_join(note, why, ev->note);
+    return bg_store_change_add(s, op, r, is, now, ev->source, msgid, note, &res->change_seq);
+}
+
 bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_store_rule *rule,
                                 bg_store_result *res)
 {
@@ -235,9 +288,9 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         return BG_STORE_OK; /* nothing to dedupe on and nothing to count */
     long long now = bg_store_now(ev->now);
     bg_store_arm(s);
-    static const int used[] = {ST_BEGIN,    ST_COMMIT,    ST_ROLLBACK,  ST_EVENT_INSERT,
+    static const int used[] = {ST_BEGIN,    ST_COMMIT,     ST_ROLLBACK,  ST_EVENT_INSERT,
                                ST_ROW_GET,  ST_ROW_UPSERT, ST_SOFT_DROP, ST_SOFT_ADD,
-                               ST_SOFT_SUM, ST_SOFT_PRUNE};
+                               ST_SOFT_SUM, ST_SOFT_PRUNE, ST_SEQ_NEXT,  ST_CHANGE_INSERT};
     bg_store_prepare(s, used, sizeof used / sizeof used[0]);
 
     int rc = bg_store_tx_begin(s);
@@ -304,8 +357,11 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
             if (rc != SQLITE_OK)
                 goto out;
         }
+        bg_store_row before = r;
         bg_store_apply(&r, exists, ev, rule, now, msgid, soft_n, soft_start, res);
         rc = bg_store_row_write(s, &r);
+        if (rc == SQLITE_OK)
+            rc = bg_store_record_change(s, &before, exists, &r, ev, rule, now, msgid, res);
     }
 out:
     rc = bg_store_tx_end(s, rc);
@@ -331,8 +387,8 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
     bg_store_clean(host, sizeof host, remote_host);
     now = bg_store_now(now);
     bg_store_arm(s);
-    static const int used[] = {ST_BEGIN,      ST_COMMIT,     ST_ROLLBACK,
-                               ST_EVENT_SENT, ST_SOFT_CLEAR, ST_SOFT_DROP};
+    static const int used[] = {ST_BEGIN,      ST_COMMIT, ST_ROLLBACK, ST_EVENT_SENT,
+                               ST_ROW_GET,    ST_SOFT_CLEAR, ST_SOFT_DROP};
     bg_store_prepare(s, used, sizeof used / sizeof used[0]);
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
@@ -352,6 +408,19 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         if (rc != SQLITE_OK)
             goto out;
     }
+    /* one key probe, as the clearing UPDATE alone made: only a soft row
+     * with a count or a suppression has anything to clear */
+    bg_store_row r;
+    rc = bg_store_row_fetch(s, domain, rcpt, &r);
+    if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+        goto out;
+    }
+    if (rc != SQLITE_ROW)
+        goto out;
+    rc = SQLITE_OK;
+    if (strcmp(r.scope, "soft") != 0 || (r.soft_count <= 0 && r.suppressed_since <= 0))
+        goto out;
     q = bg_store_stmt(s, ST_SOFT_CLEAR, &rc);
     if (!q)
         goto out;
@@ -359,8 +428,17 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
     bg_store_bind(q, 2, rcpt);
     sqlite3_bind_int64(q, 3, now);
     rc = bg_store_step(q);
-    if (rc == SQLITE_OK && sqlite3_changes(s->db) > 0)
+    if (rc == SQLITE_OK && sqlite3_changes(s->db) > 0) {
         rc = bg_store_soft_drop(s, domain, rcpt); /* the count restarts from nothing */
+        /* a soft suppression in force is lifted (logged with what it was);
+         * a count that only restarts is not a change to what is in force */
+        if (rc == SQLITE_OK && bg_store_row_active(&r, now)) {
+            char note[BG_STORE_NOTE_MAX];
+            snprintf(note, sizeof note, "delivered%s%s%s: soft count cleared", host[0] ? " (accepted by " : "",
+                     host, host[0] ? ")" : "");
+            rc = bg_store_change_add(s, "lifted", &r, 0, now, BG_SRC_TRANSPORT, msgid, note, NULL);
+        }
+    }
 out:
     return bg_store_map(bg_store_tx_end(s, rc));
 }

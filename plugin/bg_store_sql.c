@@ -9,6 +9,22 @@
     "first_seen, last_seen, soft_count, soft_window_start, suppressed_since, expires_at, " \
     "source, last_message_id"
 
+/* The change log's columns (schema 4). */
+#define BG_CHANGE_COLS                                                                      \
+    "seq, at, op, sender_domain, recipient, scope, category, status, reply_code, diagnostic, " \
+    "suppressed_since, expires_at, soft_count, active, source, actor_uid, actor, message_id, note"
+
+/* Log the bg_suppression rows a WHERE clause selects, numbered on from the
+ * counter in key order (the caller then moves the counter by the number
+ * inserted): ?1 at, ?2 op, ?3 source, ?4 actor uid, ?5 actor, ?6 note,
+ * the filter from ?7. Not in force after it (removed, expired). */
+#define BG_CHANGE_LOG_ROWS(where)                                                          \
+    "INSERT INTO bg_change (" BG_CHANGE_COLS ") "                                          \
+    "SELECT (SELECT last_seq FROM bg_change_seq WHERE id = 1) + "                          \
+    "ROW_NUMBER() OVER (ORDER BY sender_domain, recipient), ?1, ?2, sender_domain, "       \
+    "recipient, scope, category, status, reply_code, diagnostic, suppressed_since, "       \
+    "expires_at, soft_count, 0, ?3, ?4, ?5, last_message_id, ?6 FROM bg_suppression WHERE " where
+
 /* Rows refusing mail at ?now: the one definition of "active". */
 #define BG_ACTIVE(now) "suppressed_since > 0 AND (expires_at = 0 OR expires_at > " now ")"
 
@@ -101,6 +117,30 @@ const char *const bg_store_sql[ST_N] = {
     [ST_EXPIRE_SOFT_ORPHANS] = "DELETE FROM bg_soft WHERE NOT EXISTS (SELECT 1 FROM bg_suppression r "
                                "WHERE r.sender_domain = bg_soft.sender_domain "
                                "AND r.recipient = bg_soft.recipient AND r.scope = 'soft')",
+    /* the change log: one counter row hands out the numbers inside the
+     * writer's transaction, so they follow commit order without gaps (a
+     * rolled-back change gives its number back with it) and never go back
+     * when old changes are pruned */
+    [ST_SEQ_NEXT] = "UPDATE bg_change_seq SET last_seq = last_seq + ?1 WHERE id = 1",
+    [ST_CHANGE_INSERT] = "INSERT INTO bg_change (" BG_CHANGE_COLS ") SELECT last_seq, ?1, ?2, ?3, ?4, ?5, "
+                         "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18 "
+                         "FROM bg_change_seq WHERE id = 1",
+    [ST_CHANGE_LOG_ONE] = BG_CHANGE_LOG_ROWS("sender_domain = ?7 AND recipient = ?8"),
+    [ST_CHANGE_LOG_ALL] = BG_CHANGE_LOG_ROWS("recipient = ?7"),
+    [ST_CHANGE_LOG_EXPIRED] = BG_CHANGE_LOG_ROWS("expires_at > 0 AND expires_at <= ?7"),
+    [ST_CHANGE_BOUNDS] = "SELECT last_seq, pruned_seq, pruned_at, log_id FROM bg_change_seq WHERE id = 1",
+    [ST_CHANGES] = "SELECT " BG_CHANGE_COLS " FROM bg_change WHERE seq > ?1 AND seq <= ?2 "
+                   "AND at >= ?3 AND (?4 = '' OR sender_domain = ?4) ORDER BY seq LIMIT ?5",
+    /* one recipient (and the domain row that covers it): the recipient index */
+    [ST_CHANGES_RCPT] = "SELECT " BG_CHANGE_COLS " FROM bg_change WHERE recipient IN (?6, ?7) "
+                        "AND seq > ?1 AND seq <= ?2 AND at >= ?3 AND (?4 = '' OR sender_domain = ?4) "
+                        "ORDER BY seq LIMIT ?5",
+    /* pruning keeps the log a contiguous range of seqs: everything up to
+     * the newest old change goes (a clock set back cannot leave holes) */
+    [ST_CHANGE_PRUNE_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM bg_change WHERE at <= ?1",
+    [ST_CHANGE_PRUNE] = "DELETE FROM bg_change WHERE seq <= ?1",
+    [ST_CHANGE_PRUNED] = "UPDATE bg_change_seq SET pruned_seq = ?1, pruned_at = ?2 "
+                         "WHERE id = 1 AND pruned_seq < ?1",
 };
 
 /* Schema migrations, in order; each step's SQL runs in one transaction and
@@ -121,7 +161,17 @@ const char *const bg_store_sql[ST_N] = {
  * the host that accepted a delivery ('sent' events), and renames the
  * counting 'defer' events to 'soft': a message's soft events count once
  * whether it was deferred, failed or both (the 'defer' kind only ever held
- * counting deferrals; the uncounted ones are 'defer-info'). */
+ * counting deferrals; the uncounted ones are 'defer-info').
+ *
+ * Version 4 (history, issue 13) adds the change log: bg_change, one row per
+ * change to what is in force, keyed by its sequence number (INTEGER
+ * PRIMARY KEY: SQLite's rowid; BIGINT PRIMARY KEY on PostgreSQL, where
+ * INTEGER is 32 bits), with an index by recipient for `suppress history`;
+ * and bg_change_seq, the one-row counter that hands out the numbers, where
+ * pruning is remembered and the log's identity lives (log_id, set by
+ * bg_store_migrate when this step runs: a new log per database). Nothing
+ * is copied into it: the rows in force before the upgrade are where a
+ * reader starts (a snapshot), their history is not known. */
 const bg_store_migration bg_store_migrations[] = {
     {1, "CREATE TABLE IF NOT EXISTS bg_schema (version INTEGER NOT NULL, applied_at BIGINT NOT NULL);"
         "CREATE TABLE bg_suppression ("
@@ -168,5 +218,33 @@ const bg_store_migration bg_store_migrations[] = {
         " AND last_seen > soft_window_start;"},
     {3, "ALTER TABLE bg_event ADD COLUMN remote_host TEXT NOT NULL DEFAULT '';"
         "UPDATE bg_event SET kind = 'soft' WHERE kind = 'defer';"},
+    {4, "CREATE TABLE bg_change ("
+        " seq INTEGER PRIMARY KEY,"
+        " at BIGINT NOT NULL,"
+        " op TEXT NOT NULL,"
+        " sender_domain TEXT NOT NULL,"
+        " recipient TEXT NOT NULL,"
+        " scope TEXT NOT NULL,"
+        " category TEXT NOT NULL DEFAULT '',"
+        " status TEXT NOT NULL DEFAULT '',"
+        " reply_code INTEGER NOT NULL DEFAULT 0,"
+        " diagnostic TEXT NOT NULL DEFAULT '',"
+        " suppressed_since BIGINT NOT NULL DEFAULT 0,"
+        " expires_at BIGINT NOT NULL DEFAULT 0,"
+        " soft_count INTEGER NOT NULL DEFAULT 0,"
+        " active INTEGER NOT NULL DEFAULT 0,"
+        " source TEXT NOT NULL,"
+        " actor_uid BIGINT NOT NULL DEFAULT -1,"
+        " actor TEXT NOT NULL DEFAULT '',"
+        " message_id TEXT NOT NULL DEFAULT '',"
+        " note TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX bg_change_recipient ON bg_change (recipient, seq);"
+        "CREATE TABLE bg_change_seq ("
+        " id INTEGER PRIMARY KEY,"
+        " last_seq BIGINT NOT NULL,"
+        " pruned_seq BIGINT NOT NULL,"
+        " pruned_at BIGINT NOT NULL,"
+        " log_id TEXT NOT NULL);"
+        "INSERT INTO bg_change_seq (id, last_seq, pruned_seq, pruned_at, log_id) VALUES (1, 0, 0, 0, '');"},
     {0, NULL},
 };

@@ -96,6 +96,9 @@ vg cli-suppress-import "$cli" suppress import "$tmp/exp.csv" --domain other.test
 vg cli-suppress-stats "$cli" suppress stats --db "$db"
 vg cli-suppress-expire "$cli" suppress expire --db "$db"
 vg cli-suppress-remove "$cli" suppress remove "o'brien@remote.test" --domain local.test --db "$db"
+vg cli-suppress-history "$cli" suppress history "o'brien@remote.test" --format json --db "$db"
+vg cli-suppress-changes "$cli" suppress changes --since 0 --format csv --db "$db"
+vg cli-suppress-snapshot "$cli" suppress changes --snapshot --db "$db"
 # the diagnosis with a name server that does not answer: exit 1, bounded
 vg_expect 1 cli-diagnose "$cli" diagnose --sender a@local.test --from local.test --ip 192.0.2.10 \
   --dns-server 127.0.0.9:53 --budget 300

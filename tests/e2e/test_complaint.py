@@ -13,6 +13,7 @@ cannot be asked about for loopback clients: tests/unit/test_feedback.c
 holds that path against a zone resolver).
 """
 
+import json
 import re
 import time
 
@@ -106,7 +107,13 @@ def test_complaint_from_the_feedback_loop_suppresses(sb):
     msgid = _deliver(sb, user, [bob], "news1")
     lines = _send(sb, MX_HOST, arf.report(_fbl(sb), msgid, rcpt=bob, return_path=user))
     r = wait_for(lambda: sh.row(sb, "local.test", bob), 20, "the complaint's row")
-    assert r["category"] == "complaint" and r["scope"] == "address" and r["source"] == "inbound", r
+    assert r["category"] == "complaint" and r["scope"] == "address" and r["source"] == "complaint", r
+    # the change log: a complaint, with its proof (suppress history)
+    h = sh.cli("suppress", "history", bob, "--format", "json", "--db", sh.db_path(sb))
+    assert h.returncode == 0, h
+    ch = json.loads(h.stdout)
+    assert [c["op"] for c in ch] == ["suppressed"] and ch[0]["source"] == "complaint", ch
+    assert ch[0]["note"] and ch[0]["category"] == "complaint", ch
     assert sh.active(r) and r["expires_at"] == 0, r
     assert "Feedback-Type abuse" in r["diagnostic"] and MX_HOST in r["diagnostic"], r
     assert any("%s suppressed for mail from local.test: complaint" % bob in l

@@ -16,6 +16,7 @@ record (bg_inbound therefore never asks SPF about them): the SPF path is
 proven with a zone resolver in tests/unit/test_policy.c (inbound_speaks).
 """
 
+import json
 import re
 import time
 
@@ -176,6 +177,12 @@ def test_async_bounce_from_the_recipients_server(sb):
         assert r["category"] == "mailbox-disabled", r
         line = [l for l in sh.store_lines(sb.log_since(mark)) if "%s suppressed" % rcpt in l]
         assert line and why in line[0], (why, sb.log_since(mark))
+        # the change log keeps the proof with the change (suppress history)
+        h = sh.cli("suppress", "history", rcpt, "--format", "json", "--db", sh.db_path(sb))
+        assert h.returncode == 0, h
+        ch = [c for c in json.loads(h.stdout) if c["op"] == "suppressed"]
+        assert len(ch) == 1 and ch[0]["source"] == "inbound" and why in ch[0]["note"], h.stdout
+        assert msgid.strip("<>") in ch[0]["note"], ch
         code, _ = sh.rcpt_reply(sb, user, rcpt)
         assert code == 550
     checks.panic_clean(sb)

@@ -2,7 +2,9 @@
  * next to this test, ASan-built under make unit-asan) on real database
  * files: CSV import edge cases (quotes, CRLF, BOM, aliases, multi-line
  * records, line numbers of bad rows, all or nothing), export round trip,
- * add/remove/list/show/stats/expire and their exit codes. */
+ * add/remove/list/show/stats/expire and their exit codes, and the change
+ * log as history and changes show it (table, CSV, JSON, the cursor, the
+ * actor, pruning). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,8 @@
 
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +215,144 @@ static void admin_commands(void **state)
     assert_int_equal(st.st_mode & 0777, 0640);
 }
 
+/* Run SQL on the test database (to age rows and changes: the command has
+ * no clock to set). */
+static void sql(const char *q)
+{
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(d, q, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", q, err);
+    sqlite3_close(d);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void history_and_changes(void **state)
+{
+    (void)state;
+    char out[32768], want[256];
+    struct passwd *pw = getpwuid(getuid());
+    const char *me = pw ? pw->pw_name : "";
+    assert_int_equal(run(out, sizeof out, "add bob@example.net --domain example.com --category unknown-user "
+                                          "--reason 'ticket 4711'"), 0);
+    assert_int_equal(run(out, sizeof out, "add gone.example --domain example.com --expires 30d"), 0);
+    assert_int_equal(run(out, sizeof out, "remove bob@example.net --domain example.com --reason 'works again'"), 0);
+    /* history: bob's two changes, oldest first, who and why */
+    assert_int_equal(run(out, sizeof out, "history Bob@example.net"), 0);
+    const char *a = strstr(out, " added "), *r = strstr(out, " removed ");
+    assert_non_null(a);
+    assert_non_null(r);
+    assert_true(a < r);
+    assert_non_null(strstr(out, "ticket 4711"));
+    assert_non_null(strstr(out, "works again"));
+    if (*me)
+        assert_non_null(strstr(out, me));
+    assert_null(strstr(out, "gone.example"));
+    assert_int_equal(run(out, sizeof out, "history bob@example.net --format json"), 0);
+    snprintf(want, sizeof want, "\"actor\":{\"uid\":%d,\"user\":\"%s\"}", (int)getuid(), me);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\"op\":\"removed\",\"sending_domain\":\"example.com\",\"recipient\":\"bob@example.net\""));
+    assert_non_null(strstr(out, "\"note\":\"works again\""));
+    assert_int_equal(out[0], '[');
+    /* an address's history includes the row of its domain */
+    assert_int_equal(run(out, sizeof out, "history x@gone.example --format csv"), 0);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "seq,time,op,sending_domain,recipient,scope,category,status,reply_code,reply,"));
+    assert_non_null(strstr(out, ",added,example.com,gone.example,domain,recipient-suppressed,"));
+    assert_int_equal(run(out, sizeof out, "history nobody@example.net"), 1);
+    assert_non_null(strstr(out, "no recorded changes for nobody@example.net"));
+    assert_int_equal(run(out, sizeof out, "history bob@example.net --format xml"), 2);
+    assert_int_equal(run(out, sizeof out, "list --format json"), 2);
+
+    /* changes: the whole log, and the cursor to follow it */
+    assert_int_equal(run(out, sizeof out, "changes --format json"), 0);
+    assert_non_null(strstr(out, "\"last_seq\":3,\"pruned_seq\":0,\"complete\":true,\"changes\":["));
+    assert_non_null(strstr(out, "],\"next_since\":3,\"more\":false}"));
+    assert_non_null(strstr(out, "{\"seq\":1,"));
+    assert_non_null(strstr(out, "{\"seq\":3,"));
+    assert_int_equal(run(out, sizeof out, "changes --since 1 --format csv"), 0);
+    assert_int_equal(count_lines(out), 3);
+    assert_non_null(strstr(out, "\n2,"));
+    assert_int_equal(run(out, sizeof out, "changes --since 0 --limit 2 --format json"), 0);
+    assert_non_null(strstr(out, "],\"next_since\":2,\"more\":true}"));
+    assert_null(strstr(out, "{\"seq\":3,"));
+    assert_int_equal(run(out, sizeof out, "changes --since 3"), 0);
+    assert_non_null(strstr(out, "0 change(s); next: bounceguide suppress changes --since 3"));
+    assert_int_equal(run(out, sizeof out, "changes --since 7d --domain example.com"), 0);
+    assert_non_null(strstr(out, "3 change(s)"));
+    assert_int_equal(run(out, sizeof out, "changes --since 2099-01-01"), 0);
+    assert_non_null(strstr(out, "0 change(s); next: bounceguide suppress changes --since 3"));
+    assert_int_equal(run(out, sizeof out, "changes --since yesterday"), 2);
+    assert_int_equal(run(out, sizeof out, "changes --limit 0"), 2);
+    /* a cursor past the log's end: another (new, restored) database */
+    assert_int_equal(run(out, sizeof out, "changes --since 99 --format json"), 3);
+    assert_non_null(strstr(out, "\"complete\":false"));
+    assert_non_null(strstr(out, "past this change log's last change (3)"));
+    /* the snapshot: rows in force, numbered with the log's end */
+    assert_int_equal(run(out, sizeof out, "changes --snapshot --format json"), 0);
+    assert_non_null(strstr(out, "\"snapshot\":true,\"changes\":["));
+    assert_non_null(strstr(out, "{\"seq\":3,\"time\":"));
+    assert_non_null(strstr(out, "\"op\":\"snapshot\",\"sending_domain\":\"example.com\",\"recipient\":\"gone.example\""));
+    assert_null(strstr(out, "bob@example.net"));
+    assert_int_equal(run(out, sizeof out, "changes --snapshot --since 2"), 2);
+
+    /* import: one change per row, source import, the file and the reason */
+    write_file("i.csv", "address,error\ni1@example.net,550 5.1.1 user unknown\ni2@example.net,\n");
+    assert_int_equal(run(out, sizeof out, "import %s/i.csv --domain example.com --reason 'old ESP list'", dir), 0);
+    assert_int_equal(run(out, sizeof out, "changes --since 3 --format json"), 0);
+    assert_non_null(strstr(out, "\"op\":\"added\",\"sending_domain\":\"example.com\",\"recipient\":\"i1@example.net\""));
+    assert_non_null(strstr(out, "\"source\":\"import\""));
+    snprintf(want, sizeof want, "\"note\":\"import of %s/i.csv: old ESP list\"", dir);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\"last_seq\":5,"));
+
+    /* expire: a row whose end passed goes into the log (source expire),
+     * and changes older than suppress_change_retention go */
+    sql("UPDATE bg_suppression SET expires_at = 1 WHERE recipient = 'gone.example'");
+    sql("UPDATE bg_change SET at = at - 400 * 86400 WHERE seq <= 2");
+    assert_int_equal(run(out, sizeof out, "expire"), 0);
+    assert_non_null(strstr(out, "expired 1 row(s), 0 old event(s), 2 old change(s)"));
+    assert_int_equal(run(out, sizeof out, "history gone.example --format json"), 0);
+    assert_non_null(strstr(out, "\"op\":\"expired\""));
+    assert_non_null(strstr(out, "\"source\":\"expire\""));
+    assert_null(strstr(out, "\"op\":\"added\"")); /* seq 2, pruned */
+    /* a reader that stopped at 1 missed 2: told to start again */
+    assert_int_equal(run(out, sizeof out, "changes --since 1"), 3);
+    assert_non_null(strstr(out, "the changes after 1 were pruned"));
+    assert_non_null(strstr(out, "--snapshot"));
+    assert_int_equal(run(out, sizeof out, "changes --since 2 --format json"), 0);
+    assert_non_null(strstr(out, "\"pruned_seq\":2,\"complete\":true"));
+    assert_non_null(strstr(out, "{\"seq\":3,"));
+    assert_non_null(strstr(out, "\"next_since\":6,"));
+}
+
+/* A schema-3 file read by history/changes (read-only: not migrated). */
+static void history_old_schema(void **state)
+{
+    (void)state;
+    char out[4096], cmd[PATH_MAX + 300];
+    const char *top = getenv("BG_TOP");
+    snprintf(cmd, sizeof cmd, "cp '%s/tests/unit/data/store-v3.db' '%s'", top && *top ? top : BG_TOP, db);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run(out, sizeof out, "history gone@example.net"), 1);
+    assert_non_null(strstr(out, "no change log yet"));
+    assert_int_equal(run(out, sizeof out, "changes"), 1);
+    /* a writer upgrades it; the log starts empty */
+    assert_int_equal(run(out, sizeof out, "remove gone@example.net --domain example.com"), 0);
+    assert_int_equal(run(out, sizeof out, "history gone@example.net --format json"), 0);
+    assert_non_null(strstr(out, "\"seq\":1,"));
+    assert_non_null(strstr(out, "\"op\":\"removed\""));
+    assert_non_null(strstr(out, "\"reply\":\"550 5.1.1 <x>: User unknown\""));
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -227,6 +369,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(import_edge_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(import_bad_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(history_and_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(history_old_schema, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,7 +237,7 @@ static void complaint_proofs(void **state)
     assert_true(row(f, "bob@example.net", &r));
     assert_string_equal(r.category, "complaint");
     assert_string_equal(r.scope, "address");
-    assert_string_equal(r.source, "inbound");
+    assert_string_equal(r.source, "complaint");
     assert_int_equal(r.expires_at, 0); /* kept until removed */
     assert_true(bg_store_row_active(&r, time(NULL)));
     assert_non_null(strstr(r.diagnostic, "Feedback-Type abuse"));

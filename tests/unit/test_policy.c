@@ -120,17 +120,20 @@ static void exempt_table(void **state)
     assert_string_equal(bg_policy_db_path(p), BG_STORE_DEFAULT_PATH);
     assert_int_equal(bg_policy_timeout_ms(p), BG_STORE_DEFAULT_TIMEOUT_MS);
     assert_int_equal(bg_policy_event_retention(p), BG_POLICY_EVENT_RETENTION);
+    assert_int_equal(bg_policy_change_retention(p), BG_POLICY_CHANGE_RETENTION);
     assert_int_equal(bg_policy_enabled(p, "quiet.example"), 0);
     assert_int_equal(bg_policy_enabled(p, "example.com"), 1);
     bg_policy_free(p);
     bg_config_free(c);
 
-    static const char g[] = "suppress_db = /tmp/x.db\nsuppress_timeout_ms = 5\nsuppress_event_retention = 2d\n";
+    static const char g[] = "suppress_db = /tmp/x.db\nsuppress_timeout_ms = 5\nsuppress_event_retention = 2d\n"
+                            "suppress_change_retention = 0\n";
     c = bg_config_parse(g, strlen(g), "g", err, sizeof err);
     p = bg_policy_new(c);
     assert_string_equal(bg_policy_db_path(p), "/tmp/x.db");
     assert_int_equal(bg_policy_timeout_ms(p), 10);
     assert_int_equal(bg_policy_event_retention(p), 2 * D);
+    assert_int_equal(bg_policy_change_retention(p), 0); /* keep every change */
     bg_policy_free(p);
     bg_config_free(c);
 }
@@ -234,6 +237,7 @@ static void table_defaults(void **state)
         {"suppress_expire_domain", BG_POLICY_EXPIRE_DOMAIN},
         {"suppress_expire_soft", BG_POLICY_EXPIRE_SOFT},
         {"suppress_event_retention", BG_POLICY_EVENT_RETENTION},
+        {"suppress_change_retention", BG_POLICY_CHANGE_RETENTION},
         {"suppress_timeout_ms", BG_STORE_DEFAULT_TIMEOUT_MS},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

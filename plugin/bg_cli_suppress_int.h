@@ -1,0 +1,62 @@
+/* bg_cli_suppress_int: what the parts of `bounceguide suppress` share
+ * (only plugin/bg_cli_suppress*.c and bg_cli_history.c include this). The
+ * command is split by concern:
+ *
+ *   bg_cli_suppress.c         options, the store and the actor, add,
+ *                             remove, expire, the dispatcher
+ *   bg_cli_suppress_list.c    list, show, export, stats; CSV output
+ *   bg_cli_suppress_import.c  the CSV reader and import
+ *   bg_cli_history.c          history and changes (the change log)
+ */
+#ifndef BG_CLI_SUPPRESS_INT_H
+#define BG_CLI_SUPPRESS_INT_H
+
+#include "bg_buf.h"
+#include "bg_policy.h"
+#include "bg_store.h"
+
+/* The options of every verb (a verb ignores what it does not use, as
+ * before; --format is refused where it means nothing). */
+typedef struct bg_sup_opts {
+    const char *db;
+    const char *config;
+    const char *domain;
+    const char *category;
+    const char *expires;
+    const char *reason;
+    const char *format; /* history, changes: table | csv | json */
+    const char *since;  /* changes: SEQ, TIME or an age (7d) */
+    const char *limit;  /* changes: at most N */
+    int all;
+    int json;
+    int dry_run;
+    int snapshot;       /* changes: the rows in force instead */
+    const char *args[5]; /* args[0] = the command */
+    int nargs;
+} bg_sup_opts;
+
+/* The store at --db or the config's suppress_db; write: read-write (and
+ * created), else read-only (and it must exist). NULL with a message. */
+bg_store *bg_sup_open(const bg_sup_opts *o, const bg_policy *p, int write);
+
+/* Who runs the command, for the change log: the real uid and its name
+ * ("root (sudo: alice)" under sudo), source admin or import, and the
+ * reason given. */
+void bg_sup_actor(bg_store *s, bg_store_source source, const char *reason);
+
+/* CSV output: a field, quoted when needed, "\r\n" after the last; a
+ * field of remote text (a leading = + - @ gets a quote: no spreadsheet
+ * formula); and the import side, which takes that quote off. */
+void bg_csv_field(bg_buf *b, const char *s, int last);
+void bg_csv_text_field(bg_buf *b, const char *s, int last);
+const char *bg_csv_text_value(const char *s);
+
+/* The verbs (exit codes). */
+int bg_sup_list(const bg_sup_opts *o, const bg_policy *p, int show);
+int bg_sup_export(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_import(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_history(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_changes(const bg_sup_opts *o, const bg_policy *p);
+
+#endif
