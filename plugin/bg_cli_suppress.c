@@ -34,6 +34,7 @@
 #include "bg_config.h"
 #include "bg_policy.h"
 #include "bg_store.h"
+#include "bg_store_fleet.h"
 
 static int bg_sup_usage(FILE *out)
 {
@@ -126,7 +127,9 @@ static bg_config *bg_sup_config(const bg_sup_opts *o)
 bg_store *bg_sup_open(const bg_sup_opts *o, const bg_policy *p, int write)
 {
     const char *path = o->db ? o->db : bg_policy_db_path(p);
-    if (!write && access(path, F_OK) != 0) {
+    /* a file, or a fleet's central store (postgresql://...: the command
+     * works on it directly; bg_store_open connects) */
+    if (!write && !bg_store_is_central(path) && access(path, F_OK) != 0) {
         fprintf(stderr, "bounceguide: %s: no suppression database (nothing recorded yet?)\n", path);
         return NULL;
     }
