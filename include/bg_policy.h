@@ -27,6 +27,7 @@
 #include "bg_category.h"
 #include "bg_config.h"
 #include "bg_store.h"
+#include "bg_store_fleet.h"
 
 #define BG_POLICY_SOFT_THRESHOLD 3
 #define BG_POLICY_SOFT_WINDOW (7LL * 86400)
@@ -64,7 +65,16 @@ void bg_policy_rule(const bg_policy *p, const char *sender_domain, const char *c
 int bg_policy_exempt(const bg_policy *p, const char *sender_domain, const char *recipient);
 
 /* Global settings. */
-const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db */
+const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db: a file or postgresql://... */
+const char *bg_policy_replica_path(const bg_policy *p); /* suppress_replica (a fleet host) */
+const char *bg_policy_journal_path(const bg_policy *p); /* suppress_journal (a fleet host) */
+int bg_policy_sync_interval_ms(const bg_policy *p);     /* suppress_sync_interval, 50 ms..1 h */
+/* The three paths of a fleet host (central = suppress_db). */
+void bg_policy_fleet_paths(const bg_policy *p, bg_store_fleet_paths *out);
+/* The store Exim's processes use: the file of suppress_db, or for a
+ * central store (PostgreSQL) the fleet view -- writes to the journal,
+ * checks on the replica (bg_store_fleet.h) -- with suppress_timeout_ms. */
+bg_store *bg_policy_store_open(const bg_policy *p, int flags, bg_store_status *st, char *err, size_t errlen);
 int bg_policy_timeout_ms(const bg_policy *p);        /* suppress_timeout_ms, 10..10000 */
 long long bg_policy_event_retention(const bg_policy *p);
 /* suppress_change_retention: how long the change log keeps a change (0 = forever). */

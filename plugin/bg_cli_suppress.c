@@ -10,13 +10,15 @@
  *   stats   [--domain D] [--json]
  *   history ADDRESS|DOMAIN [--domain D] [--format table|csv|json]
  *   changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--snapshot] [--format table|csv|json]
- * and everywhere --db FILE, --config FILE.
+ *   sync    [--once] [--interval 1s] | --status [--json]   (a fleet host)
+ *   migrate --from FILE [--to URL] [--batch N] [--reason TEXT]
+ * and everywhere --db FILE|URL, --config FILE.
  *
  * A thin client of bg_store/bg_policy. This file holds the options, the
  * store and the actor (who runs the command: every change it makes is
  * logged with the caller's uid and name), add, remove, expire and the
  * dispatcher; the other verbs live in bg_cli_suppress_list.c,
- * bg_cli_suppress_import.c and bg_cli_history.c.
+ * bg_cli_suppress_import.c, bg_cli_history.c and bg_cli_sync.c.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -52,7 +54,10 @@ static int bg_sup_usage(FILE *out)
             "                                                         every change: when, what, source, who, why\n"
             "  changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--format table|csv|json]\n"
             "          [--snapshot]                                   the change log, for a CRM or a replica\n"
-            "options everywhere: --db FILE (default: suppress_db of the config, else %s)\n"
+            "  sync    [--once] [--interval 1s] | --status [--json]   a fleet host: ship the journal to the\n"
+            "                                                         central store, keep the replica\n"
+            "  migrate --from FILE [--to URL] [--batch N]             copy a SQLite store into the central store\n"
+            "options everywhere: --db FILE|URL (default: suppress_db of the config, else %s)\n"
             "                    --config FILE (default %s)\n",
             BG_STORE_DEFAULT_PATH, BG_CLI_DEFAULT_CONFIG);
     return out == stdout ? 0 : 2;
@@ -74,6 +79,10 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
         {"--format", offsetof(bg_sup_opts, format)},
         {"--since", offsetof(bg_sup_opts, since)},
         {"--limit", offsetof(bg_sup_opts, limit)},
+        {"--from", offsetof(bg_sup_opts, from)},
+        {"--to", offsetof(bg_sup_opts, to)},
+        {"--batch", offsetof(bg_sup_opts, batch)},
+        {"--interval", offsetof(bg_sup_opts, interval)},
         {NULL, 0},
     };
     for (int i = 2; i < argc; i++) {
@@ -102,6 +111,10 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
             o->dry_run = 1;
         else if (strcmp(a, "--snapshot") == 0)
             o->snapshot = 1;
+        else if (strcmp(a, "--once") == 0)
+            o->once = 1;
+        else if (strcmp(a, "--status") == 0)
+            o->status = 1;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return -2;
         else if (a[0] == '-' && a[1] != '\0') {
@@ -307,6 +320,10 @@ int bg_cli_suppress(int argc, char **argv)
         rc = bg_sup_history(&o, p);
     else if (strcmp(cmd, "changes") == 0)
         rc = bg_sup_changes(&o, p);
+    else if (strcmp(cmd, "sync") == 0)
+        rc = bg_sup_sync(&o, p);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = bg_sup_migrate(&o, p);
     else {
         fprintf(stderr, "bounceguide: unknown suppress command \"%s\"\n", cmd);
         bg_sup_usage(stderr);

@@ -7,6 +7,7 @@
  *   bg_cli_suppress_list.c    list, show, export, stats; CSV output
  *   bg_cli_suppress_import.c  the CSV reader and import
  *   bg_cli_history.c          history and changes (the change log)
+ *   bg_cli_sync.c             sync and migrate (a fleet's central store)
  */
 #ifndef BG_CLI_SUPPRESS_INT_H
 #define BG_CLI_SUPPRESS_INT_H
@@ -27,10 +28,16 @@ typedef struct bg_sup_opts {
     const char *format; /* history, changes: table | csv | json */
     const char *since;  /* changes: SEQ, TIME or an age (7d) */
     const char *limit;  /* changes: at most N */
+    const char *from;   /* migrate: the SQLite store to copy */
+    const char *to;     /* migrate: the central store (default suppress_db) */
+    const char *batch;  /* migrate: rows per transaction */
+    const char *interval; /* sync: instead of suppress_sync_interval */
     int all;
     int json;
     int dry_run;
     int snapshot;       /* changes: the rows in force instead */
+    int once;           /* sync: one round */
+    int status;         /* sync: where this host stands */
     const char *args[5]; /* args[0] = the command */
     int nargs;
 } bg_sup_opts;
@@ -58,5 +65,7 @@ int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_import(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_history(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_changes(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_sync(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_migrate(const bg_sup_opts *o, const bg_policy *p);
 
 #endif

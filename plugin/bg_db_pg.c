@@ -74,6 +74,7 @@ static struct {
     __typeof__(&PQntuples) ntuples;
     __typeof__(&PQcmdTuples) cmdTuples;
     __typeof__(&PQsslInUse) sslInUse;
+    __typeof__(&PQsetNoticeProcessor) setNoticeProcessor;
     int ok;
     char why[200];
 } bg_pq;
@@ -123,6 +124,7 @@ static void bg_pq_load(void)
     BG_PQ_SYM(h, ntuples, "PQntuples");
     BG_PQ_SYM(h, cmdTuples, "PQcmdTuples");
     BG_PQ_SYM(h, sslInUse, "PQsslInUse");
+    BG_PQ_SYM(h, setNoticeProcessor, "PQsetNoticeProcessor");
     bg_pq.ok = 1; /* the library stays loaded for the life of the process */
 }
 
@@ -153,6 +155,14 @@ struct bg_pg_stmt {
     PGresult *row;
     int running;
 };
+
+/* The server's notices ("relation already exists, skipping") would go to
+ * stderr: Exim's, or a sync's log. They say nothing we act on. */
+static void bg_pg_notice(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+}
 
 static long long bg_pg_mono_us(void)
 {
@@ -242,6 +252,8 @@ int bg_pg_open(const char *conninfo, const long long *deadline_us, bg_pg **out, 
     }
     if (rc == SQLITE_OK && bg_pq.setnonblocking(c->conn, 1) != 0)
         rc = SQLITE_CANTOPEN;
+    if (rc == SQLITE_OK)
+        bg_pq.setNoticeProcessor(c->conn, bg_pg_notice, NULL);
     if (rc != SQLITE_OK) {
         bg_pg_seterr(c, rc == SQLITE_BUSY ? "no answer before the timeout" : bg_pq.errorMessage(c->conn),
                      NULL);

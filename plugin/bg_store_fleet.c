@@ -192,8 +192,12 @@ bg_store *bg_store_fleet_central(bg_store *s, bg_store_status *st)
     }
     f->central_s = bg_store_open(f->central, f->timeout_ms, BG_STORE_RDONLY, st, f->err, sizeof f->err);
     if (!f->central_s) {
-        f->central_failed = *st;
-        *st = BG_STORE_UNREACHABLE;
+        /* no tables yet: nothing was ever recorded there (not a failure,
+         * and worth asking again) */
+        if (*st != BG_STORE_NOTFOUND) {
+            f->central_failed = *st;
+            *st = BG_STORE_UNREACHABLE;
+        }
         return NULL;
     }
     return f->central_s;
@@ -287,6 +291,13 @@ bg_store_status bg_store_fleet_note_ip(bg_store *s, const char *message_id, cons
 
 /* ---- proof reads: the journal, then the central store ---- */
 
+/* The answer when the central store is not there: a store without tables
+ * holds nothing (found 0), else the failure. */
+static bg_store_status bg_fleet_none(bg_store_status st)
+{
+    return st == BG_STORE_NOTFOUND ? BG_STORE_OK : st;
+}
+
 /* The journal for a read, or NULL (a journal that cannot be read holds
  * nothing to find: the central store may). */
 static bg_store *bg_fleet_jr(bg_store *s)
@@ -303,7 +314,7 @@ bg_store_status bg_store_fleet_sent_to(bg_store *s, const char *domain, const ch
         return BG_STORE_OK;
     bg_store_status st;
     bg_store *c = bg_store_fleet_central(s, &st);
-    return c ? bg_store_sent_to(c, domain, msgid, rcpt, found, remote_host) : st;
+    return c ? bg_store_sent_to(c, domain, msgid, rcpt, found, remote_host) : bg_fleet_none(st);
 }
 
 bg_store_status bg_store_fleet_was_sent(bg_store *s, const char *msgid, const char *rcpt, int *found)
@@ -313,7 +324,7 @@ bg_store_status bg_store_fleet_was_sent(bg_store *s, const char *msgid, const ch
         return BG_STORE_OK;
     bg_store_status st;
     bg_store *c = bg_store_fleet_central(s, &st);
-    return c ? bg_store_was_sent(c, msgid, rcpt, found) : st;
+    return c ? bg_store_was_sent(c, msgid, rcpt, found) : bg_fleet_none(st);
 }
 
 bg_store_status bg_store_fleet_sending_ip(bg_store *s, const char *msgid, const char *rcpt,
@@ -324,7 +335,7 @@ bg_store_status bg_store_fleet_sending_ip(bg_store *s, const char *msgid, const 
         return BG_STORE_OK;
     bg_store_status st;
     bg_store *c = bg_store_fleet_central(s, &st);
-    return c ? bg_store_sending_ip(c, msgid, rcpt, out) : st;
+    return c ? bg_store_sending_ip(c, msgid, rcpt, out) : st == BG_STORE_NOTFOUND ? BG_STORE_NOTFOUND : st;
 }
 
 bg_store_status bg_store_fleet_deferral(bg_store *s, const char *msgid, const char *rcpt,
@@ -346,7 +357,7 @@ bg_store_status bg_store_fleet_mailed(bg_store *s, const char *domain, const cha
         return BG_STORE_OK;
     bg_store_status st;
     bg_store *c = bg_store_fleet_central(s, &st);
-    return c ? bg_store_mailed(c, domain, rcpt, since, budget_ms, found) : st;
+    return c ? bg_store_mailed(c, domain, rcpt, since, budget_ms, found) : bg_fleet_none(st);
 }
 
 typedef struct bg_fleet_rcpts {
@@ -388,5 +399,5 @@ bg_store_status bg_store_fleet_sent_rcpts(bg_store *s, const char *domain, const
     if (j)
         bg_store_journal_sent_rcpts(j, domain, msgid, bg_fleet_add_rcpt, &a);
     *n = a.n;
-    return c || a.n ? BG_STORE_OK : st;
+    return c || a.n ? BG_STORE_OK : bg_fleet_none(st);
 }

@@ -239,6 +239,11 @@ int bg_store_journal_read(bg_store *j, long long after, int max,
                           int (*fn)(const bg_journal_entry *e, void *ctx), void *ctx);
 /* Forget the entries up to jseq (shipped). */
 int bg_store_journal_forget(bg_store *j, long long upto);
+/* The highest number the journal ever gave (0: none yet). */
+int bg_store_journal_top(bg_store *j, long long *top);
+/* Give the journal a new id (it went back in time: its numbers would
+ * repeat ones the central store applied under the old id). */
+int bg_store_journal_new_id(bg_store *j, char id[40]);
 /* How many entries wait, and the time of the oldest (0 when none). */
 int bg_store_journal_count(bg_store *j, long long *n, long long *oldest_at);
 /* The proof reads over the entries not yet shipped, as the store's

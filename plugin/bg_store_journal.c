@@ -214,6 +214,47 @@ int bg_store_journal_forget(bg_store *j, long long upto)
     return rc;
 }
 
+int bg_store_journal_top(bg_store *j, long long *top)
+{
+    int rc;
+    *top = 0;
+    bg_store_arm(j);
+    bg_db_stmt *q = bg_db_prepare(j->db, "SELECT seq FROM sqlite_sequence WHERE name = 'bg_journal'", 0, &rc);
+    if (!q) /* no number given yet: sqlite_sequence is made with the first */
+        return strstr(bg_db_errmsg(j->db), "no such table") ? SQLITE_OK : rc;
+    rc = bg_db_step(q);
+    if (rc == SQLITE_ROW)
+        *top = bg_db_column_int64(q, 0);
+    bg_db_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int bg_store_journal_new_id(bg_store *j, char id[40])
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        unsigned long long a = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
+        memcpy(r, &a, 8);
+        memcpy(r + 8, &a, 8);
+    }
+    char fresh[40];
+    for (int i = 0; i < 16; i++)
+        snprintf(fresh + 2 * i, 3, "%02x", r[i]);
+    int rc;
+    bg_store_arm(j);
+    bg_db_stmt *q = bg_db_prepare(j->db, "UPDATE bg_journal_meta SET journal_id = ?1 WHERE id = 1", 0, &rc);
+    if (!q)
+        return rc;
+    bg_db_bind_text(q, 1, fresh);
+    while ((rc = bg_db_step(q)) == SQLITE_BUSY && bg_store_again(j, rc))
+        bg_db_reset(q);
+    bg_db_finalize(q);
+    if (rc != SQLITE_DONE)
+        return rc;
+    snprintf(id, 40, "%s", fresh);
+    return SQLITE_OK;
+}
+
 int bg_store_journal_count(bg_store *j, long long *n, long long *oldest_at)
 {
     int rc;

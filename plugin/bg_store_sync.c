@@ -326,8 +326,30 @@ bg_store_status bg_store_sync_ship(bg_store_sync *y, int max, bg_store_sync_stat
         free(b.e);
         return bg_sync_central_lost(y, st);
     }
-    long long mark;
+    long long mark, top = 0;
     rc = bg_sync_mark_get(y, c, &mark);
+    if (rc == SQLITE_OK && bg_store_journal_top(j, &top) == SQLITE_OK && top < mark) {
+        /* the journal went back in time (an older copy restored, a power
+         * cut that took its last commits): its numbers now repeat ones
+         * applied under this id, and what it appends anew would be
+         * skipped. Ship under a new id from the start; what it still
+         * holds from before was either shipped (its Message-ID dedupes
+         * it) or not. */
+        bg_store_rollback(c);
+        rc = bg_store_journal_new_id(j, y->journal_id);
+        snprintf(y->err, sizeof y->err, "journal %.400s is behind the central store's mark (%lld < %lld): "
+                 "shipping it under a new id", y->journal_path, top, mark);
+        if (rc != SQLITE_OK) {
+            free(b.e);
+            return bg_sync_fail(y, bg_store_map(rc), y->journal_path, bg_db_errmsg(j->db));
+        }
+        st = bg_store_begin(c);
+        if (st != BG_STORE_OK) {
+            free(b.e);
+            return bg_sync_central_lost(y, st);
+        }
+        mark = 0;
+    }
     bg_store_sync_stats d;
     memset(&d, 0, sizeof d);
     long long last = b.e[b.n - 1].jseq;

@@ -63,7 +63,7 @@ static int pg_group_teardown(void **state)
 }
 
 /* A fresh, empty schema; *state is the conninfo that works in it. */
-static int pg_setup(void **state)
+static __attribute__((unused)) int pg_setup(void **state)
 {
     static char info[700];
     char sql[200];
@@ -76,7 +76,7 @@ static int pg_setup(void **state)
     return 0;
 }
 
-static int pg_teardown(void **state)
+static __attribute__((unused)) int pg_teardown(void **state)
 {
     (void)state;
     return 0;
@@ -110,7 +110,7 @@ static __attribute__((unused)) long long pg_num(const char *sql)
 static __attribute__((unused)) int pg_reset(void)
 {
     char arg[300];
-    snprintf(arg, sizeof arg, "-c 'DROP SCHEMA t%d_%d CASCADE' -c 'CREATE SCHEMA t%d_%d'", (int)getpid(),
+    snprintf(arg, sizeof arg, "-c 'SET client_min_messages = warning' -c 'DROP SCHEMA t%d_%d CASCADE' -c 'CREATE SCHEMA t%d_%d'", (int)getpid(),
              pg_schema_n, (int)getpid(), pg_schema_n);
     return pg_sh("psql", NULL, 0, arg);
 }
