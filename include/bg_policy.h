@@ -29,6 +29,7 @@
 #include "bg_store.h"
 #include "bg_store_fleet.h"
 
+#define BG_POLICY_SYNC_INTERVAL "1s" /* suppress_sync_interval */
 #define BG_POLICY_SOFT_THRESHOLD 3
 #define BG_POLICY_SOFT_WINDOW (7LL * 86400)
 #define BG_POLICY_EXPIRE_ADDRESS (365LL * 86400)

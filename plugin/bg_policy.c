@@ -184,7 +184,7 @@ const char *bg_policy_journal_path(const bg_policy *p)
 
 int bg_policy_sync_interval_ms(const bg_policy *p)
 {
-    const char *v = bg_config_get(p->cfg, NULL, "suppress_sync_interval", "1s");
+    const char *v = bg_config_get(p->cfg, NULL, "suppress_sync_interval", BG_POLICY_SYNC_INTERVAL);
     long long ms = 1000;
     size_t n = v ? strlen(v) : 0;
     if (n > 2 && strcasecmp(v + n - 2, "ms") == 0)
