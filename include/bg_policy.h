@@ -19,7 +19,8 @@
  *
  * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention,
  * suppress_change_retention.
- * This module only reads the config; it does not touch the database.
+ * This module only reads the config; bg_policy_store_open opens the store
+ * the config names (a file, or a fleet host's view of a central store).
  */
 #ifndef BG_POLICY_H
 #define BG_POLICY_H

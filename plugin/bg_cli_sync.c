@@ -168,11 +168,14 @@ int bg_sup_sync(const bg_sup_opts *o, const bg_policy *p)
             snprintf(ship_err, sizeof ship_err, "%s", bg_store_sync_errmsg(y));
         failed = st != BG_STORE_OK || pst != BG_STORE_OK;
         bg_sync_stamp(t);
-        if (s.shipped || s.duplicates || s.dropped || s.pulled || s.snapshot_rows)
-            printf("%s sync: shipped %lld event(s) (%lld already there, %lld dropped), pulled %lld change(s)%s"
-                   "%lld%s, replica at change %lld\n",
-                   t, s.shipped, s.duplicates, s.dropped, s.pulled, s.snapshot_rows ? " and a snapshot of " : "",
-                   s.snapshot_rows, s.snapshot_rows ? " row(s)" : "", s.cursor);
+        if (s.shipped || s.duplicates || s.dropped || s.pulled || s.snapshot_rows) {
+            char snap[64] = "";
+            if (s.snapshot_rows)
+                snprintf(snap, sizeof snap, " after a snapshot of %lld row(s)", s.snapshot_rows);
+            printf("%s sync: shipped %lld event(s) (%lld already there, %lld dropped), pulled %lld change(s)%s, "
+                   "replica at change %lld\n",
+                   t, s.shipped, s.duplicates, s.dropped, s.pulled, snap, s.cursor);
+        }
         if (strcmp(ship_err, said) != 0) {
             if (ship_err[0]) {
                 bg_store_sync_status ss;

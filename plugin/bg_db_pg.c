@@ -187,12 +187,12 @@ static void bg_pg_seterr(bg_pg *c, const char *a, const char *b)
  * with SQLITE_IOERR until the store is opened again. */
 static void bg_pg_drop(bg_pg *c, const char *why)
 {
+    if (why) /* first: why may be libpq's text, freed with the connection */
+        bg_pg_seterr(c, why, NULL);
     if (c->conn)
         bg_pq.finish(c->conn);
     c->conn = NULL;
     c->active = NULL;
-    if (why)
-        bg_pg_seterr(c, why, NULL);
 }
 
 /* Wait until the socket is ready (POLLIN or POLLOUT) or the deadline.
