@@ -84,6 +84,10 @@ void bg_store_sync_free(bg_store_sync *y);
 /* Identify this host in the central store's marks (its name). */
 void bg_store_sync_set_host(bg_store_sync *y, const char *host);
 void bg_store_sync_on_suppressed(bg_store_sync *y, bg_store_sync_note_fn fn, void *ctx);
+/* A journal entry dropped for good (not valid, or refused by the central
+ * store on its own: why says which and why), for the sync's log. */
+typedef void (*bg_store_sync_drop_fn)(const char *why, void *ctx);
+void bg_store_sync_on_dropped(bg_store_sync *y, bg_store_sync_drop_fn fn, void *ctx);
 
 /* Ship at most max journal entries (one central transaction). BG_STORE_OK
  * (also when there was nothing), else why it stopped; the journal keeps

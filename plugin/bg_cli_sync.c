@@ -52,6 +52,14 @@ static void bg_sync_suppressed(const char *domain, const char *key, const char *
     printf("%s sync: %s suppressed for mail from %s: %s\n", t, key, domain, category);
 }
 
+static void bg_sync_dropped(const char *why, void *ctx)
+{
+    (void)ctx;
+    char t[32];
+    bg_sync_stamp(t);
+    printf("%s sync: %s\n", t, why);
+}
+
 /* Sleep ms, waking early on a signal. */
 static void bg_sync_sleep(int ms)
 {
@@ -135,6 +143,7 @@ int bg_sup_sync(const bg_sup_opts *o, const bg_policy *p)
     gethostname(host, sizeof host - 1);
     bg_store_sync_set_host(y, host);
     bg_store_sync_on_suppressed(y, bg_sync_suppressed, NULL);
+    bg_store_sync_on_dropped(y, bg_sync_dropped, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = bg_sync_signal;

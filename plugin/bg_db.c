@@ -242,6 +242,17 @@ long long bg_db_changes(const bg_db *db)
     return (long long)sqlite3_changes(db->sq);
 }
 
+int bg_db_pipeline(bg_db *db, int on)
+{
+    return db && db->kind == BG_DB_PG ? bg_pg_pipeline(db->pg, on) : SQLITE_OK;
+}
+
+void bg_db_set_deferrable(bg_db_stmt *q, int on)
+{
+    if (q && q->pg)
+        bg_pg_set_deferrable(q->pg, on);
+}
+
 int bg_db_exec(bg_db *db, const char *sql)
 {
     if (db->kind == BG_DB_PG)

@@ -77,8 +77,19 @@ int bg_db_step(bg_db_stmt *q);
 /* Columns of the current row: text never NULL ("" for NULL). */
 const char *bg_db_column_text(bg_db_stmt *q, int i);
 long long bg_db_column_int64(bg_db_stmt *q, int i);
-/* Rows the last INSERT/UPDATE/DELETE of the connection changed. */
+/* Rows the last INSERT/UPDATE/DELETE of the connection changed (-1: a
+ * deferred statement, not known). */
 long long bg_db_changes(const bg_db *db);
+/* PostgreSQL, inside a transaction of many statements (the sync's
+ * batch): on, a deferrable statement is sent without waiting for its
+ * answer, which travels with the next statement waited for (libpq's
+ * pipeline mode: one round trip instead of several); off reads what is
+ * left and returns the first failure of them (then end the transaction
+ * with ROLLBACK). SQLite: nothing to do. Transactions begin and end with
+ * it off. */
+int bg_db_pipeline(bg_db *db, int on);
+/* A statement whose outcome (rows, changes) the caller never reads. */
+void bg_db_set_deferrable(bg_db_stmt *q, int on);
 /* Run SQL without parameters (DDL; several statements). */
 int bg_db_exec(bg_db *db, const char *sql);
 

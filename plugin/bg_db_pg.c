@@ -75,6 +75,10 @@ static struct {
     __typeof__(&PQcmdTuples) cmdTuples;
     __typeof__(&PQsslInUse) sslInUse;
     __typeof__(&PQsetNoticeProcessor) setNoticeProcessor;
+    __typeof__(&PQenterPipelineMode) enterPipelineMode;
+    __typeof__(&PQexitPipelineMode) exitPipelineMode;
+    __typeof__(&PQpipelineSync) pipelineSync;
+    __typeof__(&PQsendFlushRequest) sendFlushRequest;
     int ok;
     char why[200];
 } bg_pq;
@@ -125,6 +129,10 @@ static void bg_pq_load(void)
     BG_PQ_SYM(h, cmdTuples, "PQcmdTuples");
     BG_PQ_SYM(h, sslInUse, "PQsslInUse");
     BG_PQ_SYM(h, setNoticeProcessor, "PQsetNoticeProcessor");
+    BG_PQ_SYM(h, enterPipelineMode, "PQenterPipelineMode");
+    BG_PQ_SYM(h, exitPipelineMode, "PQexitPipelineMode");
+    BG_PQ_SYM(h, pipelineSync, "PQpipelineSync");
+    BG_PQ_SYM(h, sendFlushRequest, "PQsendFlushRequest");
     bg_pq.ok = 1; /* the library stays loaded for the life of the process */
 }
 
@@ -136,6 +144,9 @@ struct bg_pg {
     bg_pg_stmt *active;        /* the statement whose replies are being read */
     int locked;                /* holds the writer lock as a session lock (BEGIN
                                 * EXCLUSIVE .. COMMIT/ROLLBACK) */
+    int pipelined;             /* in libpq's pipeline mode (bg_pg_pipeline) */
+    int pending;               /* queries sent whose results are not read yet */
+    int pending_rc;            /* the first of their failures (SQLite code) */
     long long changes;
     char err[512];
 };
@@ -153,7 +164,9 @@ struct bg_pg_stmt {
     char **vals;
     Oid *types;
     PGresult *row;
+    int rowi;              /* the current row of row (pipelined: all rows at once) */
     int running;
+    int deferrable;        /* its outcome is never read: pipelined, it is not waited for */
 };
 
 /* The server's notices ("relation already exists, skipping") would go to
@@ -407,6 +420,8 @@ int bg_pg_exec(bg_pg *c, const char *sql)
 {
     if (!c->conn)
         return SQLITE_IOERR;
+    if (c->pipelined)
+        return SQLITE_MISUSE;
     bg_pg_settle(c);
     if (!bg_pq.sendQuery(c->conn, sql)) {
         bg_pg_drop(c, bg_pq.errorMessage(c->conn));
@@ -615,6 +630,7 @@ static int bg_pg_start(bg_pg_stmt *q)
         }
         ok = bg_pq.sendQueryPrepared(c->conn, q->name, q->nparams, (const char *const *)q->vals, NULL,
                                      NULL, 0);
+        q->rowi = 0;
     } else {
         ok = bg_pq.sendQueryParams(c->conn, q->sql, q->nparams, q->types, (const char *const *)q->vals,
                                    NULL, NULL, 0);
@@ -646,8 +662,174 @@ static void bg_pg_unlock(bg_pg *c)
         bg_pg_drop(c, "the writer lock could not be given back"); /* the server frees it with the session */
 }
 
+/* Read the results of the queries sent before (pipelined), keeping the
+ * first failure in pending_rc and its text in err. */
+static int bg_pg_drain_pending(bg_pg *c)
+{
+    while (c->pending > 0) {
+        for (;;) {
+            PGresult *r;
+            int rc = bg_pg_result(c, &r);
+            if (rc != SQLITE_OK)
+                return rc;
+            if (!r)
+                break;
+            ExecStatusType t = bg_pq.resultStatus(r);
+            if ((t == PGRES_FATAL_ERROR || t == PGRES_PIPELINE_ABORTED) && !c->pending_rc) {
+                c->pending_rc = t == PGRES_FATAL_ERROR ? bg_pg_map(r, c) : SQLITE_ERROR;
+                bg_pg_seterr(c, bg_pq.resultErrorMessage(r), NULL);
+            }
+            bg_pq.clear(r);
+        }
+        c->pending--;
+    }
+    return SQLITE_OK;
+}
+
+/* A step in pipeline mode: a deferrable statement is sent and not waited
+ * for; any other is sent with what was deferred before it, and its rows
+ * (small: the batch's reads are key lookups) read at once. A failure of a
+ * deferred statement is the failure of the next one waited for. */
+static int bg_pg_step_pipelined(bg_pg_stmt *q)
+{
+    bg_pg *c = q->c;
+    if (q->row) { /* the next buffered row */
+        if (++q->rowi < bg_pq.ntuples(q->row))
+            return SQLITE_ROW;
+        bg_pq.clear(q->row);
+        q->row = NULL;
+        return SQLITE_DONE;
+    }
+    if (q->begin_immediate || q->begin_exclusive || q->end_tx)
+        return SQLITE_MISUSE; /* transactions begin and end outside a pipeline */
+    if (q->persistent && q->prepared_gen != c->gen) {
+        snprintf(q->name, sizeof q->name, "bg%u", ++c->next_name);
+        if (!bg_pq.sendPrepare(c->conn, q->name, q->sql, q->nparams, q->types)) {
+            bg_pg_drop(c, bg_pq.errorMessage(c->conn));
+            return SQLITE_IOERR;
+        }
+        c->pending++;
+        q->prepared_gen = c->gen; /* a failure ends the pipeline, which forgets them all */
+    }
+    int ok = q->persistent ? bg_pq.sendQueryPrepared(c->conn, q->name, q->nparams, (const char *const *)q->vals,
+                                                     NULL, NULL, 0)
+                           : bg_pq.sendQueryParams(c->conn, q->sql, q->nparams, q->types,
+                                                   (const char *const *)q->vals, NULL, NULL, 0);
+    if (!ok) {
+        bg_pg_drop(c, bg_pq.errorMessage(c->conn));
+        return SQLITE_IOERR;
+    }
+    if (q->deferrable) {
+        c->pending++;
+        c->changes = -1; /* not known: nobody reads it */
+        return SQLITE_DONE;
+    }
+    if (!bg_pq.sendFlushRequest(c->conn)) {
+        bg_pg_drop(c, bg_pq.errorMessage(c->conn));
+        return SQLITE_IOERR;
+    }
+    int rc = bg_pg_flush(c);
+    if (rc == SQLITE_OK)
+        rc = bg_pg_drain_pending(c);
+    if (rc != SQLITE_OK)
+        return rc;
+    c->changes = 0;
+    PGresult *res = NULL;
+    for (;;) {
+        PGresult *r;
+        rc = bg_pg_result(c, &r);
+        if (rc != SQLITE_OK) {
+            if (res)
+                bg_pq.clear(res);
+            return rc;
+        }
+        if (!r)
+            break;
+        ExecStatusType t = bg_pq.resultStatus(r);
+        if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
+            const char *n = bg_pq.cmdTuples(r);
+            if (n && *n)
+                c->changes = strtoll(n, NULL, 10);
+            if (t == PGRES_TUPLES_OK && !res && bg_pq.ntuples(r) > 0) {
+                res = r;
+                continue;
+            }
+        } else if (!c->pending_rc) {
+            c->pending_rc = t == PGRES_FATAL_ERROR ? bg_pg_map(r, c) : SQLITE_ERROR;
+            bg_pg_seterr(c, bg_pq.resultErrorMessage(r), NULL);
+        }
+        bg_pq.clear(r);
+    }
+    if (c->pending_rc) {
+        if (res)
+            bg_pq.clear(res);
+        return c->pending_rc;
+    }
+    if (!res)
+        return SQLITE_DONE;
+    q->row = res;
+    q->rowi = 0;
+    return SQLITE_ROW;
+}
+
+int bg_pg_pipeline(bg_pg *c, int on)
+{
+    if (!c->conn)
+        return on ? SQLITE_IOERR : SQLITE_OK;
+    if (on) {
+        if (c->pipelined)
+            return SQLITE_OK;
+        bg_pg_settle(c);
+        if (!bg_pq.enterPipelineMode(c->conn))
+            return SQLITE_ERROR;
+        c->pipelined = 1;
+        c->pending = 0;
+        c->pending_rc = 0;
+        return SQLITE_OK;
+    }
+    if (!c->pipelined)
+        return SQLITE_OK;
+    c->pipelined = 0;
+    int rc = SQLITE_OK;
+    if (!bg_pq.pipelineSync(c->conn)) {
+        bg_pg_drop(c, bg_pq.errorMessage(c->conn));
+        return SQLITE_IOERR;
+    }
+    rc = bg_pg_flush(c);
+    if (rc == SQLITE_OK)
+        rc = bg_pg_drain_pending(c);
+    while (rc == SQLITE_OK) { /* up to the sync point */
+        PGresult *r;
+        rc = bg_pg_result(c, &r);
+        if (rc != SQLITE_OK || !r)
+            continue;
+        ExecStatusType t = bg_pq.resultStatus(r);
+        bg_pq.clear(r);
+        if (t == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    if (rc == SQLITE_OK && !bg_pq.exitPipelineMode(c->conn)) {
+        bg_pg_drop(c, bg_pq.errorMessage(c->conn));
+        rc = SQLITE_IOERR;
+    }
+    if (rc == SQLITE_OK)
+        rc = c->pending_rc;
+    if (rc != SQLITE_OK)
+        c->gen++; /* what the pipeline prepared may not exist: prepare again */
+    c->pending_rc = 0;
+    c->pending = 0;
+    return rc;
+}
+
+void bg_pg_set_deferrable(bg_pg_stmt *q, int on)
+{
+    q->deferrable = on;
+}
+
 int bg_pg_step(bg_pg_stmt *q)
 {
+    if (q->c->pipelined)
+        return q->c->conn ? bg_pg_step_pipelined(q) : SQLITE_IOERR;
     int rc = bg_pg_step_once(q);
     if (q->end_tx && rc != SQLITE_ROW) {
         char keep[sizeof q->c->err];
@@ -713,8 +895,8 @@ static int bg_pg_step_once(bg_pg_stmt *q)
 
 const char *bg_pg_column(bg_pg_stmt *q, int i)
 {
-    if (!q->row || i < 0 || i >= bg_pq.nfields(q->row) || bg_pq.ntuples(q->row) < 1)
+    if (!q->row || i < 0 || i >= bg_pq.nfields(q->row) || q->rowi >= bg_pq.ntuples(q->row))
         return "";
-    const char *v = bg_pq.getvalue(q->row, 0, i);
+    const char *v = bg_pq.getvalue(q->row, q->rowi, i);
     return v ? v : "";
 }

@@ -26,5 +26,7 @@ void bg_pg_clear(bg_pg_stmt *q);
 void bg_pg_bind(bg_pg_stmt *q, int i, const char *text, int is_int);
 int bg_pg_step(bg_pg_stmt *q);
 const char *bg_pg_column(bg_pg_stmt *q, int i);
+int bg_pg_pipeline(bg_pg *c, int on);
+void bg_pg_set_deferrable(bg_pg_stmt *q, int on);
 
 #endif

@@ -192,6 +192,7 @@ bg_db_stmt *bg_store_stmt(bg_store *s, int id, int *rc)
         s->st[id] = bg_db_prepare(s->db, bg_store_sql[id], 1, rc);
         if (!s->st[id])
             return NULL;
+        bg_db_set_deferrable(s->st[id], bg_store_sql_defer[id]);
     }
     bg_db_reset(s->st[id]);
     bg_db_clear_bindings(s->st[id]);
@@ -659,12 +660,23 @@ bg_store_status bg_store_begin(bg_store *s)
     return bg_store_map(rc);
 }
 
+int bg_store_pipeline(bg_store *s, int on)
+{
+    return bg_db_pipeline(s->db, on);
+}
+
 bg_store_status bg_store_commit(bg_store *s)
 {
     if (!s || !s->in_tx)
         return BG_STORE_INVALID;
     bg_store_arm(s);
-    int rc = bg_store_tx(s, ST_COMMIT);
+    int rc = bg_db_pipeline(s->db, 0); /* what was sent without waiting must have worked */
+    if (rc != SQLITE_OK) {
+        bg_store_tx(s, ST_ROLLBACK);
+        s->in_tx = 0;
+        return bg_store_map(rc);
+    }
+    rc = bg_store_tx(s, ST_COMMIT);
     if (rc != SQLITE_OK) {
         bg_store_tx(s, ST_ROLLBACK);
     }
@@ -676,6 +688,7 @@ void bg_store_rollback(bg_store *s)
 {
     if (!s || !s->in_tx)
         return;
+    bg_db_pipeline(s->db, 0);
     bg_store_tx(s, ST_ROLLBACK);
     s->in_tx = 0;
 }

@@ -50,7 +50,8 @@ static int bg_change_count(bg_store *s, long long n)
         return rc;
     bg_store_bind_int(q, 1, n);
     rc = bg_store_step(q);
-    if (rc == SQLITE_OK && (int)bg_db_changes(s->db) != 1)
+    long long moved = bg_db_changes(s->db); /* -1: sent without waiting (bg_db_pipeline) */
+    if (rc == SQLITE_OK && moved >= 0 && moved != 1)
         rc = SQLITE_CORRUPT; /* the counter row is gone: never number anew */
     return rc;
 }

@@ -80,6 +80,8 @@ enum {
 };
 
 extern const char *const bg_store_sql[ST_N];
+/* 1: a statement whose outcome the store never reads (bg_db_pipeline). */
+extern const unsigned char bg_store_sql_defer[ST_N];
 
 /* One schema migration: the SQL that brings the schema to version, and
  * its PostgreSQL form when the DDL differs (NULL: the same text). The
@@ -156,6 +158,11 @@ int bg_store_step(bg_db_stmt *q);
 /* An auxiliary statement (id from the AUX_ list, sql its constant text),
  * prepared once per handle, reset and unbound. */
 bg_db_stmt *bg_store_aux(bg_store *s, int id, const char *sql, int *rc);
+/* Inside a transaction begun with bg_store_begin: on, PostgreSQL sends
+ * the statements whose outcome the store never reads without waiting
+ * (bg_db_pipeline); the sync's batches. bg_store_commit and
+ * bg_store_rollback turn it off first. An SQLite code. */
+int bg_store_pipeline(bg_store *s, int on);
 /* Start a transaction that changes tables themselves (migrations, the
  * fleet's bookkeeping): BEGIN EXCLUSIVE -- SQLite's write lock (in WAL
  * mode what IMMEDIATE takes), PostgreSQL's writer lock taken before the

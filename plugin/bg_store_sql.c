@@ -144,6 +144,14 @@ const char *const bg_store_sql[ST_N] = {
                          "WHERE id = 1 AND pruned_seq < ?1",
 };
 
+/* Statements whose outcome the store never reads (no rows used, no count
+ * checked): inside the sync's batch on PostgreSQL they are sent without
+ * waiting (bg_db_pipeline). */
+const unsigned char bg_store_sql_defer[ST_N] = {
+    [ST_SOFT_DROP] = 1, [ST_SOFT_ADD] = 1,   [ST_SOFT_PRUNE] = 1, [ST_ROW_UPSERT] = 1,
+    [ST_EVENT_SENT] = 1, [ST_NOTE_IP] = 1,  [ST_SEQ_NEXT] = 1,   [ST_CHANGE_INSERT] = 1,
+};
+
 /* Schema migrations, in order; each step's SQL runs in one transaction and
  * brings the schema to its version. Plain DDL that PostgreSQL also takes
  * (BIGINT is an integer in SQLite) except the storage clause WITHOUT ROWID

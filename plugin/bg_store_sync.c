@@ -50,6 +50,8 @@ struct bg_store_sync {
     int one_by_one;     /* a batch failed for good: find the entry that did */
     bg_store_sync_note_fn note;
     void *note_ctx;
+    bg_store_sync_drop_fn drop;
+    void *drop_ctx;
     char err[900];
 };
 
@@ -86,6 +88,12 @@ void bg_store_sync_on_suppressed(bg_store_sync *y, bg_store_sync_note_fn fn, voi
 {
     y->note = fn;
     y->note_ctx = ctx;
+}
+
+void bg_store_sync_on_dropped(bg_store_sync *y, bg_store_sync_drop_fn fn, void *ctx)
+{
+    y->drop = fn;
+    y->drop_ctx = ctx;
 }
 
 const char *bg_store_sync_errmsg(const bg_store_sync *y)
@@ -320,12 +328,16 @@ bg_store_status bg_store_sync_ship(bg_store_sync *y, int max, bg_store_sync_stat
         free(b.e);
         return bg_sync_central_lost(y, bg_store_map(rc));
     }
-    /* one transaction: the entries and the mark */
+    /* one transaction: the entries and the mark; the writes whose outcome
+     * nobody reads go without waiting (one round trip per read instead
+     * of one per statement; bg_db_pipeline) */
     st = bg_store_begin(c);
     if (st != BG_STORE_OK) {
         free(b.e);
         return bg_sync_central_lost(y, st);
     }
+    if (!y->one_by_one) /* one at a time: each failure where it happens */
+        bg_store_pipeline(c, 1);
     long long mark, top = 0;
     rc = bg_sync_mark_get(y, c, &mark);
     if (rc == SQLITE_OK && bg_store_journal_top(j, &top) == SQLITE_OK && top < mark) {
@@ -348,6 +360,8 @@ bg_store_status bg_store_sync_ship(bg_store_sync *y, int max, bg_store_sync_stat
             free(b.e);
             return bg_sync_central_lost(y, st);
         }
+        if (!y->one_by_one)
+            bg_store_pipeline(c, 1);
         mark = 0;
     }
     bg_store_sync_stats d;
@@ -368,13 +382,17 @@ bg_store_status bg_store_sync_ship(bg_store_sync *y, int max, bg_store_sync_stat
             d.dropped++; /* not an event the store can take: nothing written */
             snprintf(y->err, sizeof y->err, "journal entry %lld (%s, %s) is not valid; dropped", b.e[i].jseq,
                      b.e[i].recipient, b.e[i].sender_domain);
+            if (y->drop)
+                y->drop(y->err, y->drop_ctx);
         } else {
             st = a;
             if (y->one_by_one && !bg_sync_transient(a)) {
                 /* this one entry fails for good: log it, move past it */
                 d.dropped++;
-                snprintf(y->err, sizeof y->err, "journal entry %lld (%s, %s) refused by the central store: %s; dropped",
+                snprintf(y->err, sizeof y->err, "journal entry %lld (%.200s, %.100s) refused by the central store: %.400s; dropped",
                          b.e[i].jseq, b.e[i].recipient, b.e[i].sender_domain, bg_store_errmsg(c));
+                if (y->drop)
+                    y->drop(y->err, y->drop_ctx);
                 bg_store_rollback(c);
                 if (bg_store_begin(c) == BG_STORE_OK) {
                     rc = bg_sync_mark_set(y, c, b.e[i].jseq, 0);

@@ -406,6 +406,46 @@ static void remove_lifts_on_both_and_new_log_snapshots(void **state)
     assert_int_equal(hit(&B, "fresh@example.net"), 1);
 }
 
+static void drop_said(const char *why, void *ctx)
+{
+    snprintf(ctx, 1000, "%s", why);
+}
+
+/* One entry the central store refuses for good (here a constraint made
+ * for the test) inside a batch whose writes were sent without waiting
+ * (pipelined): the batch is rolled back whole, found one by one, that
+ * entry dropped and said, every other one applied exactly once. */
+static void poison_entry_dropped_others_shipped(void **state)
+{
+    (void)state;
+    bg_store_close(central_open()); /* the schema, then the constraint */
+    assert_int_equal(pg_sql("ALTER TABLE bg_suppression ADD CONSTRAINT no_poison CHECK (recipient <> 'poison@example.net')"), 0);
+    const char *rcpts[] = {"p1@example.net", "p2@example.net", "poison@example.net", "p3@example.net", "p4@example.net"};
+    for (int i = 0; i < 5; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "pz%d@example.com", i);
+        bg_store_event e = ev(rcpts[i], id, 0);
+        assert_int_equal(bg_store_record(A.view, &e, &rule_address, NULL), BG_STORE_OK);
+    }
+    static char said[1000];
+    said[0] = '\0';
+    bg_store_sync_on_dropped(A.sync, drop_said, said);
+    bg_store_sync_stats s;
+    memset(&s, 0, sizeof s);
+    assert_int_not_equal(bg_store_sync_ship(A.sync, 100, &s), BG_STORE_OK); /* the whole batch */
+    assert_int_equal(waiting(&A), 5);
+    assert_int_equal(pg_num("SELECT COUNT(*) FROM bg_suppression"), 0); /* nothing half-applied */
+    for (int i = 0; i < 10 && waiting(&A) > 0; i++)
+        bg_store_sync_ship(A.sync, 100, &s);
+    assert_int_equal(waiting(&A), 0);
+    assert_int_equal(s.dropped, 1);
+    assert_non_null(strstr(said, "poison@example.net"));
+    assert_non_null(strstr(said, "no_poison"));
+    assert_int_equal(pg_num("SELECT COUNT(*) FROM bg_suppression"), 4);
+    assert_int_equal(pg_num("SELECT COUNT(*) FROM bg_event"), 4);
+    assert_int_equal(pg_num("SELECT COUNT(*) FROM bg_change"), 4);
+}
+
 /* Proof reads on a host's view: a delivery still in the journal is found
  * there; once shipped (the journal forgets it), in the central store. */
 static void proof_from_journal_then_central(void **state)
@@ -570,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(central_down_then_back, setup, teardown),
         cmocka_unit_test_setup_teardown(remove_lifts_on_both_and_new_log_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(proof_from_journal_then_central, setup, teardown),
+        cmocka_unit_test_setup_teardown(poison_entry_dropped_others_shipped, setup, teardown),
         cmocka_unit_test_setup_teardown(migrate_sqlite_file, setup, teardown),
         cmocka_unit_test(redact),
     };
