@@ -247,6 +247,11 @@ int bg_db_pipeline(bg_db *db, int on)
     return db && db->kind == BG_DB_PG ? bg_pg_pipeline(db->pg, on) : SQLITE_OK;
 }
 
+int bg_db_send(bg_db_stmt *q)
+{
+    return q && q->pg ? bg_pg_send(q->pg) : SQLITE_OK;
+}
+
 void bg_db_set_deferrable(bg_db_stmt *q, int on)
 {
     if (q && q->pg)

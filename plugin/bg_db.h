@@ -88,6 +88,11 @@ long long bg_db_changes(const bg_db *db);
  * with ROLLBACK). SQLite: nothing to do. Transactions begin and end with
  * it off. */
 int bg_db_pipeline(bg_db *db, int on);
+/* Send a bound statement now, to be stepped later (pipelined: it goes
+ * with the next statement waited for -- two reads, one round trip); no
+ * effect otherwise (the step runs it). Step or reset it before binding
+ * it again. */
+int bg_db_send(bg_db_stmt *q);
 /* A statement whose outcome (rows, changes) the caller never reads. */
 void bg_db_set_deferrable(bg_db_stmt *q, int on);
 /* Run SQL without parameters (DDL; several statements). */

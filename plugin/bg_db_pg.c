@@ -43,6 +43,7 @@
  * transaction starts and gives it back after COMMIT or ROLLBACK: a
  * transaction that waited for it inside would still see the catalog as
  * it was when it began, and miss the tables the writer before it made. */
+#define BG_PG_QUEUE 64 /* answers a pipeline may owe before they are read */
 #define BG_PG_LOCK_KEY "7161677100150"
 #define BG_PG_WRITER_XACT "BEGIN; SELECT pg_advisory_xact_lock(" BG_PG_LOCK_KEY ")"
 #define BG_PG_WRITER_LOCK "SELECT pg_advisory_lock(" BG_PG_LOCK_KEY ")"
@@ -145,8 +146,11 @@ struct bg_pg {
     int locked;                /* holds the writer lock as a session lock (BEGIN
                                 * EXCLUSIVE .. COMMIT/ROLLBACK) */
     int pipelined;             /* in libpq's pipeline mode (bg_pg_pipeline) */
-    int pending;               /* queries sent whose results are not read yet */
-    int pending_rc;            /* the first of their failures (SQLite code) */
+    bg_pg_stmt *queue[BG_PG_QUEUE]; /* queries sent, answers not read yet, in order
+                                * (NULL: an answer nobody reads) */
+    int qh, qn;
+    int pending_rc;            /* the first failure in the pipeline (SQLite code) */
+    int unflushed;             /* queries sent since the last flush request */
     long long changes;
     char err[512];
 };
@@ -167,6 +171,9 @@ struct bg_pg_stmt {
     int rowi;              /* the current row of row (pipelined: all rows at once) */
     int running;
     int deferrable;        /* its outcome is never read: pipelined, it is not waited for */
+    int sent, answered;    /* pipelined: sent, its answer not read / read, not stepped */
+    int prc;               /* pipelined: its failure */
+    long long pchanges;    /* pipelined: the rows it changed */
 };
 
 /* The server's notices ("relation already exists, skipping") would go to
@@ -495,10 +502,22 @@ static void bg_pg_unbind(bg_pg_stmt *q)
     }
 }
 
+/* q's answer, if still owed by a pipeline, goes to nobody. */
+static void bg_pg_forget(bg_pg_stmt *q)
+{
+    bg_pg *c = q->c;
+    for (int k = 0; k < c->qn; k++)
+        if (c->queue[(c->qh + k) % BG_PG_QUEUE] == q)
+            c->queue[(c->qh + k) % BG_PG_QUEUE] = NULL;
+    q->sent = q->answered = 0;
+    q->prc = 0;
+}
+
 void bg_pg_finalize(bg_pg_stmt *q)
 {
     if (!q)
         return;
+    bg_pg_forget(q);
     if (q->c->active == q)
         bg_pg_settle(q->c);
     if (q->row)
@@ -513,6 +532,7 @@ void bg_pg_finalize(bg_pg_stmt *q)
 
 void bg_pg_reset(bg_pg_stmt *q)
 {
+    bg_pg_forget(q);
     if (q->c->active == q)
         bg_pg_settle(q->c);
     if (q->row) {
@@ -662,44 +682,81 @@ static void bg_pg_unlock(bg_pg *c)
         bg_pg_drop(c, "the writer lock could not be given back"); /* the server frees it with the session */
 }
 
-/* Read the results of the queries sent before (pipelined), keeping the
- * first failure in pending_rc and its text in err. */
-static int bg_pg_drain_pending(bg_pg *c)
+/* One query's results in pipeline mode, up to its NULL: kept in q when q
+ * waits for them (its first result with rows, the changes, a failure),
+ * else only a failure counts (in pending_rc, the text in err). */
+static int bg_pg_read_one(bg_pg *c, bg_pg_stmt *q)
 {
-    while (c->pending > 0) {
-        for (;;) {
-            PGresult *r;
-            int rc = bg_pg_result(c, &r);
-            if (rc != SQLITE_OK)
-                return rc;
-            if (!r)
-                break;
-            ExecStatusType t = bg_pq.resultStatus(r);
-            if ((t == PGRES_FATAL_ERROR || t == PGRES_PIPELINE_ABORTED) && !c->pending_rc) {
-                c->pending_rc = t == PGRES_FATAL_ERROR ? bg_pg_map(r, c) : SQLITE_ERROR;
+    for (;;) {
+        PGresult *r;
+        int rc = bg_pg_result(c, &r);
+        if (rc != SQLITE_OK)
+            return rc;
+        if (!r)
+            return SQLITE_OK;
+        ExecStatusType t = bg_pq.resultStatus(r);
+        if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
+            const char *n = bg_pq.cmdTuples(r);
+            if (q && n && *n)
+                q->pchanges = strtoll(n, NULL, 10);
+            if (q && t == PGRES_TUPLES_OK && !q->row && bg_pq.ntuples(r) > 0) {
+                q->row = r;
+                q->rowi = -1; /* bg_pg_step_pipelined moves to the first */
+                continue;
+            }
+        } else {
+            int e = t == PGRES_FATAL_ERROR ? bg_pg_map(r, c) : SQLITE_ERROR;
+            if (!c->pending_rc) {
+                c->pending_rc = e;
                 bg_pg_seterr(c, bg_pq.resultErrorMessage(r), NULL);
             }
-            bg_pq.clear(r);
+            if (q)
+                q->prc = e;
         }
-        c->pending--;
+        bg_pq.clear(r);
+    }
+}
+
+/* Read the queue's results in order until q has its own (q NULL: all). */
+static int bg_pg_read_until(bg_pg *c, bg_pg_stmt *q)
+{
+    while (c->qn > 0) {
+        bg_pg_stmt *h = c->queue[c->qh];
+        c->qh = (c->qh + 1) % BG_PG_QUEUE;
+        c->qn--;
+        int rc = bg_pg_read_one(c, h);
+        if (h)
+            h->sent = 0, h->answered = 1;
+        if (rc != SQLITE_OK)
+            return rc;
+        if (q && h == q)
+            return SQLITE_OK;
     }
     return SQLITE_OK;
 }
 
-/* A step in pipeline mode: a deferrable statement is sent and not waited
- * for; any other is sent with what was deferred before it, and its rows
- * (small: the batch's reads are key lookups) read at once. A failure of a
- * deferred statement is the failure of the next one waited for. */
-static int bg_pg_step_pipelined(bg_pg_stmt *q)
+/* Put a sent query in the queue (NULL: nobody reads its result); a full
+ * queue is read first. */
+static int bg_pg_enqueue(bg_pg *c, bg_pg_stmt *q)
+{
+    if (c->qn == BG_PG_QUEUE) {
+        int rc = bg_pq.sendFlushRequest(c->conn) ? bg_pg_flush(c) : SQLITE_IOERR;
+        c->unflushed = 0;
+        if (rc == SQLITE_OK)
+            rc = bg_pg_read_until(c, c->queue[(c->qh + c->qn - 1) % BG_PG_QUEUE]);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    c->queue[(c->qh + c->qn) % BG_PG_QUEUE] = q;
+    c->qn++;
+    return SQLITE_OK;
+}
+
+/* Send q in pipeline mode (prepared on the server first when it was not
+ * on this connection); its answer is read later, in order. */
+static int bg_pg_send_pipelined(bg_pg_stmt *q)
 {
     bg_pg *c = q->c;
-    if (q->row) { /* the next buffered row */
-        if (++q->rowi < bg_pq.ntuples(q->row))
-            return SQLITE_ROW;
-        bg_pq.clear(q->row);
-        q->row = NULL;
-        return SQLITE_DONE;
-    }
     if (q->begin_immediate || q->begin_exclusive || q->end_tx)
         return SQLITE_MISUSE; /* transactions begin and end outside a pipeline */
     if (q->persistent && q->prepared_gen != c->gen) {
@@ -708,7 +765,9 @@ static int bg_pg_step_pipelined(bg_pg_stmt *q)
             bg_pg_drop(c, bg_pq.errorMessage(c->conn));
             return SQLITE_IOERR;
         }
-        c->pending++;
+        int rc = bg_pg_enqueue(c, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
         q->prepared_gen = c->gen; /* a failure ends the pipeline, which forgets them all */
     }
     int ok = q->persistent ? bg_pq.sendQueryPrepared(c->conn, q->name, q->nparams, (const char *const *)q->vals,
@@ -719,57 +778,67 @@ static int bg_pg_step_pipelined(bg_pg_stmt *q)
         bg_pg_drop(c, bg_pq.errorMessage(c->conn));
         return SQLITE_IOERR;
     }
-    if (q->deferrable) {
-        c->pending++;
-        c->changes = -1; /* not known: nobody reads it */
-        return SQLITE_DONE;
+    if (q->row) {
+        bg_pq.clear(q->row);
+        q->row = NULL;
     }
-    if (!bg_pq.sendFlushRequest(c->conn)) {
-        bg_pg_drop(c, bg_pq.errorMessage(c->conn));
-        return SQLITE_IOERR;
+    q->prc = 0;
+    q->pchanges = 0;
+    q->answered = 0;
+    q->sent = !q->deferrable;
+    c->unflushed = 1;
+    return bg_pg_enqueue(c, q->deferrable ? NULL : q);
+}
+
+/* A step in pipeline mode: a deferrable statement is sent and not waited
+ * for; any other is sent (unless bg_pg_send sent it ahead) and its answer
+ * read, with everything sent before it, in one round trip; its rows
+ * (small: the batch's reads are key lookups) come at once. A failure of
+ * a deferred statement is the failure of the next one waited for. */
+static int bg_pg_step_pipelined(bg_pg_stmt *q)
+{
+    bg_pg *c = q->c;
+    if (q->answered) { /* its answer is here: the next row of it */
+        if (c->pending_rc)
+            return c->pending_rc;
+        c->changes = q->pchanges;
+        if (q->row && ++q->rowi < bg_pq.ntuples(q->row))
+            return SQLITE_ROW;
+        if (q->row) {
+            bg_pq.clear(q->row);
+            q->row = NULL;
+        }
+        q->answered = 0;
+        return q->prc ? q->prc : SQLITE_DONE;
     }
-    int rc = bg_pg_flush(c);
+    if (!q->sent) {
+        int rc = bg_pg_send_pipelined(q);
+        if (rc != SQLITE_OK)
+            return rc;
+        if (q->deferrable) {
+            c->changes = -1; /* not known: nobody reads it */
+            return SQLITE_DONE;
+        }
+    }
+    int rc = SQLITE_OK;
+    if (c->unflushed) { /* ask for the answers of everything sent so far */
+        rc = bg_pq.sendFlushRequest(c->conn) ? bg_pg_flush(c) : SQLITE_IOERR;
+        c->unflushed = 0;
+    }
     if (rc == SQLITE_OK)
-        rc = bg_pg_drain_pending(c);
+        rc = bg_pg_read_until(c, q);
     if (rc != SQLITE_OK)
         return rc;
-    c->changes = 0;
-    PGresult *res = NULL;
-    for (;;) {
-        PGresult *r;
-        rc = bg_pg_result(c, &r);
-        if (rc != SQLITE_OK) {
-            if (res)
-                bg_pq.clear(res);
-            return rc;
-        }
-        if (!r)
-            break;
-        ExecStatusType t = bg_pq.resultStatus(r);
-        if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
-            const char *n = bg_pq.cmdTuples(r);
-            if (n && *n)
-                c->changes = strtoll(n, NULL, 10);
-            if (t == PGRES_TUPLES_OK && !res && bg_pq.ntuples(r) > 0) {
-                res = r;
-                continue;
-            }
-        } else if (!c->pending_rc) {
-            c->pending_rc = t == PGRES_FATAL_ERROR ? bg_pg_map(r, c) : SQLITE_ERROR;
-            bg_pg_seterr(c, bg_pq.resultErrorMessage(r), NULL);
-        }
-        bg_pq.clear(r);
-    }
-    if (c->pending_rc) {
-        if (res)
-            bg_pq.clear(res);
-        return c->pending_rc;
-    }
-    if (!res)
-        return SQLITE_DONE;
-    q->row = res;
-    q->rowi = 0;
-    return SQLITE_ROW;
+    return bg_pg_step_pipelined(q);
+}
+
+int bg_pg_send(bg_pg_stmt *q)
+{
+    if (!q->c->pipelined || q->deferrable || q->sent)
+        return SQLITE_OK; /* not pipelining: the step runs it */
+    if (!q->c->conn)
+        return SQLITE_IOERR;
+    return bg_pg_send_pipelined(q);
 }
 
 int bg_pg_pipeline(bg_pg *c, int on)
@@ -783,7 +852,8 @@ int bg_pg_pipeline(bg_pg *c, int on)
         if (!bg_pq.enterPipelineMode(c->conn))
             return SQLITE_ERROR;
         c->pipelined = 1;
-        c->pending = 0;
+        c->unflushed = 0;
+        c->qh = c->qn = 0;
         c->pending_rc = 0;
         return SQLITE_OK;
     }
@@ -797,7 +867,7 @@ int bg_pg_pipeline(bg_pg *c, int on)
     }
     rc = bg_pg_flush(c);
     if (rc == SQLITE_OK)
-        rc = bg_pg_drain_pending(c);
+        rc = bg_pg_read_until(c, NULL);
     while (rc == SQLITE_OK) { /* up to the sync point */
         PGresult *r;
         rc = bg_pg_result(c, &r);
@@ -817,7 +887,12 @@ int bg_pg_pipeline(bg_pg *c, int on)
     if (rc != SQLITE_OK)
         c->gen++; /* what the pipeline prepared may not exist: prepare again */
     c->pending_rc = 0;
-    c->pending = 0;
+    for (int k = 0; k < c->qn; k++) { /* answers never read (a broken link) */
+        bg_pg_stmt *h = c->queue[(c->qh + k) % BG_PG_QUEUE];
+        if (h)
+            h->sent = h->answered = 0;
+    }
+    c->qh = c->qn = 0;
     return rc;
 }
 

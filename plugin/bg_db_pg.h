@@ -28,5 +28,6 @@ int bg_pg_step(bg_pg_stmt *q);
 const char *bg_pg_column(bg_pg_stmt *q, int i);
 int bg_pg_pipeline(bg_pg *c, int on);
 void bg_pg_set_deferrable(bg_pg_stmt *q, int on);
+int bg_pg_send(bg_pg_stmt *q);
 
 #endif

@@ -92,19 +92,50 @@ static int bg_store_keeps_hard(const bg_store_row *r, int exists, const bg_store
     return !hard && exists && bg_store_row_active(r, now) && strcmp(r->scope, "soft") != 0;
 }
 
+/* The statement reading a key's soft events before this one is added:
+ * their sum inside the window (cut, ...], the oldest of them, and how many
+ * are older (bound here, stepped by bg_soft_count). */
+static bg_db_stmt *bg_soft_sum(bg_store *s, const char *domain, const char *key, long long cut, int *rc)
+{
+    bg_db_stmt *q = bg_store_stmt(s, ST_SOFT_SUM, rc);
+    if (q) {
+        bg_store_bind(q, 1, domain);
+        bg_store_bind(q, 2, key);
+        bg_store_bind_int(q, 3, cut);
+    }
+    return q;
+}
+
 /* Add one soft event at now to bg_soft for (domain, key) and count the
  * events inside the sliding window (now - window, now]: an event exactly
  * one window old is out. fresh: the row was not a soft row (new, or an
  * expired hard one), so its old soft events (if any) are dropped first.
  * Events older than the window are deleted on the way. *n gets the count
- * and *start the oldest event time inside the window. Runs inside the
- * caller's write transaction, so concurrent writers cannot lose a count. */
+ * and *start the oldest event time inside the window. qsum (bg_soft_sum,
+ * with the same cut) reads the window as it was: read before the add so
+ * that, in the sync's pipelined batch, it travels with the event and the
+ * row (one round trip); the count is then that plus this event. Runs
+ * inside the caller's write transaction, so concurrent writers cannot
+ * lose a count. */
 static int bg_soft_count(bg_store *s, const char *domain, const char *key, int fresh,
-                         long long now, long long window, int *n, long long *start)
+                         long long now, long long window, bg_db_stmt *qsum, int *n, long long *start)
 {
     int rc;
     bg_db_stmt *q;
     long long cut = now - (window > 0 ? window : 1);
+    long long stale = 0, sum = 0, first = 0;
+    rc = bg_db_step(qsum);
+    if (rc == SQLITE_ROW) {
+        sum = bg_db_column_int64(qsum, 0);
+        first = bg_db_column_int64(qsum, 1);
+        stale = bg_db_column_int64(qsum, 2);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    bg_db_reset(qsum);
+    if (rc != SQLITE_OK)
+        return rc;
     if (fresh) {
         if (!(q = bg_store_stmt(s, ST_SOFT_DROP, &rc)))
             return rc;
@@ -112,6 +143,7 @@ static int bg_soft_count(bg_store *s, const char *domain, const char *key, int f
         bg_store_bind(q, 2, key);
         if ((rc = bg_store_step(q)) != SQLITE_OK)
             return rc;
+        sum = stale = first = 0; /* all gone */
     }
     if (!(q = bg_store_stmt(s, ST_SOFT_ADD, &rc)))
         return rc;
@@ -121,22 +153,8 @@ static int bg_soft_count(bg_store *s, const char *domain, const char *key, int f
     bg_store_bind_int(q, 4, 1);
     if ((rc = bg_store_step(q)) != SQLITE_OK)
         return rc;
-    if (!(q = bg_store_stmt(s, ST_SOFT_SUM, &rc)))
-        return rc;
-    bg_store_bind(q, 1, domain);
-    bg_store_bind(q, 2, key);
-    bg_store_bind_int(q, 3, cut);
-    rc = bg_db_step(q);
-    long long stale = 0, sum = 0;
-    if (rc == SQLITE_ROW) {
-        sum = bg_db_column_int64(q, 0);
-        *start = bg_db_column_int64(q, 1);
-        stale = bg_db_column_int64(q, 2);
-        rc = SQLITE_OK;
-    }
-    bg_db_reset(q);
-    if (rc != SQLITE_OK)
-        return rc;
+    sum += 1; /* this event: at now, inside the window */
+    *start = first == 0 || now < first ? now : first;
     *n = sum > 0x7fffffff ? 0x7fffffff : (int)sum;
     if (stale > 0) {
         if (!(q = bg_store_stmt(s, ST_SOFT_PRUNE, &rc)))
@@ -303,6 +321,24 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
+    const char *key = rcpt;
+    if (rule->mode == BG_SUP_DOMAIN)
+        key = strrchr(rcpt, '@') + 1;
+    /* the row is read after the event is inserted; both are sent at once
+     * (bg_db_send: one round trip in the sync's pipelined batch) */
+    bg_db_stmt *qrow = NULL, *qsum = NULL;
+    if (rule->mode != BG_SUP_NONE) {
+        qrow = bg_store_stmt(s, ST_ROW_GET, &rc);
+        if (!qrow)
+            goto out;
+        bg_store_bind(qrow, 1, domain);
+        bg_store_bind(qrow, 2, key);
+    }
+    if (rule->mode == BG_SUP_COUNT) { /* the window before this event, read with the row */
+        qsum = bg_soft_sum(s, domain, key, now - (rule->soft_window > 0 ? rule->soft_window : 1), &rc);
+        if (!qsum)
+            goto out;
+    }
     if (msgid[0]) {
         bg_db_stmt *q = bg_store_stmt(s, ST_EVENT_INSERT, &rc);
         if (!q)
@@ -326,11 +362,20 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         bg_store_bind(q, 6, bg_store_source_name(ev->source));
         bg_store_bind(q, 7, ip);
         bg_store_bind_int(q, 8, now);
-        rc = bg_store_step(q);
+        if ((rc = bg_db_send(q)) == SQLITE_OK && qrow)
+            rc = bg_db_send(qrow);
+        if (rc == SQLITE_OK && qsum)
+            rc = bg_db_send(qsum);
+        if (rc == SQLITE_OK)
+            rc = bg_store_step(q);
         if (rc != SQLITE_OK)
             goto out;
         if ((int)bg_db_changes(s->db) == 0) {
             res->duplicate = 1;
+            if (qrow)
+                bg_db_reset(qrow);
+            if (qsum)
+                bg_db_reset(qsum);
             rc = bg_store_tx_end(s, SQLITE_OK);
             return rc == SQLITE_OK ? BG_STORE_DUPLICATE : bg_store_map(rc);
         }
@@ -340,13 +385,13 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         goto out;
     }
     {
-        const char *key = rcpt;
-        if (rule->mode == BG_SUP_DOMAIN)
-            key = strrchr(rcpt, '@') + 1;
         snprintf(res->key, sizeof res->key, "%s", key);
         bg_store_row r;
         memset(&r, 0, sizeof r);
-        rc = bg_store_row_fetch(s, domain, key, &r);
+        rc = bg_db_step(qrow);
+        if (rc == SQLITE_ROW)
+            bg_store_row_read(qrow, &r);
+        bg_db_reset(qrow);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             goto out;
         int exists = rc == SQLITE_ROW;
@@ -358,7 +403,7 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         long long soft_start = 0;
         if (rule->mode == BG_SUP_COUNT && !bg_store_keeps_hard(&r, exists, rule, now)) {
             rc = bg_soft_count(s, domain, key, !exists || strcmp(r.scope, "soft") != 0, now,
-                               rule->soft_window, &soft_n, &soft_start);
+                               rule->soft_window, qsum, &soft_n, &soft_start);
             if (rc != SQLITE_OK)
                 goto out;
         }
@@ -369,6 +414,10 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
             rc = bg_store_record_change(s, &before, exists, &r, ev, rule, now, msgid, res);
     }
 out:
+    if (qrow)
+        bg_db_reset(qrow);
+    if (qsum)
+        bg_db_reset(qsum);
     rc = bg_store_tx_end(s, rc);
     if (rc != SQLITE_OK)
         memset(res, 0, sizeof *res);
