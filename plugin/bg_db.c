@@ -258,6 +258,11 @@ void bg_db_set_deferrable(bg_db_stmt *q, int on)
         bg_pg_set_deferrable(q->pg, on);
 }
 
+long long bg_db_last_rowid(const bg_db *db)
+{
+    return db && db->sq ? (long long)sqlite3_last_insert_rowid(db->sq) : 0;
+}
+
 int bg_db_exec(bg_db *db, const char *sql)
 {
     if (db->kind == BG_DB_PG)

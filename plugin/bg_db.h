@@ -95,6 +95,8 @@ int bg_db_pipeline(bg_db *db, int on);
 int bg_db_send(bg_db_stmt *q);
 /* A statement whose outcome (rows, changes) the caller never reads. */
 void bg_db_set_deferrable(bg_db_stmt *q, int on);
+/* SQLite: the rowid of the last row inserted (0 on PostgreSQL). */
+long long bg_db_last_rowid(const bg_db *db);
 /* Run SQL without parameters (DDL; several statements). */
 int bg_db_exec(bg_db *db, const char *sql);
 

@@ -75,9 +75,12 @@ int bg_store_change_add(bg_store *s, const char *op, const bg_store_row *r, int 
     int rc = bg_change_count(s, 1);
     if (rc != SQLITE_OK)
         return rc;
-    bg_db_stmt *q = bg_store_stmt(s, ST_CHANGE_INSERT, &rc);
+    bg_db_stmt *q = s->pg ? bg_store_aux(s, AUX_CHANGE_PG, bg_store_sql_change_returning, &rc)
+                          : bg_store_stmt(s, ST_CHANGE_INSERT, &rc);
     if (!q)
         return rc;
+    if (s->pg)
+        bg_db_set_deferrable(q, 1); /* in the sync's batch nobody reads the number */
     long long uid;
     const char *user;
     bg_change_actor(s, source, &uid, &user);
@@ -101,10 +104,13 @@ int bg_store_change_add(bg_store *s, const char *op, const bg_store_row *r, int 
     bg_store_bind(q, 16, user);
     bg_store_bind(q, 17, msgid);
     bg_store_bind(q, 18, n);
-    /* RETURNING seq: the number it got (both backends) */
+    /* the number it got: the rowid (SQLite), RETURNING (PostgreSQL; not
+     * known when sent without waiting) */
     rc = bg_db_step(q);
     if (rc == SQLITE_ROW && seq)
         *seq = bg_db_column_int64(q, 0);
+    else if (rc == SQLITE_DONE && seq && !s->pg)
+        *seq = bg_db_last_rowid(s->db);
     bg_db_reset(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }

@@ -80,6 +80,8 @@ enum {
 };
 
 extern const char *const bg_store_sql[ST_N];
+/* ST_CHANGE_INSERT with RETURNING seq, for PostgreSQL (AUX_CHANGE_PG). */
+extern const char bg_store_sql_change_returning[];
 /* 1: a statement whose outcome the store never reads (bg_db_pipeline). */
 extern const unsigned char bg_store_sql_defer[ST_N];
 
@@ -117,6 +119,7 @@ enum {
     AUX_R_CURSOR_SET,
     AUX_H_GET,
     AUX_H_SET,
+    AUX_CHANGE_PG,
     BG_STORE_AUX_N
 };
 
