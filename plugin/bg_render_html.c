@@ -175,7 +175,7 @@ static void bg_htm_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *
     bg_htm_admin_kv(c, h, "label_reply_code", bg_buf_str(&r->reply_code), 1, &s);
     bg_htm_admin_kv(c, h, "label_remote", bg_buf_str(&r->remote_mta), 1, &s);
     if (r->delay)
-        bg_htm_admin_kv(c, h, "label_retry", bg_buf_str(&r->retry_until), 0, &s);
+        bg_htm_admin_kv(c, h, "label_retry", bg_buf_str(&r->retry_until[BG_RD_ADMIN]), 0, &s);
     if (r->tried.len)
         bg_htm_admin_kv(c, h, "label_tried", bg_buf_str(&r->tried), 0, &s);
     bg_buf_adds(h, "</table>\n");
