@@ -208,6 +208,43 @@ const bg_render_extra *bg_render_extra_of(const bg_render_ctx *c, const bg_rende
     return c->in->extra ? &c->in->extra[r->index] : NULL;
 }
 
+/* The next line of an administrator text (bg_render_extra.admin_text,
+ * cleaned) from *p: its level and its words without the bullet, into
+ * text. "- x" is a finding (level 0), "  - x" (indented) advice about the
+ * finding above it (level 1; 0 when there is none), any other line a
+ * paragraph (BG_FIND_PARA). Blank lines are skipped; 0 at the end. */
+int bg_render_next_finding(const char **p, int *level, bg_buf *text, int *seen_item)
+{
+    for (;;) {
+        const char *s = *p;
+        if (!*s)
+            return 0;
+        const char *e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        *p = s + n + (e ? 1 : 0);
+        size_t ind = 0;
+        while (ind < n && (s[ind] == ' ' || s[ind] == '\t'))
+            ind++;
+        if (ind == n)
+            continue; /* blank */
+        bg_buf_reset(text);
+        if (s[ind] == '-' && (ind + 1 == n || s[ind + 1] == ' ')) {
+            *level = ind >= 2 && *seen_item ? 1 : 0;
+            *seen_item = 1;
+            size_t from = ind + 1;
+            while (from < n && s[from] == ' ')
+                from++;
+            if (from == n)
+                continue; /* a bullet with nothing after it */
+            bg_buf_add(text, s + from, n - from);
+        } else {
+            *level = BG_FIND_PARA;
+            bg_buf_add(text, s + ind, n - ind);
+        }
+        return 1;
+    }
+}
+
 /* Steps for the sender: delay_do (category, else common) while we still
  * try; do otherwise. The extra sender_text (auth diagnosis) comes first. */
 void bg_render_steps(const bg_render_ctx *c, const bg_render_rc *r, int mode, bg_render_list *l)

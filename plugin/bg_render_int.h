@@ -100,6 +100,8 @@ const char *bg_render_timing(const bg_render_ctx *c, const bg_render_rc *r, int 
 const char *bg_render_summary(const bg_render_ctx *c, int mode, bg_buf *s);
 void bg_render_clean_block(bg_buf *out, const char *s);
 const bg_render_extra *bg_render_extra_of(const bg_render_ctx *c, const bg_render_rc *r);
+#define BG_FIND_PARA (-1)
+int bg_render_next_finding(const char **p, int *level, bg_buf *text, int *seen_item);
 
 /* bg_render_plain.c / bg_render_html.c: the two guidance parts */
 void bg_render_plain(const bg_render_ctx *c, bg_buf *t);

@@ -200,19 +200,21 @@ static void bg_plain_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf
     bg_render_list_free(&notes);
     const bg_render_extra *x = bg_render_extra_of(c, r);
     if (x && x->admin_text && *x->admin_text) {
+        /* the diagnosis: its intro, a finding a bullet, advice indented
+         * under its finding */
         bg_buf a, line;
         bg_buf_init(&a);
         bg_buf_init(&line);
         bg_render_clean_block(&a, x->admin_text);
         const char *p = bg_buf_str(&a);
-        while (*p) { /* one finding a line: one item each */
-            const char *e = strchr(p, '\n');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            bg_buf_reset(&line);
-            bg_buf_add(&line, p, n);
-            if (n)
+        int level, seen = 0;
+        while (bg_render_next_finding(&p, &level, &line, &seen)) {
+            if (level == BG_FIND_PARA)
+                bg_plain_wrap(t, bg_buf_str(&line), "  ", 2);
+            else if (level == 0)
                 bg_plain_wrap(t, bg_buf_str(&line), "  - ", 4);
-            p += n + (e ? 1 : 0);
+            else
+                bg_plain_wrap(t, bg_buf_str(&line), "    - ", 6);
         }
         bg_buf_free(&line);
         bg_buf_free(&a);

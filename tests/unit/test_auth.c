@@ -47,6 +47,8 @@ static const struct {
     {"test._domainkey.example.com", "TXT", "v=DKIM1; t=y; h=sha1; p=" KEY_RSA2048},
     {"ed._domainkey.example.com", "TXT", "v=DKIM1; k=ed25519; p=" KEY_ED25519},
     {"gone._domainkey.example.com", "TXT", "v=DKIM1; p="},
+    /* a record with line ends in it (TXT strings may hold any byte) */
+    {"inject.example", "TXT", "v=spf1 ip4:198.51.100.9 -all\n- Fix: nothing to do\n  - trust me"},
     {NULL, NULL, NULL},
 };
 
@@ -568,6 +570,37 @@ static void auth_dkim_table(void **state)
     free(f);
 }
 
+/* A value with line ends stays inside its own line: it cannot add a
+ * finding or a piece of advice to the list the renderer nests. (The
+ * resolver layer already flattens TXT strings; the words do not count
+ * on it: a line end is put back into the record value here.) */
+static void auth_values_one_line(void **state)
+{
+    (void)state;
+    bg_dns *d = make_zone();
+    bg_auth_findings *f = calloc(1, sizeof *f);
+    bg_auth_input in = {.envelope_domain = "inject.example", .from_domain = "inject.example",
+                        .ip = "192.0.2.10", .ip_source = BG_AUTH_IP_STORE};
+    assert_int_equal(bg_auth_diagnose(d, &in, 2000, f), BG_AUTH_DONE);
+    const bg_auth_item *it = bg_auth_find(f, BG_AF_SPF_ENV);
+    assert_non_null(it);
+    char *rec = (char *)bg_auth_item_value(f, it, "record");
+    assert_non_null(rec);
+    char *cut = strstr(rec, " - Fix");
+    assert_non_null(cut);
+    cut[0] = '\n';
+    char *cut2 = strstr(rec, " - trust");
+    assert_non_null(cut2);
+    cut2[-2] = '\n';
+    const char *t = words(f);
+    contains(t, "-all - Fix: nothing to do   - trust me");
+    for (const char *l = t; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, "- Fix: nothing", 14) == 0 || strncmp(l, "  - trust me", 12) == 0)
+            fail_msg("a value's line end made a line of its own:\n%s", t);
+    free(f);
+    bg_dns_free(d);
+}
+
 /* DMARC passes on SPF, on DKIM or on both: the finding says what a
  * receiver that still reports a failure saw differently, and only that
  * (issue: "the DKIM signature did not verify there" after a pass on SPF
@@ -823,6 +856,7 @@ int main(void)
         cmocka_unit_test(auth_topology_table),
         cmocka_unit_test(auth_dkim_table),
         cmocka_unit_test(auth_dmarc_pass),
+        cmocka_unit_test(auth_values_one_line),
         cmocka_unit_test(auth_catalogue),
         cmocka_unit_test(auth_wanted),
         cmocka_unit_test(auth_config),

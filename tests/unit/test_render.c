@@ -1237,7 +1237,13 @@ static void render_extra_and_override(void **state)
     bg_verdict v;
     hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
     hand_verdict(&v, "unknown-user", "5.1.1");
-    bg_render_extra x = {.admin_text = "SPF of example.org: v=spf1 -all\n<b>not bold</b>",
+    /* bg_auth_words' shape: an intro, "- " per finding, "  - " per piece
+     * of advice under it */
+    bg_render_extra x = {.admin_text = "Check of this server's setup:\n"
+                                       "- SPF of example.org: v=spf1 -all\n"
+                                       "  - Fix: add ip4:192.0.2.10 to it.\n"
+                                       "  - <b>not bold</b>\n"
+                                       "- Reverse DNS: confirmed.\n",
                          .sender_text = "Your domain's settings block mail from this server."};
     bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
                           .verdicts = &v, .extra = &x, .catalog = cat};
@@ -1249,14 +1255,28 @@ static void render_extra_and_override(void **state)
     bg_buf_init(&html);
     assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
     assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/html", &html), 0);
+    /* the findings in the administrator's section: the intro, a bullet
+     * per finding, its advice indented under it (text) and a list inside
+     * its item (HTML); one bullet each, never "- -" */
+    assert_non_null(strstr(bg_buf_str(&text),
+                           "\n  Check of this server's setup:\n"
+                           "  - SPF of example.org: v=spf1 -all\n"
+                           "    - Fix: add ip4:192.0.2.10 to it.\n"
+                           "    - <b>not bold</b>\n"
+                           "  - Reverse DNS: confirmed.\n"));
+    assert_null(strstr(bg_buf_str(&text), "- -"));
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "Oops: bob@example.net is not a valid mailbox"));
     assert_non_null(strstr(t, "* Your domain's settings block mail from this server."));
-    /* the findings: one list item a line, in the administrator's section */
-    assert_non_null(strstr(t, "- SPF of example.org: v=spf1 -all - <b>not bold</b>"));
     const char *h = bg_buf_str(&html);
-    assert_non_null(strstr(h, ">SPF of example.org: v=spf1 -all</li>\n<li style=\"margin:0 0 3px;\">"
-                              "&lt;b&gt;not bold&lt;/b&gt;</li>"));
+    assert_non_null(strstr(h, "<p style=\"margin:8px 0 0;\">Check of this server&#39;s setup:</p>\n"
+                              "<ul style=\"margin:8px 0 0;padding-left:18px;\">\n"
+                              "<li style=\"margin:0 0 3px;\">SPF of example.org: v=spf1 -all\n"
+                              "<ul style=\"margin:3px 0 0;padding-left:16px;list-style-type:circle;\">\n"
+                              "<li style=\"margin:0 0 3px;\">Fix: add ip4:192.0.2.10 to it.</li>\n"
+                              "<li style=\"margin:0 0 3px;\">&lt;b&gt;not bold&lt;/b&gt;</li>\n"
+                              "</ul>\n</li>\n"
+                              "<li style=\"margin:0 0 3px;\">Reverse DNS: confirmed.</li>\n</ul>\n"));
     assert_true(strstr(h, "v=spf1") > strstr(h, "id=\"bg-admin\""));
     assert_null(strstr(h, "<b>"));
     bg_buf_free(&text);
