@@ -1056,7 +1056,7 @@ static void render_label_colon(void **state)
          "\n  The error report, word for word:\n", "Subject :"},
         {"de", "\n  Betreff: Lunch\n", "\n  Entschieden durch Regel: test:rule\n",
          "\n  Die Fehlermeldung im Wortlaut:\n", "Betreff :"},
-        {"fr", "\n  Objet\xC2\xA0: Lunch\n", "\n  R\xC3\xA8gle appliqu\xC3\xA9" "e\xC2\xA0:         test:rule\n",
+        {"fr", "\n  Objet\xC2\xA0: Lunch\n", "\n  R\xC3\xA8gle appliqu\xC3\xA9" "e\xC2\xA0: test:rule\n",
          "\n  Le rapport d'erreur, mot pour mot\xC2\xA0:\n", "Objet:"},
         {"es", "\n  Asunto: Lunch\n", "\n  Decidido por la regla: test:rule\n",
          "\n  El informe de error, palabra por palabra:\n", "Asunto :"},
