@@ -2,6 +2,7 @@
  * It uses only the core's public headers, like the Exim adapter. */
 #include "bg_cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "bg_buf.h"
 #include "bg_log.h"
+#include "bg_store.h"
 
 static void bg_cli_log(bg_log_level level, const char *msg, void *ctx)
 {
@@ -54,6 +56,25 @@ char *bg_cli_read_file(const char *path, size_t max, size_t *len)
     }
     *len = b.len;
     return bg_buf_take(&b);
+}
+
+int bg_cli_parse_when(const char *v, long long now, long long *t)
+{
+    if (!v || !*v)
+        return -1;
+    const char *e = v;
+    while (isdigit((unsigned char)*e))
+        e++;
+    if (e > v && *e && (strcmp(e, "s") == 0 || strcmp(e, "min") == 0 || strcmp(e, "h") == 0 ||
+                        strcmp(e, "d") == 0 || strcmp(e, "w") == 0)) {
+        long long d;
+        if (bg_config_parse_num(v, &d) == 0 && d >= 0 && d <= now) {
+            *t = now - d;
+            return 0;
+        }
+        return -1;
+    }
+    return bg_store_parse_time(v, t);
 }
 
 static const struct {
