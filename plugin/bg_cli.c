@@ -87,6 +87,10 @@ static const struct {
      "rules check [--codes FILE] FILE | codes | dump | test [--deferred] TEXT  check, list, show or try the rules"},
     {"render", bg_cli_render, "render [--config FILE] [--lang LANG] [FILE]  print the enriched bounce"},
     {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes"},
+    {"report", bg_cli_report,
+     "report [--since T] [--by domain|provider|category|day] [--format table|json|prometheus]  "
+     "deliveries, bounces, complaints and their rates"},
+    {"guard", bg_cli_report, "guard status [DOMAIN] | reset DOMAIN [--reason TEXT]  the bounce-rate guard"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
     {"guidance", bg_cli_guidance, "guidance check [--full] FILE...  check a guidance catalogue"},
     {"config", bg_cli_config, "config check [FILE] | keys [--json]  check a config file, list the keys"},

@@ -28,6 +28,7 @@ int bg_cli_suppress(int argc, char **argv);
 int bg_cli_diagnose(int argc, char **argv);
 int bg_cli_guidance(int argc, char **argv);
 int bg_cli_config(int argc, char **argv);
+int bg_cli_report(int argc, char **argv); /* report and guard */
 
 /* The plugin config for a subcommand, by the rules Exim's plugin uses:
  * path NULL = the default file, whose absence means the defaults; a file

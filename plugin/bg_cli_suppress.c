@@ -36,6 +36,7 @@
 #include "bg_config.h"
 #include "bg_policy.h"
 #include "bg_store.h"
+#include "bg_store_count.h"
 
 static int bg_sup_usage(FILE *out)
 {
@@ -229,16 +230,20 @@ static int bg_sup_expire(const bg_sup_opts *o, const bg_policy *p)
     if (!s)
         return 1;
     bg_sup_actor(s, BG_SRC_ADMIN, NULL); /* the changes say source expire, and who ran it */
-    int rows = 0, events = 0, changes = 0;
+    int rows = 0, events = 0, changes = 0, counters = 0;
     bg_store_status st = bg_store_expire(s, 0, bg_policy_event_retention(p), &rows, &events);
     if (st == BG_STORE_OK)
         st = bg_store_expire_changes(s, 0, bg_policy_change_retention(p), &changes);
+    long long keep = bg_policy_report_retention(p); /* report counters; 0 = forever */
+    if (st == BG_STORE_OK && keep > 0)
+        st = bg_store_count_expire(s, (long long)time(NULL) - keep, &counters);
     bg_store_close(s);
     if (st != BG_STORE_OK) {
         fprintf(stderr, "bounceguide: expire failed: %s\n", bg_store_status_text(st));
         return 1;
     }
-    printf("expired %d row(s), %d old event(s), %d old change(s)\n", rows, events, changes);
+    printf("expired %d row(s), %d old event(s), %d old change(s), %d old counter(s)\n", rows, events,
+           changes, counters);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* bg_cli_suppress_int: what the parts of `bounceguide suppress` share
- * (only plugin/bg_cli_suppress*.c and bg_cli_history.c include this). The
+ * (only plugin/bg_cli_suppress*.c, bg_cli_history.c and bg_cli_report.c,
+ * for the actor, include this). The
  * command is split by concern:
  *
  *   bg_cli_suppress.c         options, the store and the actor, add,
