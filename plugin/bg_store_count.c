@@ -52,7 +52,10 @@ bg_store_status bg_store_count_begin(bg_store *s)
     static const int used[] = {ST_BEGIN,      ST_COMMIT,    ST_ROLLBACK,  ST_EVENT_INSERT,  ST_EVENT_SENT,
                                ST_ROW_GET,    ST_ROW_UPSERT, ST_SOFT_CLEAR, ST_SOFT_DROP,   ST_SOFT_ADD,
                                ST_SOFT_SUM,   ST_SOFT_PRUNE, ST_SEQ_NEXT,  ST_CHANGE_INSERT, ST_COUNT_ADD};
-    bg_store_prepare(s, used, sizeof used / sizeof used[0] - (bg_count_ready(s) ? 0 : 1));
+    size_t n = sizeof used / sizeof used[0] - (bg_count_ready(s) ? 0 : 1);
+    for (size_t i = 0; i < n; i++) /* only what this handle has not prepared yet */
+        if (!s->st[used[i]])
+            bg_store_prepare(s, &used[i], 1);
     return bg_store_begin(s);
 }
 
