@@ -80,8 +80,10 @@ bg_store_status bg_store_count_peak(bg_store *s, const char *provider, long long
                                     long long until, const char *sender_domain,
                                     bg_store_count_peak_fn fn, void *ctx);
 
-/* Delete the counters of hours before `before`. *removed (may be NULL)
- * gets the count of rows. */
+/* Delete the counters of hours before `before` (0: none) and refresh the
+ * planner's statistics of the table (a report of recent hours then seeks
+ * each domain's range instead of reading every row). *removed (may be
+ * NULL) gets the count of rows. */
 bg_store_status bg_store_count_expire(bg_store *s, long long before, int *removed);
 
 /* ---- the bounce-rate guard ---- */

@@ -235,8 +235,8 @@ static int bg_sup_expire(const bg_sup_opts *o, const bg_policy *p)
     if (st == BG_STORE_OK)
         st = bg_store_expire_changes(s, 0, bg_policy_change_retention(p), &changes);
     long long keep = bg_policy_report_retention(p); /* report counters; 0 = forever */
-    if (st == BG_STORE_OK && keep > 0)
-        st = bg_store_count_expire(s, (long long)time(NULL) - keep, &counters);
+    if (st == BG_STORE_OK)
+        st = bg_store_count_expire(s, keep > 0 ? (long long)time(NULL) - keep : 0, &counters);
     bg_store_close(s);
     if (st != BG_STORE_OK) {
         fprintf(stderr, "bounceguide: expire failed: %s\n", bg_store_status_text(st));

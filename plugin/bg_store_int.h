@@ -77,6 +77,7 @@ enum {
     ST_COUNT_PEAK,
     ST_COUNT_GUARD,
     ST_COUNT_PRUNE,
+    ST_COUNT_ANALYZE,
     ST_GUARD_GET,
     ST_GUARD_SET,
     ST_N
