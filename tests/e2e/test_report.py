@@ -10,6 +10,7 @@ its bounces."""
 
 import json
 import sqlite3
+import subprocess
 
 import mail
 import store_helpers as sh
@@ -21,6 +22,27 @@ GUARD = ("[domain held.test]\nguard_bounce_rate = 20%\nguard_min_volume = 5\n"
 
 def make_sandbox():
     return sh.make_sandbox(name="report", bgconf=sh.bgconf(extra=GUARD))
+
+
+# Debian's Prometheus client library (python3-prometheus-client, tools/deps.sh)
+# reads our text format as a scraper would; it is installed for Debian's own
+# python3, which may not be the first on PATH
+PROM_PARSE = """
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for f in text_string_to_metric_families(sys.stdin.read()):
+    out[f.name] = {"type": f.type, "help": f.documentation,
+                   "samples": [[s.name, s.labels, s.value] for s in f.samples]}
+print(json.dumps(out))
+"""
+
+
+def _prom_parse(text):
+    p = subprocess.run(["/usr/bin/python3", "-c", PROM_PARSE], input=text, capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, "the Prometheus parser refused the output: %s\n%s" % (p.stderr, text)
+    return json.loads(p.stdout)
 
 
 def _joined(text):
@@ -88,6 +110,15 @@ def test_report_counts_what_exim_did(sb):
     p = sh.cli("report", "--db", sh.db_path(sb), "--format", "prometheus", "--domain", "count.test")
     assert 'bounceguide_messages{sending_domain="count.test",outcome="delivered"} 3\n' in p.stdout, p.stdout
     assert 'bounceguide_messages{sending_domain="count.test",outcome="bounced"} 2\n' in p.stdout, p.stdout
+    fams = _prom_parse(p.stdout)
+    m = fams["bounceguide_messages"]
+    assert m["type"] == "gauge" and m["help"], m
+    got = {x[1]["outcome"]: x[2] for x in m["samples"] if x[1]["sending_domain"] == "count.test"}
+    assert got == {"delivered": 3, "bounced": 2, "deferred": 1, "complaint": 0}, got
+    assert fams["bounceguide_bounce_ratio"]["samples"][0][2] == 0.4, fams["bounceguide_bounce_ratio"]
+    for name in ("bounceguide_complaint_ratio", "bounceguide_report_window_seconds",
+                 "bounceguide_report_timestamp_seconds"):
+        assert fams[name]["type"] == "gauge", (name, fams.get(name))
     # a second deferral of the same recipient (a queue run) is one more attempt
     sb.run_queue()
     _wait_counts(sb, "count.test", 3, 2, 2)
