@@ -52,7 +52,7 @@ static int bg_sup_usage(FILE *out)
             "  export  [--domain D] [--category C] [--all] [--format F] [FILE]  CSV: address,code,error,created_at,...\n"
             "  import  FILE [--domain D] [--category C] [--dry-run] [--reason TEXT]\n"
             "                                                         CSV (ours, Mailgun, SES, Postmark), all or nothing\n"
-            "  expire                                                 drop expired rows, old events and changes\n"
+            "  expire                                                 drop expired rows, old events, changes and counters\n"
             "  stats   [--domain D] [--format F]\n"
             "  history ADDRESS|DOMAIN [--domain D] [--format table|csv|json]\n"
             "                                                         every change: when, what, source, who, why\n"
