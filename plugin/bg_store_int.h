@@ -9,6 +9,7 @@
  *   bg_store_admin.c   whole rows, removal, listing, expiry, counts
  *   bg_store_change.c  the change log: writing it, reading it, pruning it
  *   bg_store_text.c    address, Message-ID and time helpers (no SQLite)
+ *   bg_store_count.c   delivery counters (report) and the bounce-rate guard
  *
  * A second backend (PostgreSQL) would replace bg_store.c and keep the SQL
  * and the logic; see docs/suppression.md.
@@ -67,6 +68,18 @@ enum {
     ST_CHANGE_PRUNE_MAX,
     ST_CHANGE_PRUNE,
     ST_CHANGE_PRUNED,
+    /* schema 5: counters and the guard (bg_store_count.c) */
+    ST_COUNT_ADD,
+    ST_COUNT_BY_DOMAIN,
+    ST_COUNT_BY_PROVIDER,
+    ST_COUNT_BY_CATEGORY,
+    ST_COUNT_BY_DAY,
+    ST_COUNT_PEAK,
+    ST_COUNT_GUARD,
+    ST_COUNT_PRUNE,
+    ST_COUNT_ANALYZE,
+    ST_GUARD_GET,
+    ST_GUARD_SET,
     ST_N
 };
 
