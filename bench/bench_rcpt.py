@@ -9,7 +9,10 @@ Three configurations, same sessions:
   without      the harness's own RCPT ACL alone
   ACLs only    the package's acl_bounceguide_rcpt around it, the dlfunc
                replaced by "" (what the extra ACL statements cost)
-  with check   the package's ACLs and the plugin's bg_dlfunc_check
+  with check   the package's ACLs and the plugin's bg_dlfunc_check (and
+               bg_dlfunc_guard, the bounce-rate guard, off as by default)
+  no guard     the same without the guard's ACL statement
+               (BOUNCEGUIDE_GUARD undefined): what the guard costs when off
 
 per RCPT = (with check - without) / RCPTs, in a warm process; the plugin's
 share = (with check - ACLs only) / RCPTs. Sessions of one RCPT give the
@@ -119,11 +122,14 @@ def main():
             g.write(text.replace("acl_smtp_rcpt = acl_bounceguide_rcpt", "acl_smtp_rcpt = acl_check_rcpt"))
         confs["ACLs only"] = sb.path("dummy.conf")
         with open(confs["ACLs only"], "w") as g:
-            g.write(re.sub(r"(?m)^BOUNCEGUIDE_SUPPRESSED = .*$", "BOUNCEGUIDE_SUPPRESSED =", text))
+            g.write(re.sub(r"(?m)^BOUNCEGUIDE_(SUPPRESSED|GUARD) = .*$", r"BOUNCEGUIDE_\1 =", text))
+        confs["no guard"] = sb.path("noguard.conf")
+        with open(confs["no guard"], "w") as g:
+            g.write(re.sub(r"(?m)^BOUNCEGUIDE_GUARD = .*$", "", text))
         misses = ["free%06d@remote.test" % i for i in range(n)]
         hits = ["s%06d@remote.test" % (i * 97 % ROWS) for i in range(n)]
         res = {}
-        for label in ("without", "ACLs only", "with check"):
+        for label in ("without", "ACLs only", "no guard", "with check"):
             restart(sb, confs[label])
             sets = [("misses", misses), ("1 RCPT", misses[:1])]
             if label == "with check":
@@ -137,6 +143,8 @@ def main():
         plugin = (res[("with check", "misses")] - res[("ACLs only", "misses")]) / n * 1e6
         hit = (res[("with check", "hits")] - res[("without", "misses")]) / n * 1e6
         first = (res[("with check", "1 RCPT")] - res[("without", "1 RCPT")]) * 1e3
+        guard = (res[("with check", "misses")] - res[("no guard", "misses")]) / n * 1e6
+        print("rcpt: the bounce-rate guard, off (the default), costs %.1f us of CPU per RCPT" % guard)
         print("rcpt: the check costs %.0f us of CPU per RCPT in a warm SMTP process (100k rows), "
               "%.0f us of it in the plugin; %.0f us when it refuses (Exim logs the refusal); "
               "about %.1f ms for the first RCPT of a process (plugin load, config, store open)" % (per, plugin, hit, first))

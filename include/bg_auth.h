@@ -108,7 +108,8 @@ typedef enum {
     X(DMARC_DKIM_ASSUMED_ALIGNED, "dmarc_dkim_assumed_aligned")                           \
     X(DMARC_DKIM_ASSUMED_UNALIGNED, "dmarc_dkim_assumed_unaligned")                       \
     X(DMARC_DKIM_UNKNOWN, "dmarc_dkim_unknown") X(DMARC_UNDECIDED_DKIM, "dmarc_undecided_dkim") \
-    X(DMARC_PASS, "dmarc_pass") X(DMARC_FAILS, "dmarc_fails")                             \
+    X(DMARC_PASS_SPF, "dmarc_pass_spf") X(DMARC_PASS_DKIM, "dmarc_pass_dkim")             \
+    X(DMARC_PASS_BOTH, "dmarc_pass_both") X(DMARC_FAILS, "dmarc_fails")                   \
     X(DMARC_FAILS_SUB, "dmarc_fails_sub") X(DMARC_UNDECIDED, "dmarc_undecided")           \
     X(DMARC_FIX_UNALIGNED, "dmarc_fix_unaligned") X(DMARC_FIX_SPF, "dmarc_fix_spf")       \
     X(DMARC_FIX_DKIM, "dmarc_fix_dkim")                                                   \

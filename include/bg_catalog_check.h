@@ -23,7 +23,9 @@ typedef void (*bg_catalog_check_fn)(const char *where, const char *problem, void
 
 /* Check c. Always: unknown sections and keys (with the nearest known
  * name), empty texts, {rule} outside the administrator's texts,
- * placeholders that can have no value where the text is shown. With
+ * placeholders that can have no value where the text is shown (the
+ * words the renderer puts together -- duration_*, date*, label_colon --
+ * have their own and only those), date_month without twelve lines. With
  * full = 1, c claims to be a whole language: every key of the reference
  * must be there, with as many lines, each line naming the same
  * placeholders as the English line, and the same "acts". Returns the

@@ -73,7 +73,8 @@ typedef enum {
     BG_CFG_MODE,     /* none, count, address, domain */
     BG_CFG_STRING,   /* any text */
     BG_CFG_PATH,     /* a file or directory */
-    BG_CFG_LIST      /* items separated by blanks or commas */
+    BG_CFG_LIST,     /* items separated by blanks or commas */
+    BG_CFG_PERCENT   /* a share: "5%", "0.5%" (0 = off where it says so) */
 } bg_config_type;
 
 typedef enum {
@@ -97,6 +98,9 @@ const bg_config_key *bg_config_keys_table(size_t *n);
 const bg_config_key *bg_config_keys_find(const char *name);
 /* "bool", "count", ... */
 const char *bg_config_type_name(bg_config_type t);
+/* A BG_CFG_PERCENT value: "5%", "0.5%", "0" -> 0.05, 0.005, 0 into *out
+ * (may be NULL). 0, or -1 when it is none (a bare number other than 0). */
+int bg_config_parse_percent(const char *v, double *out);
 /* 0 when value is a valid value of key's type (an unknown key: 0), else -1
  * with why (a short reason) set. */
 int bg_config_keys_value_ok(const bg_config_key *key, const char *value, const char **why);

@@ -17,8 +17,12 @@
  *   suppress_complaints = yes           record complaints (ARF feedback reports)
  *   suppress_exempt = postmaster@*, example.org, .example.edu, ceo@example.com
  *
+ *   report = yes                        count its mail for bounceguide report
+ *   guard_bounce_rate = 0               defer its new mail above this bounce rate
+ *   guard_window = 24h, guard_min_volume = 100
+ *
  * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention,
- * suppress_change_retention.
+ * suppress_change_retention, report_retention.
  * This module only reads the config; bg_policy_store_open opens the store
  * the config names (a file, or a fleet host's view of a central store).
  */
@@ -40,6 +44,9 @@
 #define BG_POLICY_EXPIRE_UNSUBSCRIBED 0LL  /* never: the person asked */
 #define BG_POLICY_EVENT_RETENTION (30LL * 86400)
 #define BG_POLICY_CHANGE_RETENTION (365LL * 86400)
+#define BG_POLICY_REPORT_RETENTION (400LL * 86400)
+#define BG_POLICY_GUARD_WINDOW (24LL * 3600)
+#define BG_POLICY_GUARD_MIN_VOLUME 100
 
 typedef struct bg_policy bg_policy;
 
@@ -65,6 +72,24 @@ void bg_policy_rule(const bg_policy *p, const char *sender_domain, const char *c
 /* 1 when recipient (an address) is exempt for sender_domain: never
  * recorded, never refused. */
 int bg_policy_exempt(const bg_policy *p, const char *sender_domain, const char *recipient);
+
+/* The bounce-rate guard of a sending domain (guard_bounce_rate,
+ * guard_window, guard_min_volume): off unless a rate is set. */
+typedef struct bg_policy_guard {
+    double rate;          /* a share of deliveries + bounces, 0 < rate <= 1; 0 = off */
+    long long rate_ppm;   /* the same in parts per million (the comparison) */
+    long long window;     /* seconds looked back */
+    long long min_volume; /* deliveries + bounces in the window before it may hold */
+} bg_policy_guard;
+/* 1 when the guard is on for sender_domain (out filled), else 0. */
+int bg_policy_guard_get(const bg_policy *p, const char *sender_domain, bg_policy_guard *out);
+/* 1 when delivered and bounced (in the window) cross the guard g. */
+int bg_policy_guard_holds(const bg_policy_guard *g, long long delivered, long long bounced);
+
+/* report: 1 when the event hook counts mail of sender_domain. */
+int bg_policy_report(const bg_policy *p, const char *sender_domain);
+/* report_retention: how long counters are kept (0 = forever). */
+long long bg_policy_report_retention(const bg_policy *p);
 
 /* Global settings. */
 const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db: a file or postgresql://... */

@@ -24,7 +24,10 @@
 
 /* Extra facts for the administrator section of one recipient (from the
  * authentication diagnosis, bg_auth). NULL or "" = none. Plain text, may
- * span lines; the renderer escapes it. */
+ * span lines; the renderer escapes it. admin_text is read as a list: a
+ * line "- x" is an item, an indented "  - x" an item inside the one
+ * above it (a nested list in HTML, indented in text), any other line a
+ * paragraph (bg_auth_words writes that shape). */
 typedef struct bg_render_extra {
     const char *admin_text;  /* findings and advice for the admin */
     const char *sender_text; /* optional one-line plain advice for the sender */

@@ -33,7 +33,7 @@
 #define BG_STORE_DEFAULT_PATH "/var/spool/exim4/bounceguide/suppression.db"
 #define BG_STORE_DEFAULT_TIMEOUT_MS 250
 #define BG_STORE_OWNER "Debian-exim"   /* owner of a file created by root */
-#define BG_STORE_SCHEMA_VERSION 4 /* 2: bg_soft, the sliding soft window; 3: bg_event.remote_host, 'soft' events; 4: bg_change, the change log */
+#define BG_STORE_SCHEMA_VERSION 5 /* 2: bg_soft, the sliding soft window; 3: bg_event.remote_host, 'soft' events; 4: bg_change, the change log; 5: bg_count, bg_guard (bg_store_count.h) */
 
 #define BG_DOMAIN_MAX 256      /* a domain name (253) + NUL, rounded */
 #define BG_STORE_DIAG_MAX 512  /* diagnostic text kept per row */

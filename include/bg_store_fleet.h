@@ -115,6 +115,8 @@ bg_store_status bg_store_sync_status_get(bg_store_sync *y, bg_store_sync_status 
 typedef struct bg_store_copy_stats {
     long long rows, rows_kept;       /* copied; already there (the target's kept) */
     long long events, soft, changes; /* copied */
+    long long guards;                /* guard resets copied (the target's kept) */
+    long long counts;                /* counter rows added (once per source file) */
     int log_kept;                    /* 1: the source's change log goes on in the target */
 } bg_store_copy_stats;
 

@@ -404,10 +404,18 @@ static void bg_ab_dmarc_verdict(bg_ab *b)
     bg_auth_item *it;
     char tag[2] = {r->aspf, 0};
     if (e->dmarc_pass) {
-        it = bg_ab_add(b, BG_AF_DMARC_PASS, 1);
-        bg_ab_set(b, it, "pass_how", e->spf_pass && e->spf_aligned ? "pass_spf"
-                                     : f->sig_visible             ? "pass_dkim"
-                                                                  : "pass_dkim_assumed", 1);
+        /* what a receiver that still reports a failure saw differently
+         * depends on what made it pass: SPF (the path), DKIM (the
+         * signature) or both */
+        int on_spf = e->spf_pass && e->spf_aligned, on_dkim = e->dkim_aligned;
+        it = bg_ab_add(b, on_spf && on_dkim ? BG_AF_DMARC_PASS_BOTH
+                          : on_spf          ? BG_AF_DMARC_PASS_SPF
+                                            : BG_AF_DMARC_PASS_DKIM, 1);
+        bg_ab_val(b, it, "domain", f->envelope_domain);
+        bg_ab_val(b, it, "from_domain", r->from_domain);
+        if (!on_dkim)
+            return;
+        bg_ab_set(b, it, "pass_how", f->sig_visible ? "pass_dkim" : "pass_dkim_assumed", 1);
         bg_ab_val(b, it, "dkim_selector", f->sig_visible ? f->dkim_selector
                                                          : f->topo.dkim_selector);
         bg_ab_val(b, it, "dkim_domain", f->sig_visible ? f->dkim_domain : f->dkim_assumed);

@@ -45,19 +45,41 @@ static int bg_auth_words_key(const bg_catalog *c, const char *key, const bg_cata
     return 0;
 }
 
+/* A value as one line: a record from DNS may hold line ends, which would
+ * start a finding or a piece of advice of their own in the list
+ * (bg_render reads "- " and "  - " at line starts); control characters
+ * become blanks. */
+static const char *bg_auth_words_flat(const char *v, bg_buf *tmp)
+{
+    const char *p = v;
+    while (*p && (unsigned char)*p >= 0x20)
+        p++;
+    if (!*p)
+        return v;
+    for (p = v; *p; p++)
+        bg_buf_addc(tmp, (unsigned char)*p < 0x20 ? ' ' : *p);
+    return bg_buf_str(tmp);
+}
+
 int bg_auth_words_item(const bg_auth_findings *f, const bg_auth_item *it, const bg_catalog *c,
                        bg_buf *out)
 {
     bg_catalog_var plain[BG_AUTH_ITEM_VARS + 1], all[BG_AUTH_ITEM_VARS + 1];
-    bg_buf words[BG_AUTH_ITEM_VARS];
+    bg_buf words[BG_AUTH_ITEM_VARS], flat[BG_AUTH_ITEM_VARS];
+    const char *val[BG_AUTH_ITEM_VARS];
     size_t np = 0;
-    for (unsigned i = 0; i < it->nvar; i++)
-        if (!it->var[i].word)
-            plain[np++] = (bg_catalog_var){it->var[i].name, f->pool + it->var[i].off};
+    for (unsigned i = 0; i < it->nvar; i++) {
+        bg_buf_init(&flat[i]);
+        val[i] = f->pool + it->var[i].off;
+        if (!it->var[i].word) {
+            val[i] = bg_auth_words_flat(val[i], &flat[i]);
+            plain[np++] = (bg_catalog_var){it->var[i].name, val[i]};
+        }
+    }
     plain[np] = (bg_catalog_var){NULL, NULL};
     for (unsigned i = 0; i < it->nvar; i++) {
         bg_buf_init(&words[i]);
-        const char *v = f->pool + it->var[i].off;
+        const char *v = val[i];
         if (it->var[i].word && bg_auth_words_key(c, v, plain, &words[i]))
             v = bg_buf_str(&words[i]);
         else if (it->var[i].word)
@@ -66,8 +88,10 @@ int bg_auth_words_item(const bg_auth_findings *f, const bg_auth_item *it, const 
     }
     all[it->nvar] = (bg_catalog_var){NULL, NULL};
     int ok = bg_auth_words_key(c, bg_auth_fid_key(it->id), all, out);
-    for (unsigned i = 0; i < it->nvar; i++)
+    for (unsigned i = 0; i < it->nvar; i++) {
         bg_buf_free(&words[i]);
+        bg_buf_free(&flat[i]);
+    }
     return ok;
 }
 

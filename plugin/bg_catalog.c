@@ -32,6 +32,8 @@ static const char *const bg_catalog_placeholders[] = {
     "reason",    "category",     "rule",         "count",       "dkim_domain",
     "dkim_selector", "first_recipient",
     "more", "tried_for", "tried_since", "n", /* timing (classify) and duration_* counts */
+    "day", "month", "year", "time", /* date and date_time (bg_catalog_fmt) */
+    "label", /* label_colon */
     /* the suppression row behind a suppressed-here refusal (bg_exim_store.c) */
     "suppressed_since", "suppressed_until", "suppressed_reply", "suppressed_category",
     "lift_command", NULL,

@@ -35,6 +35,24 @@ static const char *const bg_cc_rcpt_placeholders[] = {
     "category",  "rule",   "first_recipient", NULL,
 };
 
+/* [common] keys the renderer words by itself (bg_catalog_fmt, the text
+ * part's labels): the only placeholders each can have, blank-separated.
+ * Those placeholders have a value nowhere else. */
+static const struct {
+    const char *key, *vars;
+} bg_cc_word_keys[] = {
+    {"duration_under_minute", ""},
+    {"duration_minute", "n"},     {"duration_minutes", "n"},
+    {"duration_hour", "n"},       {"duration_hours", "n"},
+    {"duration_day", "n"},        {"duration_days", "n"},
+    {"date", "day month year"},   {"date_time", "day month year time"},
+    {"date_day_one", ""},         {"date_month", ""},
+    {"label_colon", "label"},     {NULL, NULL},
+};
+static const char *const bg_cc_word_placeholders[] = {"n", "day", "month", "year", "time",
+                                                      "label", NULL};
+#define BG_CC_MONTHS 12
+
 typedef struct bg_cc {
     const bg_catalog *ref; /* the built-in English catalogue */
     const bg_catalog *c;
@@ -215,6 +233,53 @@ static int bg_cc_names(const char *line, const char *name)
     return 0;
 }
 
+/* The placeholder list of a word key of [common], or NULL. */
+static const char *bg_cc_word_vars(const char *section, const char *key)
+{
+    if (strcmp(section, "common") != 0)
+        return NULL;
+    for (size_t i = 0; bg_cc_word_keys[i].key; i++)
+        if (strcmp(bg_cc_word_keys[i].key, key) == 0)
+            return bg_cc_word_keys[i].vars;
+    return NULL;
+}
+
+/* 1 when the blank-separated list has name. */
+static int bg_cc_listed(const char *list, const char *name, size_t n)
+{
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, " ");
+        if (l == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += l + (p[l] == ' ');
+    }
+    return 0;
+}
+
+/* Placeholders of one line that have no value where it is shown: in a
+ * word key, anything but its own; elsewhere, the word keys' own. */
+static void bg_cc_word_line(bg_cc *k, const char *section, const char *key, const char *line)
+{
+    const char *own = bg_cc_word_vars(section, key);
+    for (const char *s = line; (s = strchr(s, '{'));) {
+        if (s[1] == '{') {
+            s += 2;
+            continue;
+        }
+        const char *e = strchr(s, '}');
+        if (!e)
+            return;
+        size_t n = (size_t)(e - s - 1);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), s + 1);
+        int bad = own ? !bg_cc_listed(own, s + 1, n) : bg_cc_in(bg_cc_word_placeholders, name);
+        if (bad)
+            bg_cc_report(k, section, key, "names {%s}, which has no value in this text: the "
+                                          "line never shows", name, NULL);
+        s = e + 1;
+    }
+}
+
 /* One key of the checked catalogue. */
 static void bg_cc_key(const char *section, const char *key, const char *const *lines, size_t n,
                       void *ctx)
@@ -242,9 +307,16 @@ static void bg_cc_key(const char *section, const char *key, const char *const *l
     int sender_text = bg_cc_is_category(section) || common;
     int no_rcpt = common && !bg_cc_in(bg_cc_rcpt_common_keys, key) &&
                   !bg_cc_in(bg_cc_category_keys, key) && strncmp(key, "subject_", 8) != 0;
+    if (strcmp(section, "common") == 0 && strcmp(key, "date_month") == 0 && n != BG_CC_MONTHS) {
+        char a[32];
+        snprintf(a, sizeof a, "%zu", n);
+        bg_cc_report(k, section, key, "the twelve month names are needed, one a line, "
+                                      "January first (it has %s)", a, NULL);
+    }
     for (size_t i = 0; i < n; i++) {
         if (!lines[i][0])
             bg_cc_report(k, section, key, "empty text", NULL, NULL);
+        bg_cc_word_line(k, section, key, lines[i]);
         if (sender_text && strcmp(key, "admin") != 0 && bg_cc_names(lines[i], "rule"))
             bg_cc_report(k, section, key,
                          "{rule} outside the administrator's texts (rule ids are shown only "

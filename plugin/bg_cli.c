@@ -2,6 +2,7 @@
  * It uses only the core's public headers, like the Exim adapter. */
 #include "bg_cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "bg_buf.h"
 #include "bg_log.h"
+#include "bg_store.h"
 
 static void bg_cli_log(bg_log_level level, const char *msg, void *ctx)
 {
@@ -56,6 +58,25 @@ char *bg_cli_read_file(const char *path, size_t max, size_t *len)
     return bg_buf_take(&b);
 }
 
+int bg_cli_parse_when(const char *v, long long now, long long *t)
+{
+    if (!v || !*v)
+        return -1;
+    const char *e = v;
+    while (isdigit((unsigned char)*e))
+        e++;
+    if (e > v && *e && (strcmp(e, "s") == 0 || strcmp(e, "min") == 0 || strcmp(e, "h") == 0 ||
+                        strcmp(e, "d") == 0 || strcmp(e, "w") == 0)) {
+        long long d;
+        if (bg_config_parse_num(v, &d) == 0 && d >= 0 && d <= now) {
+            *t = now - d;
+            return 0;
+        }
+        return -1;
+    }
+    return bg_store_parse_time(v, t);
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -66,6 +87,10 @@ static const struct {
      "rules check [--codes FILE] FILE | codes | dump | test [--deferred] TEXT  check, list, show or try the rules"},
     {"render", bg_cli_render, "render [--config FILE] [--lang LANG] [FILE]  print the enriched bounce"},
     {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes|sync|migrate"},
+    {"report", bg_cli_report,
+     "report [--since T] [--by domain|provider|category|day] [--format table|json|prometheus]  "
+     "deliveries, bounces, complaints and their rates"},
+    {"guard", bg_cli_report, "guard status [DOMAIN] | reset DOMAIN [--reason TEXT]  the bounce-rate guard"},
     {"diagnose", bg_cli_diagnose, "diagnose ...  SPF/DMARC/PTR findings for a sending setup"},
     {"guidance", bg_cli_guidance, "guidance check [--full] FILE...  check a guidance catalogue"},
     {"config", bg_cli_config, "config check [FILE] | keys [--json]  check a config file, list the keys"},

@@ -11,6 +11,11 @@
  * "bounceguide: FILE: reason" line on stderr. */
 char *bg_cli_read_file(const char *path, size_t max, size_t *len);
 
+/* A time given on the command line: ISO 8601 or RFC 5322 (as
+ * bg_store_parse_time), unix seconds, or an age (30d, 12h, 2w, 90min:
+ * that long before now). 0 with *t set, or -1. */
+int bg_cli_parse_when(const char *v, long long now, long long *t);
+
 /* The --rules FILE / --config FILE options shared by subcommands are parsed
  * by each subcommand; these are the defaults. */
 #define BG_CLI_DEFAULT_CONFIG "/etc/exim4/bounceguide.conf"
@@ -23,6 +28,7 @@ int bg_cli_suppress(int argc, char **argv);
 int bg_cli_diagnose(int argc, char **argv);
 int bg_cli_guidance(int argc, char **argv);
 int bg_cli_config(int argc, char **argv);
+int bg_cli_report(int argc, char **argv); /* report and guard */
 
 /* The plugin config for a subcommand, by the rules Exim's plugin uses:
  * path NULL = the default file, whose absence means the defaults; a file

@@ -33,8 +33,6 @@
 #include "bg_json.h"
 #include "bg_store.h"
 
-enum { BG_FMT_TABLE, BG_FMT_CSV, BG_FMT_JSON };
-
 static const char *const bg_hist_csv_columns[] = {
     "seq",    "time",   "op",        "sending_domain", "recipient",  "scope", "category",
     "status", "reply_code", "reply", "suppressed_since", "expires_at", "soft_count", "active",
@@ -48,17 +46,6 @@ typedef struct bg_hist_out {
     bg_buf b;
     int failed;         /* a write failed */
 } bg_hist_out;
-
-static int bg_hist_format(const char *f)
-{
-    if (!f || strcmp(f, "table") == 0)
-        return BG_FMT_TABLE;
-    if (strcmp(f, "csv") == 0)
-        return BG_FMT_CSV;
-    if (strcmp(f, "json") == 0)
-        return BG_FMT_JSON;
-    return -1;
-}
 
 /* Write and empty the buffer (rows go out as they come: the log may be
  * long, memory stays flat). */
@@ -261,11 +248,9 @@ int bg_sup_history(const bg_sup_opts *o, const bg_policy *p)
         fprintf(stderr, "bounceguide: history needs ADDRESS|DOMAIN\n");
         return 2;
     }
-    int fmt = bg_hist_format(o->format);
-    if (fmt < 0) {
-        fprintf(stderr, "bounceguide: --format \"%.20s\": table, csv or json\n", o->format);
+    int fmt = bg_sup_format(o, BG_FMT_TABLE);
+    if (fmt < 0)
         return 2;
-    }
     char key[BG_ADDR_MAX];
     if (bg_store_norm_recipient(o->args[1], key) < 0) {
         fprintf(stderr, "bounceguide: \"%.100s\": not an address or domain\n", o->args[1]);
@@ -377,11 +362,9 @@ int bg_sup_changes(const bg_sup_opts *o, const bg_policy *p)
         fprintf(stderr, "bounceguide: changes takes no arguments\n");
         return 2;
     }
-    int fmt = bg_hist_format(o->format);
-    if (fmt < 0) {
-        fprintf(stderr, "bounceguide: --format \"%.20s\": table, csv or json\n", o->format);
+    int fmt = bg_sup_format(o, BG_FMT_TABLE);
+    if (fmt < 0)
         return 2;
-    }
     long long now = (long long)time(NULL), after = 0, since = 0, limit = 0;
     if (o->snapshot && (o->since || o->limit)) {
         fprintf(stderr, "bounceguide: --snapshot takes no --since or --limit: it is every row in force\n");

@@ -1,13 +1,14 @@
 /* bg_cli_suppress: `bounceguide suppress` -- manage the suppression store.
  *
- *   list    [--domain D] [--category C] [--all] [--json]
- *   show    ADDRESS|DOMAIN [--domain D] [--json]
+ *   list    [--domain D] [--category C] [--all] [--format table|csv|json]
+ *   show    ADDRESS|DOMAIN [--domain D] [--format ...]
  *   add     ADDRESS|DOMAIN --domain D [--category C] [--expires DURATION|never] [--reason TEXT]
- *   remove  ADDRESS|DOMAIN [--domain D] [--reason TEXT]  (without --domain: every sending domain)
- *   export  [--domain D] [--category C] [--all] [FILE]
- *   import  FILE [--domain D] [--dry-run] [--reason TEXT]
+ *   remove  ADDRESS|DOMAIN | --file FILE | filters [--domain D] [--category C] [--before T]
+ *           [--dry-run] [--reason TEXT]  (bg_cli_suppress_remove.c)
+ *   export  [--domain D] [--category C] [--all] [--format ...] [FILE]
+ *   import  FILE [--domain D] [--category C] [--dry-run] [--reason TEXT]
  *   expire
- *   stats   [--domain D] [--json]
+ *   stats   [--domain D] [--format ...]
  *   history ADDRESS|DOMAIN [--domain D] [--format table|csv|json]
  *   changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--snapshot] [--format table|csv|json]
  *   sync    [--once] [--interval 1s] | --status [--json]   (a fleet host)
@@ -16,9 +17,10 @@
  *
  * A thin client of bg_store/bg_policy. This file holds the options, the
  * store and the actor (who runs the command: every change it makes is
- * logged with the caller's uid and name), add, remove, expire and the
+ * logged with the caller's uid and name), add, expire and the
  * dispatcher; the other verbs live in bg_cli_suppress_list.c,
- * bg_cli_suppress_import.c, bg_cli_history.c and bg_cli_sync.c.
+ * bg_cli_suppress_remove.c, bg_cli_suppress_import.c, bg_cli_history.c and
+ * bg_cli_sync.c. --json is --format json, kept for the scripts that use it.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -37,19 +39,24 @@
 #include "bg_policy.h"
 #include "bg_store.h"
 #include "bg_store_fleet.h"
+#include "bg_store_count.h"
 
 static int bg_sup_usage(FILE *out)
 {
     fprintf(out,
             "usage: bounceguide suppress COMMAND [OPTIONS]\n"
-            "  list    [--domain D] [--category C] [--all] [--json]   suppressions in force (--all: every row)\n"
-            "  show    ADDRESS|DOMAIN [--domain D] [--json]           the rows for one recipient\n"
+            "  list    [--domain D] [--category C] [--all] [--format F]  suppressions in force (--all: every row)\n"
+            "  show    ADDRESS|DOMAIN [--domain D] [--format F]       the rows for one recipient\n"
             "  add     ADDRESS|DOMAIN --domain D [--category C] [--expires 30d|never] [--reason TEXT]\n"
-            "  remove  ADDRESS|DOMAIN [--domain D] [--reason TEXT]    lift (every sending domain without --domain)\n"
-            "  export  [--domain D] [--category C] [--all] [FILE]     CSV: address,code,error,created_at,...\n"
-            "  import  FILE [--domain D] [--dry-run] [--reason TEXT]  CSV, all or nothing\n"
-            "  expire                                                 drop expired rows, old events and changes\n"
-            "  stats   [--domain D] [--json]\n"
+            "  remove  ADDRESS|DOMAIN [--domain D] [--category C] [--before T] [--dry-run] [--reason TEXT]\n"
+            "  remove  --file FILE [--domain D] [--category C] [--before T] [--dry-run] [--reason TEXT]\n"
+            "  remove  [--domain D] [--category C] [--before T] [--dry-run] [--reason TEXT]\n"
+            "                                                         lift rows (every sending domain without --domain)\n"
+            "  export  [--domain D] [--category C] [--all] [--format F] [FILE]  CSV: address,code,error,created_at,...\n"
+            "  import  FILE [--domain D] [--category C] [--dry-run] [--reason TEXT]\n"
+            "                                                         CSV (ours, Mailgun, SES, Postmark), all or nothing\n"
+            "  expire                                                 drop expired rows, old events, changes and counters\n"
+            "  stats   [--domain D] [--format F]\n"
             "  history ADDRESS|DOMAIN [--domain D] [--format table|csv|json]\n"
             "                                                         every change: when, what, source, who, why\n"
             "  changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--format table|csv|json]\n"
@@ -57,6 +64,7 @@ static int bg_sup_usage(FILE *out)
             "  sync    [--once] [--interval 1s] | --status [--json]   a fleet host: ship the journal to the\n"
             "                                                         central store, keep the replica\n"
             "  migrate --from FILE [--to URL] [--batch N]             copy a SQLite store into the central store\n"
+            "F: table, csv or json (--json = --format json); --sender-domain D = --domain D\n"
             "options everywhere: --db FILE|URL (default: suppress_db of the config, else %s)\n"
             "                    --config FILE (default %s)\n",
             BG_STORE_DEFAULT_PATH, BG_CLI_DEFAULT_CONFIG);
@@ -83,6 +91,9 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
         {"--to", offsetof(bg_sup_opts, to)},
         {"--batch", offsetof(bg_sup_opts, batch)},
         {"--interval", offsetof(bg_sup_opts, interval)},
+        {"--file", offsetof(bg_sup_opts, file)},
+        {"--before", offsetof(bg_sup_opts, before)},
+        {"--sender-domain", offsetof(bg_sup_opts, domain)}, /* the same as --domain */
         {NULL, 0},
     };
     for (int i = 2; i < argc; i++) {
@@ -229,44 +240,26 @@ static int bg_sup_add(const bg_sup_opts *o, const bg_policy *p)
     return 0;
 }
 
-static int bg_sup_remove(const bg_sup_opts *o, const bg_policy *p)
-{
-    if (o->nargs != 2) {
-        fprintf(stderr, "bounceguide: remove needs ADDRESS|DOMAIN\n");
-        return 2;
-    }
-    bg_store *s = bg_sup_open(o, p, 1);
-    if (!s)
-        return 1;
-    bg_sup_actor(s, BG_SRC_ADMIN, o->reason);
-    int n = 0;
-    bg_store_status st = bg_store_remove(s, o->domain, o->args[1], &n);
-    bg_store_close(s);
-    if (st != BG_STORE_OK) {
-        fprintf(stderr, "bounceguide: remove failed: %s\n", bg_store_status_text(st));
-        return 1;
-    }
-    printf("removed %d row(s) for %s%s%s\n", n, o->args[1], o->domain ? " from " : "",
-           o->domain ? o->domain : "");
-    return n ? 0 : 1;
-}
-
 static int bg_sup_expire(const bg_sup_opts *o, const bg_policy *p)
 {
     bg_store *s = bg_sup_open(o, p, 1);
     if (!s)
         return 1;
     bg_sup_actor(s, BG_SRC_ADMIN, NULL); /* the changes say source expire, and who ran it */
-    int rows = 0, events = 0, changes = 0;
+    int rows = 0, events = 0, changes = 0, counters = 0;
     bg_store_status st = bg_store_expire(s, 0, bg_policy_event_retention(p), &rows, &events);
     if (st == BG_STORE_OK)
         st = bg_store_expire_changes(s, 0, bg_policy_change_retention(p), &changes);
+    long long keep = bg_policy_report_retention(p); /* report counters; 0 = forever */
+    if (st == BG_STORE_OK)
+        st = bg_store_count_expire(s, keep > 0 ? (long long)time(NULL) - keep : 0, &counters);
     bg_store_close(s);
     if (st != BG_STORE_OK) {
         fprintf(stderr, "bounceguide: expire failed: %s\n", bg_store_status_text(st));
         return 1;
     }
-    printf("expired %d row(s), %d old event(s), %d old change(s)\n", rows, events, changes);
+    printf("expired %d row(s), %d old event(s), %d old change(s), %d old counter(s)\n", rows, events,
+           changes, counters);
     return 0;
 }
 
@@ -284,8 +277,13 @@ int bg_cli_suppress(int argc, char **argv)
         return 2;
     o.args[0] = argv[1];
     o.nargs++;
-    if (o.format && strcmp(argv[1], "history") != 0 && strcmp(argv[1], "changes") != 0) {
-        fprintf(stderr, "bounceguide: --format is for history and changes (list, show, stats: --json)\n");
+    static const char *const listing[] = {"list", "show", "export", "stats", "history", "changes", NULL};
+    int lists = 0;
+    for (int i = 0; listing[i]; i++)
+        lists |= strcmp(argv[1], listing[i]) == 0;
+    if ((o.format || o.json) && !lists) {
+        fprintf(stderr, "bounceguide: --format and --json are for the listing verbs (list, show, export, "
+                        "stats, history, changes)\n");
         return 2;
     }
     if (o.domain && !bg_store_domain_valid(o.domain)) {

@@ -1,11 +1,19 @@
 /* bg_cli_suppress_import: `bounceguide suppress import FILE` -- an ESP's
- * or our own CSV export into the store. The file is checked whole first;
- * any bad line is reported by number and nothing is written; the rows then
- * go in one transaction, each a change in the log (source import, the
- * caller and the file named). Header names: address (email, recipient),
- * code, error (reason, diagnostic), created_at (created), sending_domain
- * (sender_domain), category, status, scope, last_seen, expires_at,
- * soft_count, source, last_message_id. */
+ * or our own CSV export into the store.
+ *
+ * The file is streamed twice through a 64 KiB buffer, so memory stays
+ * the same whatever its size (a pipe is first copied to a temporary
+ * file): the first pass checks every line and reports each bad one by
+ * number -- then nothing is written --, the second writes the rows in one
+ * transaction, each a change in the log (source import, the caller, the
+ * file named). Header names are matched without case, blanks or
+ * underscores, so our own export, Mailgun's (address, code, error,
+ * created_at; complaints: address, created_at; unsubscribes: address,
+ * tags, created_at), Amazon SES's (EmailAddress, Reason, LastUpdateTime)
+ * and Postmark's (EmailAddress, SuppressionReason, Origin, CreatedAt) are
+ * all read; bg_import_reasons maps their reason words to categories.
+ * Everything of the file that an error message repeats is escaped: a
+ * control character never reaches the terminal raw. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "bg_buf.h"
@@ -21,6 +30,7 @@
 #include "bg_cli.h"
 #include "bg_cli_suppress_int.h"
 #include "bg_config.h"
+#include "bg_engine.h"
 #include "bg_status.h"
 #include "bg_store.h"
 
@@ -28,10 +38,60 @@
 #define BG_CSV_MAX_FIELDS 32
 #define BG_IMPORT_MAX_ERRORS 20
 
-/* ---- CSV input ---------------------------------------------------------------- */
+/* ---- escaping for messages ------------------------------------------------------ */
+
+void bg_cli_esc(char *out, size_t outsz, const char *in, size_t max)
+{
+    size_t o = 0, i = 0;
+    if (!outsz)
+        return;
+    for (; in && in[i] && i < max;) {
+        unsigned char c = (unsigned char)in[i];
+        char tmp[8];
+        size_t n = 0, take = 1;
+        if (c == '\t' || c == '\n' || c == '\r') {
+            tmp[0] = '\\';
+            tmp[1] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+            n = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            n = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c);
+        } else if (c < 0x80) {
+            tmp[0] = (char)c;
+            n = 1;
+        } else {
+            /* UTF-8: a whole, valid sequence that is not a C1 control
+             * (U+0080..U+009F: some terminals obey them) is kept */
+            size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+            size_t k = 1;
+            while (len && k < len && ((unsigned char)in[i + k] & 0xc0) == 0x80)
+                k++;
+            int c1 = len == 2 && c == 0xc2 && (unsigned char)in[i + 1] < 0xa0;
+            if (len && k == len && !c1 && c >= 0xc2) {
+                memcpy(tmp, in + i, len);
+                n = take = len;
+            } else {
+                n = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            }
+        }
+        if (o + n >= outsz)
+            break;
+        memcpy(out + o, tmp, n);
+        o += n;
+        i += take;
+    }
+    if (in && in[i] && i >= max && o + 3 < outsz) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* ---- CSV input, streamed --------------------------------------------------------- */
 
 typedef struct bg_csv {
-    const char *p, *end;
+    FILE *f;
+    unsigned char buf[65536];
+    size_t pos, len;
     int line;         /* current physical line (1-based) */
     int record_line;  /* line where the last record started */
     char *fields[BG_CSV_MAX_FIELDS];
@@ -39,18 +99,49 @@ typedef struct bg_csv {
     bg_buf store;
 } bg_csv;
 
+static int bg_csv_fill(bg_csv *c)
+{
+    if (c->pos < c->len)
+        return 1;
+    c->len = fread(c->buf, 1, sizeof c->buf, c->f);
+    c->pos = 0;
+    return c->len > 0;
+}
+
+static int bg_csv_peek(bg_csv *c)
+{
+    return bg_csv_fill(c) ? c->buf[c->pos] : -1;
+}
+
+static int bg_csv_getc(bg_csv *c)
+{
+    return bg_csv_fill(c) ? c->buf[c->pos++] : -1;
+}
+
+/* Start (again) at the beginning of the file. */
+static void bg_csv_rewind(bg_csv *c)
+{
+    rewind(c->f);
+    c->pos = c->len = 0;
+    c->line = 1;
+    c->record_line = 0;
+    if (bg_csv_peek(c) == 0xef && c->len >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
+        c->pos = 3; /* a UTF-8 byte order mark (spreadsheets write one) */
+}
+
 /* Read the next record: 1, 0 at the end, -1 on a malformed record (why set). */
 static int bg_csv_next(bg_csv *c, const char **why)
 {
     *why = "";
     bg_buf_reset(&c->store);
     c->nfields = 0;
-    while (c->p < c->end && (*c->p == '\n' || *c->p == '\r')) { /* blank lines */
-        if (*c->p == '\n')
+    int ch;
+    while ((ch = bg_csv_peek(c)) == '\n' || ch == '\r') { /* blank lines */
+        if (ch == '\n')
             c->line++;
-        c->p++;
+        c->pos++;
     }
-    if (c->p >= c->end)
+    if (ch < 0)
         return 0;
     c->record_line = c->line;
     size_t starts[BG_CSV_MAX_FIELDS];
@@ -58,26 +149,31 @@ static int bg_csv_next(bg_csv *c, const char **why)
     int nf = 1;
     int quoted = 0, was_quoted = 0;
     for (;;) {
-        if (c->p >= c->end) {
+        ch = bg_csv_getc(c);
+        if (ch < 0) {
             if (quoted) {
                 *why = "unterminated quoted field";
                 return -1;
             }
             break;
         }
-        char ch = *c->p++;
+        if (ch == '\0') {
+            *why = "NUL byte in a field";
+            c->pos--; /* the skip to the end of the line starts here */
+            return -1;
+        }
         if (quoted) {
             if (ch == '"') {
-                if (c->p < c->end && *c->p == '"') {
+                if (bg_csv_peek(c) == '"') {
                     bg_buf_addc(&c->store, '"');
-                    c->p++;
+                    c->pos++;
                 } else {
                     quoted = 0;
                 }
             } else {
                 if (ch == '\n')
                     c->line++;
-                bg_buf_addc(&c->store, ch);
+                bg_buf_addc(&c->store, (char)ch);
             }
         } else if (ch == '"') {
             if (c->store.len != starts[nf - 1] || was_quoted) {
@@ -94,8 +190,8 @@ static int bg_csv_next(bg_csv *c, const char **why)
             starts[nf++] = c->store.len;
             was_quoted = 0;
         } else if (ch == '\r' || ch == '\n') {
-            if (ch == '\r' && c->p < c->end && *c->p == '\n')
-                c->p++;
+            if (ch == '\r' && bg_csv_peek(c) == '\n')
+                c->pos++;
             c->line++;
             break;
         } else {
@@ -103,7 +199,7 @@ static int bg_csv_next(bg_csv *c, const char **why)
                 *why = "text after a closing quote";
                 return -1;
             }
-            bg_buf_addc(&c->store, ch);
+            bg_buf_addc(&c->store, (char)ch);
         }
         if (c->store.len > BG_CSV_MAX_RECORD) {
             *why = "record longer than 64 KiB";
@@ -124,12 +220,11 @@ static int bg_csv_next(bg_csv *c, const char **why)
 /* Skip to the end of a malformed record so the next one can be read. */
 static void bg_csv_skip_line(bg_csv *c)
 {
-    while (c->p < c->end && *c->p != '\n')
-        c->p++;
-    if (c->p < c->end) {
-        c->p++;
-        c->line++;
+    int ch;
+    while ((ch = bg_csv_getc(c)) >= 0 && ch != '\n') {
     }
+    if (ch == '\n')
+        c->line++;
 }
 
 static void bg_trim_inplace(char *s)
@@ -144,51 +239,104 @@ static void bg_trim_inplace(char *s)
         memmove(s, s + i, n - i + 1);
 }
 
-/* Column index by header name (aliases accepted); -1 when absent. */
+/* A header name as compared: lower case, letters and digits only
+ * ("Email Address", "email_address" and "EmailAddress" are one name). */
+static void bg_csv_norm(char out[48], const char *in)
+{
+    size_t o = 0;
+    for (; *in && o + 1 < 48; in++)
+        if (isalnum((unsigned char)*in))
+            out[o++] = (char)tolower((unsigned char)*in);
+    out[o] = '\0';
+}
+
+enum {
+    C_ADDR, C_CODE, C_ERROR, C_CREATED, C_DOMAIN, C_CAT, C_STATUS, C_SCOPE, C_LAST, C_EXPIRES,
+    C_SOFT, C_SOURCE, C_MSGID, C_REASON, C_ORIGIN, C_TAGS, C_N
+};
+
+/* The header names of each column, normalised (bg_csv_norm), first match
+ * wins: ours, then Mailgun's, SES's, Postmark's and common variants. */
+static const char *const *const bg_csv_aliases[C_N] = {
+    [C_ADDR] = (const char *const[]){"address", "emailaddress", "email", "recipient", NULL},
+    [C_CODE] = (const char *const[]){"code", "replycode", NULL},
+    [C_ERROR] = (const char *const[]){"error", "diagnostic", NULL},
+    [C_CREATED] = (const char *const[]){"createdat", "created", "lastupdatetime", NULL},
+    [C_DOMAIN] = (const char *const[]){"sendingdomain", "senderdomain", NULL},
+    [C_CAT] = (const char *const[]){"category", NULL},
+    [C_STATUS] = (const char *const[]){"status", NULL},
+    [C_SCOPE] = (const char *const[]){"scope", NULL},
+    [C_LAST] = (const char *const[]){"lastseen", NULL},
+    [C_EXPIRES] = (const char *const[]){"expiresat", NULL},
+    [C_SOFT] = (const char *const[]){"softcount", NULL},
+    [C_SOURCE] = (const char *const[]){"source", NULL},
+    [C_MSGID] = (const char *const[]){"lastmessageid", NULL},
+    [C_REASON] = (const char *const[]){"reason", "suppressionreason", NULL},
+    [C_ORIGIN] = (const char *const[]){"origin", NULL},
+    [C_TAGS] = (const char *const[]){"tags", NULL},
+};
+
+/* What an ESP's reason word means here (normalised like header names).
+ * category "" = a hard bounce whose cause the file does not say: the
+ * error text is classified when there is one, else recipient-suppressed.
+ * A reason that is none of these is taken as the error text (older
+ * files of ours and Mailgun-like ones put the reply there). Sources:
+ * Amazon SES API v2 SuppressedDestination.Reason (BOUNCE | COMPLAINT);
+ * Postmark's suppressions API SuppressionReason (HardBounce |
+ * SpamComplaint | ManualSuppression, with Origin Recipient for a
+ * recipient's own unsubscribe); the words of other exports' reason
+ * columns (hard_bounce, spam_complaint, unsubscribe, manual). */
+static const struct {
+    const char *word;
+    const char *category;
+} bg_import_reasons[] = {
+    {"bounce", ""},
+    {"hardbounce", ""},
+    {"complaint", "complaint"},
+    {"spamcomplaint", "complaint"},
+    {"unsubscribe", "unsubscribed"},
+    {"unsubscribed", "unsubscribed"},
+    {"manualsuppression", "recipient-suppressed"}, /* Origin Recipient: unsubscribed */
+    {"manual", "recipient-suppressed"},
+    {NULL, NULL},
+};
+
 static int bg_csv_col(char **hdr, int n, const char *const names[])
 {
     for (int k = 0; names[k]; k++)
-        for (int i = 0; i < n; i++)
-            if (strcasecmp(hdr[i], names[k]) == 0)
+        for (int i = 0; i < n; i++) {
+            char h[48];
+            bg_csv_norm(h, hdr[i]);
+            if (strcmp(h, names[k]) == 0)
                 return i;
+        }
     return -1;
 }
 
-enum { C_ADDR, C_CODE, C_ERROR, C_CREATED, C_DOMAIN, C_CAT, C_STATUS, C_SCOPE, C_LAST, C_EXPIRES, C_SOFT, C_SOURCE, C_MSGID, C_N };
-
-static const char *const *const bg_csv_aliases[C_N] = {
-    (const char *const[]){"address", "email", "recipient", NULL},
-    (const char *const[]){"code", "reply_code", NULL},
-    (const char *const[]){"error", "reason", "diagnostic", NULL},
-    (const char *const[]){"created_at", "created", NULL},
-    (const char *const[]){"sending_domain", "sender_domain", NULL},
-    (const char *const[]){"category", NULL},
-    (const char *const[]){"status", NULL},
-    (const char *const[]){"scope", NULL},
-    (const char *const[]){"last_seen", NULL},
-    (const char *const[]){"expires_at", NULL},
-    (const char *const[]){"soft_count", NULL},
-    (const char *const[]){"source", NULL},
-    (const char *const[]){"last_message_id", NULL},
-};
-
 typedef struct bg_import {
-    bg_store_row *rows;
-    size_t n, cap;
+    const bg_sup_opts *o;
+    const bg_policy *p;
+    bg_engine *engine;
+    const char *file;     /* as given */
+    char file_esc[300];   /* as shown */
+    int col[C_N];
+    int ncols;
+    long long now;
+    size_t rows;
     int errors;
 } bg_import;
 
-static void bg_import_err(bg_import *im, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void bg_import_err(bg_import *im, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void bg_import_err(bg_import *im, const char *file, int line, const char *fmt, ...)
+static void bg_import_err(bg_import *im, int line, const char *fmt, ...)
 {
     im->errors++;
     if (im->errors > BG_IMPORT_MAX_ERRORS)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "bounceguide: %s:%d: ", file, line);
+    fprintf(stderr, "bounceguide: %s:%d: ", im->file_esc, line);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -210,53 +358,69 @@ static int bg_int_field(const char *s, long lo, long hi, long dflt, long *out)
     return 0;
 }
 
+/* The category an ESP's reason word gives (NULL: not a reason word). */
+static const char *bg_import_reason(const char *reason, const char *origin)
+{
+    char w[48], o[48];
+    bg_csv_norm(w, reason);
+    bg_csv_norm(o, origin);
+    for (int i = 0; bg_import_reasons[i].word; i++)
+        if (strcmp(w, bg_import_reasons[i].word) == 0) {
+            if (strcmp(w, "manualsuppression") == 0 && strcmp(o, "recipient") == 0)
+                return "unsubscribed"; /* Postmark: the recipient unsubscribed */
+            return bg_import_reasons[i].category;
+        }
+    return NULL;
+}
+
 /* Check one CSV record and turn it into a row. 0, or -1 (reported). */
-static int bg_import_record(bg_import *im, const char *file, int line, char **f, const int *col,
-                            const bg_sup_opts *o, const bg_policy *p, const bg_rules *rules,
-                            long long now, bg_store_row *r)
+static int bg_import_record(bg_import *im, int line, char **f, bg_store_row *r)
 {
     static char empty[] = "";
+    const bg_sup_opts *o = im->o;
     char *v[C_N];
     for (int k = 0; k < C_N; k++) {
-        v[k] = col[k] >= 0 ? f[col[k]] : empty;
+        v[k] = im->col[k] >= 0 ? f[im->col[k]] : empty;
         bg_trim_inplace(v[k]);
     }
+    char e[300];
+#define ESC(s, max) (bg_cli_esc(e, sizeof e, (s), (max)), e)
     memset(r, 0, sizeof *r);
     char key[BG_ADDR_MAX];
     if (bg_store_norm_recipient(v[C_ADDR], key) < 0) {
-        bg_import_err(im, file, line, "bad address or domain syntax: \"%.100s\"", v[C_ADDR]);
+        bg_import_err(im, line, "bad address or domain syntax: \"%s\"", ESC(v[C_ADDR], 100));
         return -1;
     }
     const char *dom = *v[C_DOMAIN] ? v[C_DOMAIN] : (o->domain ? o->domain : "");
     if (!*dom) {
-        bg_import_err(im, file, line, "no sending domain (column sending_domain or --domain)");
+        bg_import_err(im, line, "no sending domain (column sending_domain or --domain)");
         return -1;
     }
     if (!bg_store_domain_valid(dom)) {
-        bg_import_err(im, file, line, "bad sending domain syntax: \"%.100s\"", dom);
+        bg_import_err(im, line, "bad sending domain syntax: \"%s\"", ESC(dom, 100));
         return -1;
     }
     long code = 0, soft = 0;
     if (bg_int_field(v[C_CODE], 0, 599, 0, &code) < 0 || (code && code < 200)) {
-        bg_import_err(im, file, line, "bad reply code: \"%.20s\"", v[C_CODE]);
+        bg_import_err(im, line, "bad reply code: \"%s\"", ESC(v[C_CODE], 20));
         return -1;
     }
     if (bg_int_field(v[C_SOFT], 0, 1000000, 0, &soft) < 0) {
-        bg_import_err(im, file, line, "bad soft_count: \"%.20s\"", v[C_SOFT]);
+        bg_import_err(im, line, "bad soft_count: \"%s\"", ESC(v[C_SOFT], 20));
         return -1;
     }
-    long long created = now, last = 0, expires = -1;
+    long long created = im->now, last = 0, expires = -1;
     if (*v[C_CREATED] && bg_store_parse_time(v[C_CREATED], &created) < 0) {
-        bg_import_err(im, file, line, "bad created_at time: \"%.60s\"", v[C_CREATED]);
+        bg_import_err(im, line, "bad created_at time: \"%s\"", ESC(v[C_CREATED], 60));
         return -1;
     }
     if (*v[C_LAST] && bg_store_parse_time(v[C_LAST], &last) < 0) {
-        bg_import_err(im, file, line, "bad last_seen time: \"%.60s\"", v[C_LAST]);
+        bg_import_err(im, line, "bad last_seen time: \"%s\"", ESC(v[C_LAST], 60));
         return -1;
     }
     if (*v[C_EXPIRES] && strcasecmp(v[C_EXPIRES], "never") != 0 &&
         bg_store_parse_time(v[C_EXPIRES], &expires) < 0) {
-        bg_import_err(im, file, line, "bad expires_at time: \"%.60s\"", v[C_EXPIRES]);
+        bg_import_err(im, line, "bad expires_at time: \"%s\"", ESC(v[C_EXPIRES], 60));
         return -1;
     }
     if (strcasecmp(v[C_EXPIRES], "never") == 0)
@@ -264,36 +428,43 @@ static int bg_import_record(bg_import *im, const char *file, int line, char **f,
     int is_addr = strchr(key, '@') != NULL;
     const char *scope = *v[C_SCOPE] ? v[C_SCOPE] : (is_addr ? "address" : "domain");
     if (strcmp(scope, "address") && strcmp(scope, "domain") && strcmp(scope, "soft")) {
-        bg_import_err(im, file, line, "unknown scope \"%.20s\" (address, domain, soft)", scope);
+        bg_import_err(im, line, "unknown scope \"%s\" (address, domain, soft)", ESC(scope, 20));
         return -1;
     }
     if ((strcmp(scope, "domain") == 0) == is_addr) {
-        bg_import_err(im, file, line, "scope %s does not fit \"%.100s\"", scope, key);
+        bg_import_err(im, line, "scope %s does not fit \"%s\"", scope, ESC(key, 100));
         return -1;
     }
+    /* the error text: the error column, else a reason that is no ESP's
+     * reason word (our older files put the reply there) */
+    const char *reason_cat = *v[C_REASON] ? bg_import_reason(v[C_REASON], v[C_ORIGIN]) : NULL;
+    const char *error = *v[C_ERROR] ? v[C_ERROR] : (reason_cat ? "" : v[C_REASON]);
     const char *cat = v[C_CAT];
-    bg_suppress base = BG_SUP_ADDRESS;
+    if (!*cat && reason_cat && *reason_cat)
+        cat = reason_cat;
+    if (!*cat && !*error && !reason_cat && o->category)
+        cat = o->category; /* --category: for files that do not say */
+    if (!*cat && !*error && !reason_cat && im->col[C_TAGS] >= 0)
+        cat = "unsubscribed"; /* Mailgun's unsubscribes export (address, tags, created_at) */
     if (*cat) {
-        const bg_category *c = bg_category_find(cat);
-        if (!c) {
-            bg_import_err(im, file, line, "unknown category \"%.40s\"", cat);
+        if (!bg_category_find(cat)) {
+            bg_import_err(im, line, "unknown category \"%s\"", ESC(cat, 40));
             return -1;
         }
-        base = c->suppress;
     } else {
         char text[BG_STORE_DIAG_MAX + 16];
         snprintf(text, sizeof text, "%s%s%.500s", *v[C_CODE] ? v[C_CODE] : "", *v[C_CODE] ? " " : "",
-                 v[C_ERROR]);
+                 error);
         bg_verdict vd;
         memset(&vd, 0, sizeof vd);
-        bg_classify_text(rules, text, code / 100 == 4, &vd);
-        cat = vd.category ? vd.category->id : "unknown";
-        base = vd.category ? vd.category->suppress : BG_SUP_ADDRESS;
+        cat = "unknown";
+        if (*text && bg_engine_classify_text(im->engine, text, code / 100 == 4, &vd) == 0 && vd.category)
+            cat = vd.category->id;
         if (strcmp(cat, "unknown") == 0)
-            cat = "recipient-suppressed"; /* an ESP's list without a reason */
+            cat = o->category ? o->category : "recipient-suppressed"; /* an ESP's list without a reason */
     }
     if (*v[C_SOURCE] && bg_store_source_parse(v[C_SOURCE]) < 0) {
-        bg_import_err(im, file, line, "unknown source \"%.20s\"", v[C_SOURCE]);
+        bg_import_err(im, line, "unknown source \"%s\"", ESC(v[C_SOURCE], 20));
         return -1;
     }
     if (expires < 0) { /* the policy's lifetime, from now: the import is a decision made today */
@@ -301,10 +472,9 @@ static int bg_import_record(bg_import *im, const char *file, int line, char **f,
         bg_suppress m = strcmp(scope, "domain") == 0 ? BG_SUP_DOMAIN
                         : strcmp(scope, "soft") == 0 ? BG_SUP_COUNT
                                                      : BG_SUP_ADDRESS;
-        (void)base;
-        bg_policy_rule(p, dom, cat, m, 0, &rule);
+        bg_policy_rule(im->p, dom, cat, m, 0, &rule);
         long long life = rule.mode == BG_SUP_NONE ? BG_POLICY_EXPIRE_ADDRESS : rule.expires_after;
-        expires = life > 0 ? now + life : 0;
+        expires = life > 0 ? im->now + life : 0;
     }
     snprintf(r->sender_domain, sizeof r->sender_domain, "%.253s", dom);
     snprintf(r->recipient, sizeof r->recipient, "%s", key);
@@ -312,15 +482,16 @@ static int bg_import_record(bg_import *im, const char *file, int line, char **f,
     snprintf(r->category, sizeof r->category, "%s", cat);
     if (*v[C_STATUS]) {
         if (!bg_status_valid(v[C_STATUS]) || strlen(v[C_STATUS]) >= BG_STATUS_MAX) {
-            bg_import_err(im, file, line, "bad status \"%.20s\"", v[C_STATUS]);
+            bg_import_err(im, line, "bad status \"%s\"", ESC(v[C_STATUS], 20));
             return -1;
         }
         snprintf(r->status, sizeof r->status, "%s", v[C_STATUS]);
     } else {
-        bg_status_find(v[C_ERROR], r->status);
+        bg_status_find(error, r->status);
     }
+#undef ESC
     r->reply_code = (int)code;
-    snprintf(r->diagnostic, sizeof r->diagnostic, "%s", bg_csv_text_value(v[C_ERROR]));
+    snprintf(r->diagnostic, sizeof r->diagnostic, "%s", bg_csv_text_value(error));
     r->first_seen = created;
     r->last_seen = last ? last : created;
     r->suppressed_since = created;
@@ -331,112 +502,180 @@ static int bg_import_record(bg_import *im, const char *file, int line, char **f,
     return 0;
 }
 
+/* The header line: the columns. 0, or -1 (reported). */
+static int bg_import_header(bg_import *im, bg_csv *c)
+{
+    const char *why;
+    int r = bg_csv_next(c, &why);
+    if (r <= 0) {
+        fprintf(stderr, "bounceguide: %s:%d: %s\n", im->file_esc, c->record_line ? c->record_line : 1,
+                r == 0 ? "empty file: a header line (address,code,error,created_at,...) is needed" : why);
+        return -1;
+    }
+    char *hdr[BG_CSV_MAX_FIELDS];
+    for (int i = 0; i < c->nfields; i++) {
+        hdr[i] = c->fields[i];
+        bg_trim_inplace(hdr[i]);
+    }
+    for (int k = 0; k < C_N; k++)
+        im->col[k] = bg_csv_col(hdr, c->nfields, bg_csv_aliases[k]);
+    if (im->col[C_ADDR] < 0) {
+        fprintf(stderr, "bounceguide: %s:%d: no address column in the header\n", im->file_esc,
+                c->record_line);
+        return -1;
+    }
+    im->ncols = c->nfields;
+    return 0;
+}
+
+/* One pass over the records after the header: check each (s NULL) or
+ * write each (s open, inside a transaction). 0, or -1 when a write
+ * failed (*st set). */
+static int bg_import_pass(bg_import *im, bg_csv *c, bg_store *s, bg_store_status *st)
+{
+    const char *why;
+    int r;
+    while ((r = bg_csv_next(c, &why)) != 0) {
+        if (r < 0) {
+            bg_import_err(im, c->record_line, "malformed CSV: %s", why);
+            bg_csv_skip_line(c);
+            continue;
+        }
+        if (c->nfields != im->ncols) {
+            bg_import_err(im, c->record_line, "%d fields, the header has %d", c->nfields, im->ncols);
+            continue;
+        }
+        bg_store_row row;
+        if (bg_import_record(im, c->record_line, c->fields, &row) != 0)
+            continue;
+        im->rows++;
+        if (s && !im->errors && (*st = bg_store_put(s, &row)) != BG_STORE_OK)
+            return -1;
+    }
+    if (ferror(c->f)) {
+        fprintf(stderr, "bounceguide: %s: read error: %s\n", im->file_esc, strerror(errno));
+        im->errors++;
+    }
+    return 0;
+}
+
+/* The input as a file that can be read twice: a regular file as it is,
+ * anything else (stdin, a pipe) copied to a temporary file first. */
+static FILE *bg_import_open(const char *file, const char *shown)
+{
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!in) {
+        fprintf(stderr, "bounceguide: %s: %s\n", shown, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) && in != stdin)
+        return in;
+    FILE *tmp = tmpfile();
+    if (!tmp) {
+        fprintf(stderr, "bounceguide: temporary file for %s: %s\n", shown, strerror(errno));
+        if (in != stdin)
+            fclose(in);
+        return NULL;
+    }
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, tmp) != n) {
+            bad = 1;
+            break;
+        }
+    if (ferror(in) || bad || fflush(tmp) != 0) {
+        fprintf(stderr, "bounceguide: %s: %s\n", shown, bad ? "cannot copy to a temporary file" : "read error");
+        fclose(tmp);
+        tmp = NULL;
+    }
+    if (in != stdin)
+        fclose(in);
+    return tmp;
+}
+
 int bg_sup_import(const bg_sup_opts *o, const bg_policy *p)
 {
     if (o->nargs != 2) {
         fprintf(stderr, "bounceguide: import needs one FILE (\"-\" for stdin)\n");
         return 2;
     }
-    const char *file = o->args[1];
-    size_t len = 0;
-    char *text = bg_cli_read_file(file, 256u << 20, &len);
-    if (!text)
+    if (o->category && !bg_category_find(o->category)) {
+        fprintf(stderr, "bounceguide: unknown category \"%s\"\n", o->category);
         return 1;
-    bg_rules *rules = bg_rules_load(NULL);
-    bg_csv c = {.p = text, .end = text + len, .line = 1};
-    bg_buf_init(&c.store);
-    bg_import im = {0};
+    }
+    bg_import im = {.o = o, .p = p, .file = o->args[1], .now = (long long)time(NULL)};
+    bg_cli_esc(im.file_esc, sizeof im.file_esc, im.file, 250);
+    /* the categories of rows without one come from the engine's rules:
+     * the config's rules_file too, as inside Exim */
+    bg_engine_opts eo = {.config_path = o->config ? o->config : BG_CLI_DEFAULT_CONFIG,
+                         .missing_ok = o->config == NULL};
+    im.engine = bg_engine_new(&eo);
+    bg_csv *c = calloc(1, sizeof *c);
     int rc = 1;
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-        c.p += 3;
-    const char *why;
-    int r = bg_csv_next(&c, &why);
-    if (r <= 0) {
-        fprintf(stderr, "bounceguide: %s:%d: %s\n", file, c.record_line ? c.record_line : 1,
-                r == 0 ? "empty file: a header line (address,code,error,created_at,...) is needed" : why);
+    bg_store *s = NULL;
+    if (!im.engine || !c) {
+        fprintf(stderr, "bounceguide: out of memory\n");
         goto out;
     }
-    int col[C_N];
-    char *hdr[BG_CSV_MAX_FIELDS];
-    for (int i = 0; i < c.nfields; i++) {
-        hdr[i] = c.fields[i];
-        bg_trim_inplace(hdr[i]);
-    }
-    for (int k = 0; k < C_N; k++)
-        col[k] = bg_csv_col(hdr, c.nfields, bg_csv_aliases[k]);
-    if (col[C_ADDR] < 0) {
-        fprintf(stderr, "bounceguide: %s:%d: no address column in the header\n", file, c.record_line);
+    bg_buf_init(&c->store);
+    if (!(c->f = bg_import_open(im.file, im.file_esc)))
         goto out;
-    }
-    int ncols = c.nfields;
-    /* the header's strings live in c.store, which the next record reuses:
-     * keep the column count and indexes only */
-    long long now = (long long)time(NULL);
-    for (;;) {
-        r = bg_csv_next(&c, &why);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            bg_import_err(&im, file, c.record_line, "malformed CSV: %s", why);
-            bg_csv_skip_line(&c);
-            continue;
-        }
-        if (c.nfields != ncols) {
-            bg_import_err(&im, file, c.record_line, "%d fields, the header has %d", c.nfields, ncols);
-            continue;
-        }
-        if (im.n == im.cap) {
-            size_t nc = im.cap ? im.cap * 2 : 256;
-            bg_store_row *nr = realloc(im.rows, nc * sizeof *nr);
-            if (!nr) {
-                fprintf(stderr, "bounceguide: out of memory\n");
-                goto out;
-            }
-            im.rows = nr;
-            im.cap = nc;
-        }
-        if (bg_import_record(&im, file, c.record_line, c.fields, col, o, p, rules, now,
-                             &im.rows[im.n]) == 0)
-            im.n++;
-    }
+    bg_csv_rewind(c);
+    if (bg_import_header(&im, c) < 0)
+        goto out;
+    bg_store_status st = BG_STORE_OK;
+    bg_import_pass(&im, c, NULL, &st);
     if (im.errors) {
         if (im.errors > BG_IMPORT_MAX_ERRORS)
             fprintf(stderr, "bounceguide: ... %d more errors\n", im.errors - BG_IMPORT_MAX_ERRORS);
-        fprintf(stderr, "bounceguide: %s: %d bad line(s); nothing imported\n", file, im.errors);
+        fprintf(stderr, "bounceguide: %s: %d bad line(s); nothing imported\n", im.file_esc, im.errors);
         goto out;
     }
     if (o->dry_run) {
-        printf("%zu row(s) would be imported\n", im.n);
+        printf("%zu row(s) would be imported\n", im.rows);
         rc = 0;
         goto out;
     }
-    bg_store *s = bg_sup_open(o, p, 1);
-    if (!s)
+    if (!(s = bg_sup_open(o, p, 1)))
         goto out;
     char note[BG_STORE_NOTE_MAX];
-    snprintf(note, sizeof note, "import of %.200s%s%.100s", strcmp(file, "-") == 0 ? "stdin" : file,
+    snprintf(note, sizeof note, "import of %.200s%s%.100s", strcmp(im.file, "-") == 0 ? "stdin" : im.file,
              o->reason ? ": " : "", o->reason ? o->reason : "");
     bg_sup_actor(s, BG_SRC_IMPORT, note); /* each row is a change: who, and from which file */
-    bg_store_status st = bg_store_begin(s);
-    size_t i = 0;
-    for (; st == BG_STORE_OK && i < im.n; i++)
-        st = bg_store_put(s, &im.rows[i]);
-    if (st == BG_STORE_OK)
-        st = bg_store_commit(s);
-    else
-        bg_store_rollback(s);
+    size_t checked = im.rows;
+    im.rows = 0;
+    st = bg_store_begin(s);
+    if (st == BG_STORE_OK) {
+        bg_csv_rewind(c);
+        if (bg_import_header(&im, c) < 0 || bg_import_pass(&im, c, s, &st) < 0 || im.errors ||
+            im.rows != checked) {
+            if (st == BG_STORE_OK)
+                fprintf(stderr, "bounceguide: %s changed while it was imported\n", im.file_esc);
+            bg_store_rollback(s);
+            if (st == BG_STORE_OK)
+                st = BG_STORE_INVALID;
+        } else {
+            st = bg_store_commit(s);
+        }
+    }
     if (st != BG_STORE_OK) {
         fprintf(stderr, "bounceguide: import failed (%s%s%s); nothing imported\n", bg_store_status_text(st),
                 *bg_store_errmsg(s) ? ": " : "", bg_store_errmsg(s));
     } else {
-        printf("%zu row(s) imported\n", im.n);
+        printf("%zu row(s) imported\n", im.rows);
         rc = 0;
     }
-    bg_store_close(s);
 out:
-    bg_buf_free(&c.store);
-    bg_rules_free(rules);
-    free(im.rows);
-    free(text);
+    bg_store_close(s);
+    if (c) {
+        if (c->f && c->f != stdin)
+            fclose(c->f);
+        bg_buf_free(&c->store);
+        free(c);
+    }
+    bg_engine_free(im.engine);
     return rc;
 }

@@ -1,9 +1,11 @@
 /* bg_cli_suppress_int: what the parts of `bounceguide suppress` share
- * (only plugin/bg_cli_suppress*.c and bg_cli_history.c include this). The
+ * (only plugin/bg_cli_suppress*.c, bg_cli_history.c and bg_cli_report.c,
+ * for the actor, include this). The
  * command is split by concern:
  *
  *   bg_cli_suppress.c         options, the store and the actor, add,
- *                             remove, expire, the dispatcher
+ *                             expire, the dispatcher
+ *   bg_cli_suppress_remove.c  remove: one, a file, or by filter
  *   bg_cli_suppress_list.c    list, show, export, stats; CSV output
  *   bg_cli_suppress_import.c  the CSV reader and import
  *   bg_cli_history.c          history and changes (the change log)
@@ -25,7 +27,7 @@ typedef struct bg_sup_opts {
     const char *category;
     const char *expires;
     const char *reason;
-    const char *format; /* history, changes: table | csv | json */
+    const char *format; /* table | csv | json (every listing verb; --json = json) */
     const char *since;  /* changes: SEQ, TIME or an age (7d) */
     const char *limit;  /* changes: at most N */
     const char *from;   /* migrate: the SQLite store to copy */
@@ -38,6 +40,8 @@ typedef struct bg_sup_opts {
     int snapshot;       /* changes: the rows in force instead */
     int once;           /* sync: one round */
     int status;         /* sync: where this host stands */
+    const char *file;   /* remove: a file of addresses */
+    const char *before; /* remove: rows suppressed before this time */
     const char *args[5]; /* args[0] = the command */
     int nargs;
 } bg_sup_opts;
@@ -58,11 +62,22 @@ void bg_csv_field(bg_buf *b, const char *s, int last);
 void bg_csv_text_field(bg_buf *b, const char *s, int last);
 const char *bg_csv_text_value(const char *s);
 
+/* Text of a file or of a remote party for a message: at most max bytes
+ * of in, control characters (C0, DEL, C1) and bytes that are not UTF-8
+ * as \xNN (\t, \n, \r), "..." when cut; never a raw escape sequence. */
+void bg_cli_esc(char *out, size_t outsz, const char *in, size_t max);
+
+/* The output format of a listing verb: --format, or --json, or dflt.
+ * BG_FMT_* or -1 (an unknown name, reported). */
+enum { BG_FMT_TABLE, BG_FMT_CSV, BG_FMT_JSON };
+int bg_sup_format(const bg_sup_opts *o, int dflt);
+
 /* The verbs (exit codes). */
 int bg_sup_list(const bg_sup_opts *o, const bg_policy *p, int show);
 int bg_sup_export(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_import(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_remove(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_history(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_changes(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_sync(const bg_sup_opts *o, const bg_policy *p);

@@ -57,19 +57,36 @@ static void bg_sup_json_row(bg_buf *b, const bg_store_row *r, long long now)
 }
 
 typedef struct bg_sup_print {
-    int json;
+    int fmt;            /* BG_FMT_* */
     int n;
     long long now;
-    int detail;
+    int detail;         /* show: one block per row */
+    FILE *f;            /* rows are written as they come: memory stays flat */
+    int failed;
     bg_buf out;
 } bg_sup_print;
+
+static int bg_sup_csv_row(const bg_store_row *r, void *ctx);
+static void bg_sup_csv_header(bg_buf *b);
+
+/* Write what the buffer holds. */
+static void bg_sup_drain(bg_sup_print *pr)
+{
+    if (bg_buf_failed(&pr->out))
+        pr->failed = 1;
+    else if (pr->out.len && fwrite(pr->out.p, 1, pr->out.len, pr->f) != pr->out.len)
+        pr->failed = 1;
+    bg_buf_reset(&pr->out);
+}
 
 static int bg_sup_print_row(const bg_store_row *r, void *ctx)
 {
     bg_sup_print *pr = ctx;
-    if (pr->json) {
+    if (pr->fmt == BG_FMT_JSON) {
         bg_buf_adds(&pr->out, pr->n ? ",\n  " : "\n  ");
         bg_sup_json_row(&pr->out, r, pr->now);
+    } else if (pr->fmt == BG_FMT_CSV) {
+        bg_sup_csv_row(r, &pr->out);
     } else if (pr->detail) {
         char t1[32], t2[32], t3[32], t4[32];
         bg_store_fmt_time(r->first_seen, t1);
@@ -103,22 +120,34 @@ static int bg_sup_print_row(const bg_store_row *r, void *ctx)
                       bg_store_row_active(r, pr->now) ? "" : " (not in force)");
     }
     pr->n++;
-    return 0;
+    if (pr->out.len >= 65536)
+        bg_sup_drain(pr);
+    return pr->failed;
 }
 
+static void bg_sup_print_start(bg_sup_print *pr)
+{
+    if (pr->fmt == BG_FMT_JSON)
+        bg_buf_adds(&pr->out, "[");
+    else if (pr->fmt == BG_FMT_CSV)
+        bg_sup_csv_header(&pr->out);
+}
+
+/* End the output; 0, or 1 when a write failed (reported). */
 static int bg_sup_flush(bg_sup_print *pr, const char *empty)
 {
-    if (pr->json)
+    if (pr->fmt == BG_FMT_JSON)
         bg_buf_adds(&pr->out, pr->n ? "\n]\n" : "]\n");
-    if (bg_buf_failed(&pr->out)) {
-        fprintf(stderr, "bounceguide: out of memory\n");
-        bg_buf_free(&pr->out);
+    else if (pr->fmt == BG_FMT_TABLE && !pr->n && empty)
+        bg_buf_printf(&pr->out, "%s\n", empty);
+    bg_sup_drain(pr);
+    bg_buf_free(&pr->out);
+    if (fflush(pr->f) != 0 || ferror(pr->f))
+        pr->failed = 1;
+    if (pr->failed) {
+        fprintf(stderr, "bounceguide: write error\n");
         return 1;
     }
-    fputs(bg_buf_str(&pr->out), stdout);
-    if (!pr->json && !pr->n && empty)
-        printf("%s\n", empty);
-    bg_buf_free(&pr->out);
     return 0;
 }
 
@@ -178,6 +207,12 @@ static const char *const bg_csv_columns[] = {
     "scope", "last_seen", "expires_at", "soft_count", "source", "last_message_id", NULL,
 };
 
+static void bg_sup_csv_header(bg_buf *b)
+{
+    for (int i = 0; bg_csv_columns[i]; i++)
+        bg_csv_field(b, bg_csv_columns[i], !bg_csv_columns[i + 1]);
+}
+
 static int bg_sup_csv_row(const bg_store_row *r, void *ctx)
 {
     bg_buf *b = ctx;
@@ -201,9 +236,29 @@ static int bg_sup_csv_row(const bg_store_row *r, void *ctx)
     return 0;
 }
 
-/* A CSV reader over a buffer: one record per call. */
 
 /* ---- commands ---------------------------------------------------------------- */
+
+int bg_sup_format(const bg_sup_opts *o, int dflt)
+{
+    if (o->format && o->json && strcmp(o->format, "json") != 0) {
+        fprintf(stderr, "bounceguide: --json and --format %.20s: choose one\n", o->format);
+        return -1;
+    }
+    const char *f = o->format ? o->format : o->json ? "json" : NULL;
+    if (!f)
+        return dflt;
+    if (strcmp(f, "table") == 0)
+        return BG_FMT_TABLE;
+    if (strcmp(f, "csv") == 0)
+        return BG_FMT_CSV;
+    if (strcmp(f, "json") == 0)
+        return BG_FMT_JSON;
+    char e[64];
+    bg_cli_esc(e, sizeof e, f, 20);
+    fprintf(stderr, "bounceguide: --format \"%s\": table, csv or json\n", e);
+    return -1;
+}
 
 int bg_sup_list(const bg_sup_opts *o, const bg_policy *p, int show)
 {
@@ -211,6 +266,9 @@ int bg_sup_list(const bg_sup_opts *o, const bg_policy *p, int show)
         fprintf(stderr, show ? "bounceguide: show needs ADDRESS|DOMAIN\n" : "bounceguide: list takes no arguments\n");
         return 2;
     }
+    int fmt = bg_sup_format(o, BG_FMT_TABLE);
+    if (fmt < 0)
+        return 2;
     if (o->category && !bg_category_find(o->category)) {
         fprintf(stderr, "bounceguide: unknown category \"%s\"\n", o->category);
         return 1;
@@ -218,10 +276,9 @@ int bg_sup_list(const bg_sup_opts *o, const bg_policy *p, int show)
     bg_store *s = bg_sup_open(o, p, 0);
     if (!s)
         return 1;
-    bg_sup_print pr = {.json = o->json, .now = (long long)time(NULL), .detail = show};
+    bg_sup_print pr = {.fmt = fmt, .now = (long long)time(NULL), .detail = show, .f = stdout};
     bg_buf_init(&pr.out);
-    if (pr.json)
-        bg_buf_adds(&pr.out, "[");
+    bg_sup_print_start(&pr);
     bg_store_status st;
     if (show) {
         st = bg_store_list(s, o->domain, o->category, o->args[1], 0, pr.now, bg_sup_print_row, &pr);
@@ -250,54 +307,67 @@ int bg_sup_export(const bg_sup_opts *o, const bg_policy *p)
         fprintf(stderr, "bounceguide: export takes at most one FILE\n");
         return 2;
     }
+    int fmt = bg_sup_format(o, BG_FMT_CSV);
+    if (fmt < 0)
+        return 2;
+    if (o->category && !bg_category_find(o->category)) {
+        fprintf(stderr, "bounceguide: unknown category \"%s\"\n", o->category);
+        return 1;
+    }
     bg_store *s = bg_sup_open(o, p, 0);
     if (!s)
         return 1;
-    bg_buf b;
-    bg_buf_init(&b);
-    for (int i = 0; bg_csv_columns[i]; i++)
-        bg_csv_field(&b, bg_csv_columns[i], !bg_csv_columns[i + 1]);
-    bg_store_status st = bg_store_list(s, o->domain, o->category, NULL, !o->all,
-                                       (long long)time(NULL), bg_sup_csv_row, &b);
-    bg_store_close(s);
-    int rc = 1;
-    if (st != BG_STORE_OK)
-        fprintf(stderr, "bounceguide: %s\n", bg_store_status_text(st));
-    else if (bg_buf_failed(&b))
-        fprintf(stderr, "bounceguide: out of memory\n");
-    else {
-        FILE *f = o->nargs == 2 && strcmp(o->args[1], "-") != 0 ? fopen(o->args[1], "w") : stdout;
-        if (!f)
-            fprintf(stderr, "bounceguide: %s: %s\n", o->args[1], strerror(errno));
-        else {
-            fwrite(b.p, 1, b.len, f);
-            rc = ferror(f) ? 1 : 0;
-            if (f != stdout && fclose(f) != 0)
-                rc = 1;
-            if (rc)
-                fprintf(stderr, "bounceguide: write error\n");
-        }
+    FILE *f = o->nargs == 2 && strcmp(o->args[1], "-") != 0 ? fopen(o->args[1], "w") : stdout;
+    if (!f) {
+        char e[300];
+        bg_cli_esc(e, sizeof e, o->args[1], 250);
+        fprintf(stderr, "bounceguide: %s: %s\n", e, strerror(errno));
+        bg_store_close(s);
+        return 1;
     }
-    bg_buf_free(&b);
+    bg_sup_print pr = {.fmt = fmt, .now = (long long)time(NULL), .f = f};
+    bg_buf_init(&pr.out);
+    bg_sup_print_start(&pr);
+    bg_store_status st = bg_store_list(s, o->domain, o->category, NULL, !o->all, pr.now,
+                                       bg_sup_print_row, &pr);
+    bg_store_close(s);
+    int rc = 0;
+    if (st != BG_STORE_OK) {
+        fprintf(stderr, "bounceguide: %s\n", bg_store_status_text(st));
+        bg_buf_free(&pr.out);
+        rc = 1;
+    } else {
+        rc = bg_sup_flush(&pr, "no suppressions");
+    }
+    if (f != stdout && fclose(f) != 0 && !rc) {
+        fprintf(stderr, "bounceguide: write error\n");
+        rc = 1;
+    }
     return rc;
 }
 
 typedef struct bg_sup_cat {
     bg_buf *b;
-    int json;
+    int fmt;
     int n;
 } bg_sup_cat;
 
 static int bg_sup_stat_cat(const char *d, const char *c, long long n, void *ctx)
 {
     bg_sup_cat *sc = ctx;
-    if (sc->json) {
+    if (sc->fmt == BG_FMT_JSON) {
         bg_buf_adds(sc->b, sc->n ? "," : "");
         bg_buf_adds(sc->b, "{\"sending_domain\":");
         bg_json_str(sc->b, d);
         bg_buf_adds(sc->b, ",\"category\":");
         bg_json_str(sc->b, c);
         bg_buf_printf(sc->b, ",\"active\":%lld}", n);
+    } else if (sc->fmt == BG_FMT_CSV) {
+        char num[24];
+        snprintf(num, sizeof num, "%lld", n);
+        bg_csv_field(sc->b, d, 0);
+        bg_csv_field(sc->b, c, 0);
+        bg_csv_field(sc->b, num, 1);
     } else {
         bg_buf_printf(sc->b, "  %-30s %-22s %lld\n", d, c, n);
     }
@@ -305,8 +375,18 @@ static int bg_sup_stat_cat(const char *d, const char *c, long long n, void *ctx)
     return 0;
 }
 
+/* stats: the totals and the rows in force per sending domain and
+ * category; CSV is that breakdown alone (sending_domain,category,active:
+ * one table, as a spreadsheet wants it). */
 int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p)
 {
+    if (o->nargs != 1) {
+        fprintf(stderr, "bounceguide: stats takes no arguments\n");
+        return 2;
+    }
+    int fmt = bg_sup_format(o, BG_FMT_TABLE);
+    if (fmt < 0)
+        return 2;
     bg_store *s = bg_sup_open(o, p, 0);
     if (!s)
         return 1;
@@ -315,13 +395,15 @@ int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p)
     bg_store_status rc = bg_store_get_stats(s, o->domain, now, &st);
     bg_buf b;
     bg_buf_init(&b);
-    bg_sup_cat sc = {.b = &b, .json = o->json};
-    if (o->json)
+    bg_sup_cat sc = {.b = &b, .fmt = fmt};
+    if (fmt == BG_FMT_JSON)
         bg_buf_printf(&b,
                       "{\"rows\":%lld,\"active\":%lld,\"soft_pending\":%lld,\"expired\":%lld,"
                       "\"events\":%lld,\"deliveries_recorded\":%lld,\"db_bytes\":%lld,\"by_category\":[",
                       st.rows, st.active, st.soft_pending, st.expired, st.events, st.events_sent,
                       st.page_count * st.page_size);
+    else if (fmt == BG_FMT_CSV)
+        bg_buf_adds(&b, "sending_domain,category,active\r\n");
     else
         bg_buf_printf(&b,
                       "rows:                %lld\nin force:            %lld\nsoft, counting:      %lld\n"
@@ -332,7 +414,7 @@ int bg_sup_stats(const bg_sup_opts *o, const bg_policy *p)
     if (rc == BG_STORE_OK)
         rc = bg_store_count_by_category(s, o->domain, now, bg_sup_stat_cat, &sc);
     bg_store_close(s);
-    if (o->json)
+    if (fmt == BG_FMT_JSON)
         bg_buf_adds(&b, "]}\n");
     if (rc != BG_STORE_OK || bg_buf_failed(&b)) {
         fprintf(stderr, "bounceguide: %s\n", rc != BG_STORE_OK ? bg_store_status_text(rc) : "out of memory");

@@ -259,8 +259,8 @@ int bg_sup_migrate(const bg_sup_opts *o, const bg_policy *p)
         return 1;
     }
     printf("migrated %s into %s: %lld row(s) copied, %lld kept as they were there, %lld event(s), "
-           "%lld soft event time(s), %lld change(s)\n",
-           o->from, name, cs.rows, cs.rows_kept, cs.events, cs.soft, cs.changes);
+           "%lld soft event time(s), %lld change(s), %lld guard reset(s), %lld counter row(s) added\n",
+           o->from, name, cs.rows, cs.rows_kept, cs.events, cs.soft, cs.changes, cs.guards, cs.counts);
     printf("change log: %s\n", cs.log_kept ? "the file's log goes on in the central store (same log id)"
                                            : "the central store has its own log: each row copied is logged "
                                              "as added (source import)");

@@ -94,6 +94,18 @@ static const bg_config_key bg_config_keys[] = {
     {"prvs_secret", BG_CFG_STRING, "", BG_CFG_DOMAIN, "suppression", "the BATV key itself"},
     {"prvs_secret_*", BG_CFG_STRING, "", BG_CFG_DOMAIN, "suppression",
      "prvs_secret_<N>: the key for key number N"},
+    /* reports and the bounce-rate guard (bg_store_count.c, bounceguide report) */
+    {"report", BG_CFG_BOOL, "yes", BG_CFG_DOMAIN, "report",
+     "count deliveries, bounces, deferrals and complaints of this sending domain for bounceguide report"},
+    {"report_retention", BG_CFG_DURATION, "400d", BG_CFG_GLOBAL, "report",
+     "counters kept (suppress expire prunes older hours; 0 = forever)"},
+    {"guard_bounce_rate", BG_CFG_PERCENT, "0", BG_CFG_DOMAIN, "report",
+     "defer (451) new mail of this sending domain while its bounces reach this share of "
+     "deliveries + bounces within guard_window (5%); 0 = off"},
+    {"guard_window", BG_CFG_DURATION, "24h", BG_CFG_DOMAIN, "report",
+     "the span the guard looks back over (whole hours)"},
+    {"guard_min_volume", BG_CFG_COUNT, "100", BG_CFG_DOMAIN, "report",
+     "deliveries + bounces within guard_window before the guard may hold mail"},
     /* authentication diagnosis */
     {"diagnose_budget", BG_CFG_MS, "2s", BG_CFG_DOMAIN, "auth", "DNS time per bounce; 0 = off"},
     {"diagnose_domains", BG_CFG_LIST, "", BG_CFG_GLOBAL, "auth", "domains that may be looked up"},
@@ -165,7 +177,7 @@ const bg_config_key *bg_config_keys_find(const char *name)
 const char *bg_config_type_name(bg_config_type t)
 {
     static const char *const names[] = {"bool", "count", "size", "duration", "milliseconds",
-                                        "mode", "string", "path", "list"};
+                                        "mode", "string", "path", "list", "percent"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -222,6 +234,12 @@ int bg_config_keys_value_ok(const bg_config_key *key, const char *value, const c
             return -1;
         }
         return 0;
+    case BG_CFG_PERCENT:
+        if (bg_config_parse_percent(value, NULL) < 0) {
+            *why = "is not a share (\"5%\", \"0.5%\", 0)";
+            return -1;
+        }
+        return 0;
     case BG_CFG_MODE:
         if (bg_suppress_parse(value) < 0) {
             *why = "is not none, count, address or domain";
@@ -231,6 +249,31 @@ int bg_config_keys_value_ok(const bg_config_key *key, const char *value, const c
     default:
         return 0;
     }
+}
+
+int bg_config_parse_percent(const char *v, double *out)
+{
+    if (!v)
+        return -1;
+    while (isspace((unsigned char)*v))
+        v++;
+    char *e;
+    double d = strtod(v, &e);
+    if (e == v || d < 0 || d > 100 || d != d)
+        return -1;
+    while (isspace((unsigned char)*e))
+        e++;
+    if (*e == '%')
+        e++;
+    else if (d != 0)
+        return -1; /* "5" could mean 5% or 500%: say it */
+    while (isspace((unsigned char)*e))
+        e++;
+    if (*e)
+        return -1;
+    if (out)
+        *out = d / 100.0;
+    return 0;
 }
 
 /* Levenshtein distance of two short strings, capped (for "did you mean"). */

@@ -16,7 +16,9 @@
 #include "bg_log.h"
 #include "bg_mime.h"
 #include "bg_policy.h"
+#include "bg_provider.h"
 #include "bg_prvs.h"
+#include "bg_store_count.h"
 #include "bg_store_sent.h"
 
 /* Recipients of one message looked at for a complaint (a newsletter goes
@@ -220,6 +222,13 @@ static int bg_fb_complaint_one(bg_fb_ctx *c, const char *addr, const char *accep
     if (bg_fb_record(c->s, c->domain, addr, c->orig_id, "complaint", diag, &rule, c->what, proof, c->st,
                      &written) < 0)
         return -1;
+    /* a counted complaint for `bounceguide report` (one per message and
+     * recipient, as the event above): under the operator of the
+     * recipient's domain, as the report cannot know the MX host here */
+    const char *at = strrchr(addr, '@');
+    if (written && bg_policy_report(c->p, c->domain))
+        (void)bg_store_count_add(c->s, c->domain, bg_provider_find(NULL, at ? at + 1 : "")->id,
+                                 BG_OUT_COMPLAINT, "complaint", 1, 0); /* best effort: the row is in */
     return written;
 }
 

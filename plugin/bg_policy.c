@@ -223,3 +223,41 @@ long long bg_policy_change_retention(const bg_policy *p)
 {
     return bg_policy_secs(p, NULL, "suppress_change_retention", BG_POLICY_CHANGE_RETENTION);
 }
+
+int bg_policy_guard_get(const bg_policy *p, const char *sender_domain, bg_policy_guard *out)
+{
+    double rate = 0;
+    const char *v = bg_config_get(p->cfg, sender_domain, "guard_bounce_rate", NULL);
+    if (!v || bg_config_parse_percent(v, &rate) < 0 || rate <= 0)
+        return 0;
+    if (out) {
+        out->rate = rate > 1 ? 1 : rate;
+        out->rate_ppm = (long long)(out->rate * 1e6 + 0.5);
+        out->window = bg_policy_secs(p, sender_domain, "guard_window", BG_POLICY_GUARD_WINDOW);
+        if (out->window <= 0)
+            out->window = BG_POLICY_GUARD_WINDOW;
+        out->min_volume = bg_config_get_num(p->cfg, sender_domain, "guard_min_volume",
+                                            BG_POLICY_GUARD_MIN_VOLUME);
+        if (out->min_volume < 1)
+            out->min_volume = 1;
+    }
+    return 1;
+}
+
+int bg_policy_guard_holds(const bg_policy_guard *g, long long delivered, long long bounced)
+{
+    long long total = delivered + bounced;
+    if (!g || g->rate_ppm <= 0 || total < g->min_volume || total <= 0)
+        return 0;
+    return bounced * 1000000LL >= g->rate_ppm * total; /* exact: 5 of 100 is 5% */
+}
+
+int bg_policy_report(const bg_policy *p, const char *sender_domain)
+{
+    return bg_config_get_bool(p->cfg, sender_domain, "report", 1);
+}
+
+long long bg_policy_report_retention(const bg_policy *p)
+{
+    return bg_policy_secs(p, NULL, "report_retention", BG_POLICY_REPORT_RETENTION);
+}

@@ -31,9 +31,11 @@
 #include <time.h>
 #include <strings.h>
 
+#include "bg_catalog_fmt.h"
 #include "bg_render_int.h"
 #include "bg_rfc2047.h"
 #include "bg_status.h"
+#include "bg_time.h"
 
 /* ---------------------------------------------------------------------
  * Small text helpers
@@ -101,6 +103,7 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, int mo
 {
     size_t i = 0;
     int html = mode & BG_RT_HTML;
+    int rd = mode & BG_RT_ADMIN ? BG_RD_ADMIN : BG_RD_SENDER;
     const bg_render_rc *first = r && r->same_as >= 0 ? &c->rc[r->same_as] : NULL;
 #define BG_VAR(n, val) (v[i].name = (n), v[i].value = (val), i++)
 #define BG_PICK(plain, marked) (html ? bg_buf_str(&(marked)) : bg_buf_str(&(plain)))
@@ -120,16 +123,19 @@ static void bg_render_vars(const bg_render_ctx *c, const bg_render_rc *r, int mo
         BG_VAR("code", bg_buf_str(&r->code));
         BG_VAR("reply_code", bg_buf_str(&r->reply_code));
         BG_VAR("remote_mta", bg_buf_str(&r->remote_mta));
-        BG_VAR("retry_until", bg_buf_str(&r->retry_until));
+        BG_VAR("retry_until", bg_buf_str(&r->retry_until[rd]));
         BG_VAR("category", r->section);
         BG_VAR("rule", mode & BG_RT_ADMIN ? bg_buf_str(&r->rule) : "");
-        BG_VAR("tried_since", bg_buf_str(&r->tried_since));
-        BG_VAR("tried_for", bg_buf_str(&r->tried_for));
-        /* the caller's own facts for this recipient (bg_render_extra.vars) */
+        BG_VAR("tried_since", bg_buf_str(&r->tried_since[rd]));
+        BG_VAR("tried_for", bg_buf_str(&r->tried_for[rd]));
+        /* the caller's own facts for this recipient (bg_render_extra.vars),
+         * dates among them in this reader's words */
         const bg_render_extra *x = c->in->extra ? &c->in->extra[r->index] : NULL;
+        size_t k = 0;
         for (const bg_catalog_var *e = x ? x->vars : NULL;
-             e && e->name && i + 1 < BG_RENDER_MAX_VARS; e++)
-            BG_VAR(e->name, e->value);
+             e && e->name && i + 1 < BG_RENDER_MAX_VARS; e++, k++)
+            BG_VAR(e->name, k < BG_RENDER_XVALS && r->xval[rd][k].len
+                                ? bg_buf_str(&r->xval[rd][k]) : e->value);
     }
     BG_VAR(NULL, NULL);
 #undef BG_PICK
@@ -202,6 +208,43 @@ const bg_render_extra *bg_render_extra_of(const bg_render_ctx *c, const bg_rende
     return c->in->extra ? &c->in->extra[r->index] : NULL;
 }
 
+/* The next line of an administrator text (bg_render_extra.admin_text,
+ * cleaned) from *p: its level and its words without the bullet, into
+ * text. "- x" is a finding (level 0), "  - x" (indented) advice about the
+ * finding above it (level 1; 0 when there is none), any other line a
+ * paragraph (BG_FIND_PARA). Blank lines are skipped; 0 at the end. */
+int bg_render_next_finding(const char **p, int *level, bg_buf *text, int *seen_item)
+{
+    for (;;) {
+        const char *s = *p;
+        if (!*s)
+            return 0;
+        const char *e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        *p = s + n + (e ? 1 : 0);
+        size_t ind = 0;
+        while (ind < n && (s[ind] == ' ' || s[ind] == '\t'))
+            ind++;
+        if (ind == n)
+            continue; /* blank */
+        bg_buf_reset(text);
+        if (s[ind] == '-' && (ind + 1 == n || s[ind + 1] == ' ')) {
+            *level = ind >= 2 && *seen_item ? 1 : 0;
+            *seen_item = 1;
+            size_t from = ind + 1;
+            while (from < n && s[from] == ' ')
+                from++;
+            if (from == n)
+                continue; /* a bullet with nothing after it */
+            bg_buf_add(text, s + from, n - from);
+        } else {
+            *level = BG_FIND_PARA;
+            bg_buf_add(text, s + ind, n - ind);
+        }
+        return 1;
+    }
+}
+
 /* Steps for the sender: delay_do (category, else common) while we still
  * try; do otherwise. The extra sender_text (auth diagnosis) comes first. */
 void bg_render_steps(const bg_render_ctx *c, const bg_render_rc *r, int mode, bg_render_list *l)
@@ -261,11 +304,17 @@ const char *bg_render_summary(const bg_render_ctx *c, int mode, bg_buf *s)
 static void bg_render_rc_free(bg_render_rc *r)
 {
     bg_buf *all[] = {&r->recipient, &r->domain,      &r->code, &r->reply_code,
-                     &r->remote_mta, &r->retry_until, &r->rule, &r->diag,
-                     &r->recipient_m, &r->domain_m, &r->tried_since, &r->tried_for,
-                     &r->tried};
+                     &r->remote_mta, &r->rule, &r->diag,
+                     &r->recipient_m, &r->domain_m, &r->tried};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         bg_buf_free(all[i]);
+    for (int rd = 0; rd < BG_RD_COUNT; rd++) {
+        bg_buf_free(&r->retry_until[rd]);
+        bg_buf_free(&r->tried_since[rd]);
+        bg_buf_free(&r->tried_for[rd]);
+        for (size_t k = 0; k < BG_RENDER_XVALS; k++)
+            bg_buf_free(&r->xval[rd][k]);
+    }
 }
 
 /* Which recipients to explain: failed ones in a failure report, delayed
@@ -290,37 +339,74 @@ static int bg_render_wanted(const bg_bounce *b, const bg_rcpt *rc, const bg_verd
     return 0;
 }
 
-/* How long we tried and since when (the verdict's timing facts), in the
- * catalogue's words: {tried_for} from the duration_* keys, {tried_since}
- * as a UTC date. Both stay "" when unknown. */
+/* The catalogue of a reader. */
+static const bg_catalog *bg_render_reader_cat(const bg_render_ctx *c, int rd)
+{
+    return rd == BG_RD_ADMIN ? c->acat : c->cat;
+}
+
+/* A date for each reader: the sender's words, ISO 8601 for the
+ * administrator. */
+static void bg_render_date(const bg_render_ctx *c, long long t, bg_buf out[BG_RD_COUNT])
+{
+    for (int rd = 0; rd < BG_RD_COUNT; rd++) {
+        bg_buf_reset(&out[rd]);
+        if (rd == BG_RD_SENDER && bg_catalog_fmt_date(c->cat, t, 1, &out[rd]))
+            continue;
+        bg_catalog_fmt_iso(t, 1, &out[rd]);
+    }
+}
+
+/* How long we tried and since when (the verdict's timing facts), for
+ * each reader in its own catalogue's words: {tried_for} from the
+ * duration_* keys, {tried_since} a UTC date. Both stay "" when unknown
+ * (or when the reader's catalogue has no words for the duration). */
 static void bg_render_fill_timing(const bg_render_ctx *c, bg_render_rc *r, const bg_verdict *v)
 {
     r->gave_up = v->gave_up;
     if (v->tried_for <= 0)
         return;
-    time_t t = (time_t)v->tried_since;
-    struct tm tm;
-    char when[40];
-    if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
-        bg_buf_adds(&r->tried_since, when);
-    long long s = v->tried_for;
-    const char *key = s >= 2 * 86400 ? "duration_days" : s >= 2 * 3600 ? "duration_hours"
-                                                                          : "duration_minutes";
-    char n[24];
-    snprintf(n, sizeof n, "%lld", s >= 2 * 86400 ? s / 86400 : s >= 2 * 3600 ? s / 3600 : s / 60);
-    bg_catalog_var vars[] = {{"n", n}, {NULL, NULL}};
-    if (!bg_catalog_text(c->cat, "common", key, vars, &r->tried_for)) {
-        bg_buf_reset(&r->tried_since);
-        return;
+    bg_render_date(c, v->tried_since, r->tried_since);
+    for (int rd = 0; rd < BG_RD_COUNT; rd++)
+        if (!r->tried_since[rd].len ||
+            !bg_catalog_fmt_duration(bg_render_reader_cat(c, rd), v->tried_for, &r->tried_for[rd]))
+            bg_buf_reset(&r->tried_since[rd]);
+    if (r->tried_for[BG_RD_ADMIN].len)
+        bg_buf_printf(&r->tried, "%s (%s)", bg_buf_str(&r->tried_since[BG_RD_ADMIN]),
+                      bg_buf_str(&r->tried_for[BG_RD_ADMIN]));
+}
+
+/* Placeholders of the caller's facts that hold a date (bg_exim_store.c
+ * gives them as YYYY-MM-DD): shown like the renderer's own dates. */
+static const char *const bg_render_date_vars[] = {"suppressed_since", "suppressed_until", NULL};
+
+/* The caller's date facts of one recipient in each reader's form. */
+static void bg_render_fill_xdates(const bg_render_ctx *c, bg_render_rc *r)
+{
+    const bg_render_extra *x = c->in->extra ? &c->in->extra[r->index] : NULL;
+    size_t k = 0;
+    for (const bg_catalog_var *e = x ? x->vars : NULL; e && e->name && k < BG_RENDER_XVALS;
+         e++, k++) {
+        int date = 0;
+        for (size_t d = 0; bg_render_date_vars[d] && !date; d++)
+            date = strcmp(e->name, bg_render_date_vars[d]) == 0;
+        if (!date || !e->value)
+            continue;
+        bg_buf v;
+        bg_buf_init(&v);
+        bg_utf8_clean(&v, e->value, BG_FIELD_MAX);
+        bg_catalog_fmt_date_text(c->cat, bg_buf_str(&v), &r->xval[BG_RD_SENDER][k]);
+        bg_catalog_fmt_date_text(NULL, bg_buf_str(&v), &r->xval[BG_RD_ADMIN][k]);
+        bg_buf_free(&v);
     }
-    bg_buf_printf(&r->tried, "%s (%s)", bg_buf_str(&r->tried_since), bg_buf_str(&r->tried_for));
 }
 
 /* The timing line under "what happened" ("" when there is none). */
 const char *bg_render_timing(const bg_render_ctx *c, const bg_render_rc *r, int mode, bg_buf *s)
 {
     bg_buf_reset(s);
-    if (!r->tried_for.len || (!r->gave_up && !r->delay))
+    int rd = mode & BG_RT_ADMIN ? BG_RD_ADMIN : BG_RD_SENDER;
+    if (!r->tried_for[rd].len || (!r->gave_up && !r->delay))
         return "";
     return bg_render_text(c, r, r->delay ? "timing_delay" : "timing_gave_up", NULL, mode, s);
 }
@@ -345,13 +431,22 @@ static void bg_render_fill_rc(const bg_render_ctx *c, bg_render_rc *r, const bg_
     if (v->reply_code > 0)
         bg_buf_printf(&r->reply_code, "%d", v->reply_code);
     bg_utf8_clean(&r->remote_mta, rc->remote_mta, BG_FIELD_MAX);
-    bg_utf8_clean(&r->retry_until, rc->will_retry_until, BG_FIELD_MAX);
+    /* Will-Retry-Until as a date in each reader's form; as given when it
+     * does not parse */
+    long long until;
+    if (rc->will_retry_until[0] && bg_time_parse(rc->will_retry_until, &until) == 0) {
+        bg_render_date(c, until, r->retry_until);
+    } else {
+        bg_utf8_clean(&r->retry_until[BG_RD_SENDER], rc->will_retry_until, BG_FIELD_MAX);
+        bg_utf8_clean(&r->retry_until[BG_RD_ADMIN], rc->will_retry_until, BG_FIELD_MAX);
+    }
     bg_utf8_clean(&r->rule, v->rule, BG_RULE_NAME_MAX);
     bg_utf8_clean(&r->diag, rc->diagnostic, BG_DIAG_MAX);
     r->section = v->category && v->category->id ? v->category->id : "unknown";
     bg_render_mark(&r->recipient_m, &r->recipient, BG_MARK_NOBR, BG_MARK_NOBR_END);
     bg_render_mark(&r->domain_m, &r->domain, BG_MARK_NOBR, BG_MARK_NOBR_END);
     bg_render_fill_timing(c, r, v);
+    bg_render_fill_xdates(c, r);
 }
 
 /* Free the facts gathered for one rendering. */
@@ -462,17 +557,20 @@ static int bg_render_gather(bg_render_ctx *c)
     long long give_up = bg_config_get_num(in->config, sd, "retry_give_up", 4 * 86400);
     for (size_t i = 0; i < c->nrc; i++) {
         bg_render_rc *r = &c->rc[i];
-        long long until = r->delay && !r->retry_until.len
+        long long until = r->delay && !r->retry_until[BG_RD_SENDER].len
                               ? bg_classify_retry_until(&in->verdicts[r->index], give_up) : 0;
-        time_t t = (time_t)until;
-        struct tm tm;
-        char when[40];
-        if (until > 0 && gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
-            bg_buf_adds(&r->retry_until, when);
+        if (until > 0)
+            bg_render_date(c, until, r->retry_until);
     }
     const bg_original *o = &b->orig;
     bg_utf8_clean(&c->subject, o->subject, BG_RENDER_SUBJ_MAX);
-    bg_utf8_clean(&c->date, o->date, BG_FIELD_MAX);
+    /* the Date: of the message that was sent, in the sender's words */
+    bg_buf d;
+    bg_buf_init(&d);
+    bg_utf8_clean(&d, o->date, BG_FIELD_MAX);
+    if (!bg_catalog_fmt_date_text(c->cat, bg_buf_str(&d), &c->date))
+        bg_buf_add(&c->date, d.p, d.len);
+    bg_buf_free(&d);
     bg_utf8_clean(&c->to, o->to, BG_HDR_MAX);
     bg_utf8_clean(&c->cc, o->cc, BG_HDR_MAX);
     bg_utf8_clean(&c->dkim_d, o->dkim_domain, BG_FIELD_MAX);

@@ -24,6 +24,8 @@
                    "padding:14px 16px;margin:0 0 14px;"
 #define BG_CSS_UL "margin:0;padding-left:20px;"
 #define BG_CSS_LI "margin:0 0 3px;"
+#define BG_CSS_ADMIN_UL "margin:8px 0 0;padding-left:18px;"
+#define BG_CSS_SUB_UL "margin:3px 0 0;padding-left:16px;list-style-type:circle;"
 #define BG_CSS_PRE "margin:0;white-space:pre-wrap;overflow-wrap:anywhere;" BG_CSS_MONO \
                    "font-size:12px;"
 #define BG_HTML_NOBR_SPLIT 28 /* longer addresses may break before the @ */
@@ -86,6 +88,61 @@ static void bg_htm_list(bg_buf *h, const bg_render_list *l, const char *ul_style
     for (size_t i = 0; i < l->n; i++)
         bg_htm_el(h, "<li style=\"" BG_CSS_LI "\">", l->item[i], "</li>\n");
     bg_buf_adds(h, "</ul>\n");
+}
+
+/* The diagnosis's findings (bg_render_extra.admin_text): its intro as a
+ * paragraph, the findings as a list, each one's advice as a list inside
+ * its item. */
+static void bg_htm_findings(bg_buf *h, const char *admin_text)
+{
+    bg_buf a, line;
+    bg_buf_init(&a);
+    bg_buf_init(&line);
+    bg_render_clean_block(&a, admin_text);
+    const char *p = bg_buf_str(&a);
+    int level, seen = 0, in_ul = 0, in_li = 0, in_sub = 0;
+    while (bg_render_next_finding(&p, &level, &line, &seen)) {
+        if (in_sub && level != 1) {
+            bg_buf_adds(h, "</ul>\n");
+            in_sub = 0;
+        }
+        if (in_li && level != 1) {
+            bg_buf_adds(h, "</li>\n");
+            in_li = 0;
+        }
+        if (in_ul && level == BG_FIND_PARA) {
+            bg_buf_adds(h, "</ul>\n");
+            in_ul = 0;
+        }
+        if (level == BG_FIND_PARA) {
+            bg_buf_adds(h, "<p style=\"margin:8px 0 0;\">");
+            bg_html_escapes(h, bg_buf_str(&line), BG_HTML_LF_BLANK);
+            bg_buf_adds(h, "</p>\n");
+            continue;
+        }
+        if (!in_ul) {
+            bg_buf_adds(h, "<ul style=\"" BG_CSS_ADMIN_UL "\">\n");
+            in_ul = 1;
+        }
+        if (level == 1 && !in_sub) {
+            bg_buf_adds(h, "\n<ul style=\"" BG_CSS_SUB_UL "\">\n");
+            in_sub = 1;
+        }
+        bg_buf_adds(h, "<li style=\"" BG_CSS_LI "\">");
+        bg_html_escapes(h, bg_buf_str(&line), BG_HTML_LF_BLANK);
+        if (level == 1)
+            bg_buf_adds(h, "</li>\n");
+        else
+            in_li = 1; /* closed after its advice */
+    }
+    if (in_sub)
+        bg_buf_adds(h, "</ul>\n");
+    if (in_li)
+        bg_buf_adds(h, "</li>\n");
+    if (in_ul)
+        bg_buf_adds(h, "</ul>\n");
+    bg_buf_free(&line);
+    bg_buf_free(&a);
 }
 
 /* A label/value row of a table, both escaped. */
@@ -175,32 +232,17 @@ static void bg_htm_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *
     bg_htm_admin_kv(c, h, "label_reply_code", bg_buf_str(&r->reply_code), 1, &s);
     bg_htm_admin_kv(c, h, "label_remote", bg_buf_str(&r->remote_mta), 1, &s);
     if (r->delay)
-        bg_htm_admin_kv(c, h, "label_retry", bg_buf_str(&r->retry_until), 0, &s);
+        bg_htm_admin_kv(c, h, "label_retry", bg_buf_str(&r->retry_until[BG_RD_ADMIN]), 0, &s);
     if (r->tried.len)
         bg_htm_admin_kv(c, h, "label_tried", bg_buf_str(&r->tried), 0, &s);
     bg_buf_adds(h, "</table>\n");
     bg_render_list notes = {.n = 0};
     bg_render_list_get(c, r, "admin", BG_RT_ADMIN | BG_RT_HTML, &notes);
-    /* the diagnosis's findings: one a line, one item each */
-    const bg_render_extra *x = bg_render_extra_of(c, r);
-    if (x && x->admin_text && *x->admin_text) {
-        bg_buf a, line;
-        bg_buf_init(&a);
-        bg_buf_init(&line);
-        bg_render_clean_block(&a, x->admin_text);
-        for (const char *p = bg_buf_str(&a); *p;) {
-            const char *e = strchr(p, '\n');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            bg_buf_reset(&line);
-            bg_buf_add(&line, p, n);
-            bg_render_list_add(&notes, bg_buf_str(&line));
-            p += n + (e ? 1 : 0);
-        }
-        bg_buf_free(&line);
-        bg_buf_free(&a);
-    }
-    bg_htm_list(h, &notes, "margin:8px 0 0;padding-left:18px;");
+    bg_htm_list(h, &notes, BG_CSS_ADMIN_UL);
     bg_render_list_free(&notes);
+    const bg_render_extra *x = bg_render_extra_of(c, r);
+    if (x && x->admin_text && *x->admin_text)
+        bg_htm_findings(h, x->admin_text);
     if (r->diag.len) {
         bg_htm_el(h, "<div style=\"margin:10px 0 4px;color:#616e7c;\">",
                   bg_render_text(c, NULL, "label_reply", NULL, BG_RT_ADMIN, &s), "</div>\n");

@@ -34,6 +34,12 @@
 #define BG_MARK_LINK "\x03"
 #define BG_MARK_LINK_END "\x04"
 
+/* The two readers of a bounce: the sender part and the administrator's
+ * section, each with its own catalogue (bg_render_ctx.cat, .acat). Values
+ * that are worded (durations, dates) are kept once per reader. */
+enum { BG_RD_SENDER = 0, BG_RD_ADMIN = 1, BG_RD_COUNT = 2 };
+#define BG_RENDER_XVALS 8 /* the caller's facts (bg_render_extra.vars) that can be dates */
+
 /* How a text is looked up (bit flags). */
 enum {
     BG_RT_PLAIN = 0,
@@ -47,9 +53,13 @@ typedef struct bg_render_rc {
     int delay;             /* rendered as "still trying" */
     long same_as;          /* index of an earlier recipient with the same category, or -1 */
     const char *section;   /* category id (catalogue section) */
-    bg_buf recipient, domain, code, reply_code, remote_mta, retry_until, rule, diag;
+    bg_buf recipient, domain, code, reply_code, remote_mta, rule, diag;
     bg_buf recipient_m, domain_m; /* the same with BG_MARK_NOBR around them */
-    bg_buf tried_since, tried_for; /* timing (bg_verdict): "" when unknown */
+    /* per reader (BG_RD_*): until when we keep trying, and the timing
+     * (bg_verdict), "" when unknown; dates in the sender's words, ISO
+     * 8601 for the administrator */
+    bg_buf retry_until[BG_RD_COUNT], tried_since[BG_RD_COUNT], tried_for[BG_RD_COUNT];
+    bg_buf xval[BG_RD_COUNT][BG_RENDER_XVALS]; /* the caller's date facts, reworded ("" = as given) */
     bg_buf tried;          /* the admin row: "{tried_since} ({tried_for})" */
     int gave_up;           /* the report says the server stopped retrying */
 } bg_render_rc;
@@ -90,6 +100,8 @@ const char *bg_render_timing(const bg_render_ctx *c, const bg_render_rc *r, int 
 const char *bg_render_summary(const bg_render_ctx *c, int mode, bg_buf *s);
 void bg_render_clean_block(bg_buf *out, const char *s);
 const bg_render_extra *bg_render_extra_of(const bg_render_ctx *c, const bg_render_rc *r);
+#define BG_FIND_PARA (-1)
+int bg_render_next_finding(const char **p, int *level, bg_buf *text, int *seen_item);
 
 /* bg_render_plain.c / bg_render_html.c: the two guidance parts */
 void bg_render_plain(const bg_render_ctx *c, bg_buf *t);

@@ -76,23 +76,67 @@ static void bg_plain_heading(bg_buf *t, const char *text, char c)
     bg_buf_addc(t, '\n');
 }
 
-/* A label/value row. */
-static void bg_plain_kv(bg_buf *t, const char *label, const char *value)
+/* A label as it stands before its value: the [common] key's text in the
+ * catalogue of mode, punctuated by label_colon ("Objet :" in French,
+ * with a no-break space); "Label:" when the catalogue has no
+ * label_colon. */
+static const char *bg_plain_label(const bg_render_ctx *c, int mode, const char *key, bg_buf *s)
+{
+    bg_buf label;
+    bg_buf_init(&label);
+    bg_buf_adds(&label, bg_render_text(c, NULL, key, NULL, mode, s));
+    bg_catalog_var vars[] = {{"label", bg_buf_str(&label)}, {NULL, NULL}};
+    bg_buf_reset(s);
+    if (!bg_catalog_text(mode & BG_RT_ADMIN ? c->acat : c->cat, "common", "label_colon", vars, s))
+        bg_buf_printf(s, "%s:", bg_buf_str(&label));
+    bg_buf_free(&label);
+    return bg_buf_str(s);
+}
+
+/* The value column of a block of label/value rows: past the longest of
+ * its labels (keys, NULL-ended) and a blank, so that the values of the
+ * block line up in every language; a label longer than BG_PLAIN_COL_MAX
+ * allows keeps one blank before its value. */
+#define BG_PLAIN_COL_MAX 30
+static size_t bg_plain_col(const bg_render_ctx *c, int mode, const char *const *keys)
+{
+    bg_buf s;
+    bg_buf_init(&s);
+    size_t col = 0;
+    for (size_t i = 0; keys[i]; i++) {
+        const char *l = bg_plain_label(c, mode, keys[i], &s);
+        size_t w = 2 + bg_plain_width(l, strlen(l)) + 1;
+        if (w > col && w <= BG_PLAIN_COL_MAX)
+            col = w;
+    }
+    bg_buf_free(&s);
+    return col;
+}
+
+/* A label/value row: "  Label:" and the value from column col on,
+ * wrapped under itself. */
+static void bg_plain_kv(const bg_render_ctx *c, int mode, bg_buf *t, const char *key,
+                        const char *value, size_t col)
 {
     if (!value || !*value)
         return;
-    char first[96];
-    size_t lw = bg_plain_width(label, strlen(label));
-    snprintf(first, sizeof first, "  %s:%*s", label, (int)(lw < 18 ? 18 - lw : 1), "");
-    bg_plain_wrap(t, value, first, lw < 18 ? 21 : lw + 4);
+    bg_buf s, first;
+    bg_buf_init(&s);
+    bg_buf_init(&first);
+    const char *label = bg_plain_label(c, mode, key, &s);
+    size_t lw = 2 + bg_plain_width(label, strlen(label));
+    bg_buf_printf(&first, "  %s%*s", label, (int)(lw < col ? col - lw : 1), "");
+    bg_plain_wrap(t, value, bg_buf_str(&first), lw < col ? col : lw + 1);
+    bg_buf_free(&first);
+    bg_buf_free(&s);
 }
 
-/* A label/value row whose label is a [common] key of the admin catalogue. */
-static void bg_plain_admin_kv(const bg_render_ctx *c, bg_buf *t, const char *key,
-                              const char *value, bg_buf *s)
-{
-    bg_plain_kv(t, bg_render_text(c, NULL, key, NULL, BG_RT_ADMIN, s), value);
-}
+static const char *const bg_plain_admin_keys[] = {
+    "label_recipient", "label_category", "label_rule", "label_status", "label_reply_code",
+    "label_remote",    "label_retry",    "label_tried", NULL,
+};
+static const char *const bg_plain_original_keys[] = {"label_subject", "label_date", "label_to",
+                                                     "label_cc", NULL};
 
 /* One recipient's sender part: headline, what happened, steps, who acts. */
 static void bg_plain_sender(const bg_render_ctx *c, const bg_render_rc *r, bg_buf *t)
@@ -137,16 +181,18 @@ static void bg_plain_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf
 {
     bg_buf s;
     bg_buf_init(&s);
-    bg_plain_admin_kv(c, t, "label_recipient", bg_buf_str(&r->recipient), &s);
-    bg_plain_admin_kv(c, t, "label_category", r->section, &s);
-    bg_plain_admin_kv(c, t, "label_rule", bg_buf_str(&r->rule), &s);
-    bg_plain_admin_kv(c, t, "label_status", bg_buf_str(&r->code), &s);
-    bg_plain_admin_kv(c, t, "label_reply_code", bg_buf_str(&r->reply_code), &s);
-    bg_plain_admin_kv(c, t, "label_remote", bg_buf_str(&r->remote_mta), &s);
+    const int m = BG_RT_ADMIN;
+    size_t col = bg_plain_col(c, m, bg_plain_admin_keys);
+    bg_plain_kv(c, m, t, "label_recipient", bg_buf_str(&r->recipient), col);
+    bg_plain_kv(c, m, t, "label_category", r->section, col);
+    bg_plain_kv(c, m, t, "label_rule", bg_buf_str(&r->rule), col);
+    bg_plain_kv(c, m, t, "label_status", bg_buf_str(&r->code), col);
+    bg_plain_kv(c, m, t, "label_reply_code", bg_buf_str(&r->reply_code), col);
+    bg_plain_kv(c, m, t, "label_remote", bg_buf_str(&r->remote_mta), col);
     if (r->delay)
-        bg_plain_admin_kv(c, t, "label_retry", bg_buf_str(&r->retry_until), &s);
+        bg_plain_kv(c, m, t, "label_retry", bg_buf_str(&r->retry_until[BG_RD_ADMIN]), col);
     if (r->tried.len)
-        bg_plain_admin_kv(c, t, "label_tried", bg_buf_str(&r->tried), &s);
+        bg_plain_kv(c, m, t, "label_tried", bg_buf_str(&r->tried), col);
     bg_render_list notes = {.n = 0};
     bg_render_list_get(c, r, "admin", BG_RT_ADMIN, &notes);
     for (size_t i = 0; i < notes.n; i++)
@@ -154,27 +200,29 @@ static void bg_plain_admin(const bg_render_ctx *c, const bg_render_rc *r, bg_buf
     bg_render_list_free(&notes);
     const bg_render_extra *x = bg_render_extra_of(c, r);
     if (x && x->admin_text && *x->admin_text) {
+        /* the diagnosis: its intro, a finding a bullet, advice indented
+         * under its finding */
         bg_buf a, line;
         bg_buf_init(&a);
         bg_buf_init(&line);
         bg_render_clean_block(&a, x->admin_text);
         const char *p = bg_buf_str(&a);
-        while (*p) { /* one finding a line: one item each */
-            const char *e = strchr(p, '\n');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            bg_buf_reset(&line);
-            bg_buf_add(&line, p, n);
-            if (n)
+        int level, seen = 0;
+        while (bg_render_next_finding(&p, &level, &line, &seen)) {
+            if (level == BG_FIND_PARA)
+                bg_plain_wrap(t, bg_buf_str(&line), "  ", 2);
+            else if (level == 0)
                 bg_plain_wrap(t, bg_buf_str(&line), "  - ", 4);
-            p += n + (e ? 1 : 0);
+            else
+                bg_plain_wrap(t, bg_buf_str(&line), "    - ", 6);
         }
         bg_buf_free(&line);
         bg_buf_free(&a);
     }
     if (r->diag.len) {
         bg_buf_adds(t, "  ");
-        bg_buf_adds(t, bg_render_text(c, NULL, "label_reply", NULL, BG_RT_ADMIN, &s));
-        bg_buf_adds(t, ":\n    ");
+        bg_buf_adds(t, bg_plain_label(c, BG_RT_ADMIN, "label_reply", &s));
+        bg_buf_adds(t, "\n    ");
         bg_buf_add(t, r->diag.p, r->diag.len); /* verbatim, one line */
         bg_buf_addc(t, '\n');
     }
@@ -218,13 +266,11 @@ void bg_render_plain(const bg_render_ctx *c, bg_buf *t)
             bg_buf_adds(&line, bg_render_text(c, NULL, "label_no_subject", NULL, BG_RT_PLAIN, &s));
             subj = bg_buf_str(&line);
         }
-        bg_plain_kv(t, bg_render_text(c, NULL, "label_subject", NULL, BG_RT_PLAIN, &s), subj);
-        bg_plain_kv(t, bg_render_text(c, NULL, "label_date", NULL, BG_RT_PLAIN, &s),
-                    bg_buf_str(&c->date));
-        bg_plain_kv(t, bg_render_text(c, NULL, "label_to", NULL, BG_RT_PLAIN, &s),
-                    bg_buf_str(&c->to));
-        bg_plain_kv(t, bg_render_text(c, NULL, "label_cc", NULL, BG_RT_PLAIN, &s),
-                    bg_buf_str(&c->cc));
+        size_t col = bg_plain_col(c, BG_RT_PLAIN, bg_plain_original_keys);
+        bg_plain_kv(c, BG_RT_PLAIN, t, "label_subject", subj, col);
+        bg_plain_kv(c, BG_RT_PLAIN, t, "label_date", bg_buf_str(&c->date), col);
+        bg_plain_kv(c, BG_RT_PLAIN, t, "label_to", bg_buf_str(&c->to), col);
+        bg_plain_kv(c, BG_RT_PLAIN, t, "label_cc", bg_buf_str(&c->cc), col);
         bg_buf_addc(t, '\n');
     }
 

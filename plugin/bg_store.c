@@ -651,6 +651,10 @@ bg_store_status bg_store_begin(bg_store *s)
 {
     if (!s || s->in_tx)
         return BG_STORE_INVALID;
+    if (s->fleet) { /* a fleet view: each journal entry is its own transaction */
+        s->in_tx = 1;
+        return BG_STORE_OK;
+    }
     if (s->rdonly)
         return BG_STORE_READONLY;
     bg_store_arm(s);
@@ -669,6 +673,10 @@ bg_store_status bg_store_commit(bg_store *s)
 {
     if (!s || !s->in_tx)
         return BG_STORE_INVALID;
+    if (s->fleet) {
+        s->in_tx = 0;
+        return BG_STORE_OK;
+    }
     bg_store_arm(s);
     int rc = bg_db_pipeline(s->db, 0); /* what was sent without waiting must have worked */
     if (rc != SQLITE_OK) {
@@ -688,6 +696,10 @@ void bg_store_rollback(bg_store *s)
 {
     if (!s || !s->in_tx)
         return;
+    if (s->fleet) {
+        s->in_tx = 0;
+        return;
+    }
     bg_db_pipeline(s->db, 0);
     bg_store_tx(s, ST_ROLLBACK);
     s->in_tx = 0;

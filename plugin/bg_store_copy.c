@@ -56,7 +56,81 @@ static const bg_copy_table bg_copy_tables[] = {
     {"bg_change", BG_COPY_CHANGE_COLS, 19, 1,
      (1u << 0) | (1u << 1) | (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 15),
      "seq > ?1", "(seq)"},
+    /* a guard's last reset per domain (schema 5): the target's is kept */
+    {"bg_guard", "sender_domain, reset_at, base_bucket, base_delivered, base_bounced, actor, note", 7, 1,
+     (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4), "sender_domain > ?1", "(sender_domain)"},
 };
+
+/* The delivery counters (schema 5) are not copied row by row: two hosts
+ * count the same (domain, hour, operator, outcome, category), so a
+ * source's counts are added to the target's, all in one transaction that
+ * also notes the source's log id in bg_copy_done -- a second run finds
+ * the note and adds nothing (exactly once per source file). */
+#define BG_COPY_DONE_DDL                                                                    \
+    "CREATE TABLE IF NOT EXISTS bg_copy_done (log_id TEXT NOT NULL, tab TEXT NOT NULL,"     \
+    " at BIGINT NOT NULL, PRIMARY KEY (log_id, tab))"
+
+static int bg_copy_counts(bg_store *from, bg_store *to, const char *log_id, long long *added)
+{
+    *added = 0;
+    if (from->schema < 5 || to->schema < 5 || !log_id[0])
+        return SQLITE_OK; /* no counters on one side, or a source without identity */
+    bg_store_arm(to);
+    int rc = bg_store_tx_begin(to);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = bg_db_exec(to->db, BG_COPY_DONE_DDL);
+    bg_db_stmt *qd = NULL, *qs = NULL, *qi = NULL;
+    if (rc == SQLITE_OK)
+        qd = bg_db_prepare(to->db,
+                           "INSERT INTO bg_copy_done (log_id, tab, at) VALUES (?1, 'bg_count', ?2) "
+                           "ON CONFLICT (log_id, tab) DO NOTHING",
+                           0, &rc);
+    if (qd) {
+        bg_db_bind_text(qd, 1, log_id);
+        bg_db_bind_int64(qd, 2, (long long)time(NULL));
+        rc = bg_db_step(qd) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        if (rc == SQLITE_OK && bg_db_changes(to->db) == 0) { /* an earlier run added them */
+            bg_db_finalize(qd);
+            return bg_store_tx_end(to, SQLITE_OK);
+        }
+    }
+    if (rc == SQLITE_OK)
+        qs = bg_db_prepare(from->db, "SELECT sender_domain, bucket, provider, outcome, category, n FROM bg_count", 0,
+                           &rc);
+    if (qs)
+        qi = bg_db_prepare(to->db,
+                           "INSERT INTO bg_count (sender_domain, bucket, provider, outcome, category, n) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                           "ON CONFLICT (sender_domain, bucket, provider, outcome, category) "
+                           "DO UPDATE SET n = bg_count.n + excluded.n",
+                           0, &rc);
+    while (qi && rc == SQLITE_OK) {
+        int r = bg_db_step(qs);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = r;
+            break;
+        }
+        bg_db_reset(qi);
+        bg_db_clear_bindings(qi);
+        for (int i = 0; i < 6; i++) {
+            if (i == 1 || i == 5)
+                bg_db_bind_int64(qi, i + 1, bg_db_column_int64(qs, i));
+            else
+                bg_db_bind_text(qi, i + 1, bg_db_column_text(qs, i));
+        }
+        if (bg_db_step(qi) != SQLITE_DONE)
+            rc = SQLITE_ERROR;
+        else
+            (*added)++;
+    }
+    bg_db_finalize(qd);
+    bg_db_finalize(qs);
+    bg_db_finalize(qi);
+    return bg_store_tx_end(to, rc);
+}
 
 /* The key of the last row copied. */
 typedef struct bg_copy_key {
@@ -234,6 +308,8 @@ bg_store_status bg_store_copy(bg_store *from, bg_store *to, int batch, bg_store_
         const bg_copy_table *tab = &bg_copy_tables[t];
         if (strcmp(tab->name, "bg_change") == 0 && !keep)
             continue;
+        if (strcmp(tab->name, "bg_guard") == 0 && (from->schema < 5 || to->schema < 5))
+            continue;
         bg_copy_key k;
         memset(&k, 0, sizeof k);
         k.first = 1;
@@ -251,8 +327,10 @@ bg_store_status bg_store_copy(bg_store *from, bg_store *to, int batch, bg_store_
                 out->soft += ins;
             } else if (t == 2) {
                 out->events += ins;
-            } else {
+            } else if (t == 3) {
                 out->changes += ins;
+            } else {
+                out->guards += ins;
             }
             if (progress && n)
                 progress(tab->name, total, ctx);
@@ -260,5 +338,12 @@ bg_store_status bg_store_copy(bg_store *from, bg_store *to, int batch, bg_store_
                 break;
         }
     }
+    long long counts = 0;
+    rc = bg_copy_counts(from, to, sb.log_id, &counts);
+    if (rc != SQLITE_OK)
+        return bg_store_map(rc);
+    out->counts = counts;
+    if (progress && counts)
+        progress("bg_count", counts, ctx);
     return BG_STORE_OK;
 }

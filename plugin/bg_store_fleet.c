@@ -274,6 +274,22 @@ bg_store_status bg_store_fleet_delivered(bg_store *s, const char *sender_domain,
     return bg_fleet_append(s, &e);
 }
 
+bg_store_status bg_store_fleet_count(bg_store *s, const char *sender_domain, const char *provider,
+                                     const char *outcome, const char *category, long long n, long long now)
+{
+    bg_journal_entry e;
+    memset(&e, 0, sizeof e);
+    e.op = BG_J_COUNT;
+    e.at = bg_store_now(now);
+    snprintf(e.sender_domain, sizeof e.sender_domain, "%.253s", sender_domain);
+    snprintf(e.kind, sizeof e.kind, "%s", outcome);
+    snprintf(e.category, sizeof e.category, "%s", category);
+    snprintf(e.note, sizeof e.note, "%s", provider);
+    e.reply_code = n > 1000000 ? 1000000 : (int)n;
+    e.source = BG_SRC_TRANSPORT;
+    return bg_fleet_append(s, &e);
+}
+
 bg_store_status bg_store_fleet_note_ip(bg_store *s, const char *message_id, const char *sender_domain,
                                        const char *sending_ip, long long now)
 {

@@ -12,6 +12,7 @@
  *   bg_store_fleet.c   a fleet host's view: writes to the journal, checks
  *                      on the replica, proofs from the central store
  *   bg_store_copy.c    whole tables from one store into another (migrate)
+ *   bg_store_count.c   delivery counters (report) and the bounce-rate guard
  *
  * Every statement goes through bg_db (bg_db.h): the same SQL and the same
  * logic run on SQLite and on PostgreSQL. Result codes are SQLite's on
@@ -76,6 +77,18 @@ enum {
     ST_CHANGE_PRUNE_MAX,
     ST_CHANGE_PRUNE,
     ST_CHANGE_PRUNED,
+    /* schema 5: counters and the guard (bg_store_count.c) */
+    ST_COUNT_ADD,
+    ST_COUNT_BY_DOMAIN,
+    ST_COUNT_BY_PROVIDER,
+    ST_COUNT_BY_CATEGORY,
+    ST_COUNT_BY_DAY,
+    ST_COUNT_PEAK,
+    ST_COUNT_GUARD,
+    ST_COUNT_PRUNE,
+    ST_COUNT_ANALYZE,
+    ST_GUARD_GET,
+    ST_GUARD_SET,
     ST_N
 };
 
@@ -216,7 +229,10 @@ void bg_store_note_join(char out[BG_STORE_NOTE_MAX], const char *a, const char *
  * the order they committed, waiting for the sync to ship them to the
  * central store. An entry is what bg_store_record, bg_store_delivered or
  * bg_store_note_ip was given, with the rule the host's policy chose. */
-typedef enum { BG_J_RECORD = 0, BG_J_DELIVERED, BG_J_IP } bg_journal_op;
+/* BG_J_COUNT, a delivery counter (bg_store_count_add): sender_domain,
+ * kind = the outcome's name, category, note = the operator's id,
+ * reply_code = how many. */
+typedef enum { BG_J_RECORD = 0, BG_J_DELIVERED, BG_J_IP, BG_J_COUNT } bg_journal_op;
 
 typedef struct bg_journal_entry {
     long long jseq;                       /* 1, 2, ... never reused */
@@ -281,6 +297,8 @@ bg_store_status bg_store_fleet_record(bg_store *s, const bg_store_event *ev, con
 bg_store_status bg_store_fleet_delivered(bg_store *s, const char *sender_domain, const char *recipient,
                                          const char *message_id, const char *sending_ip,
                                          const char *remote_host, long long now);
+bg_store_status bg_store_fleet_count(bg_store *s, const char *sender_domain, const char *provider,
+                                     const char *outcome, const char *category, long long n, long long now);
 bg_store_status bg_store_fleet_note_ip(bg_store *s, const char *message_id, const char *sender_domain,
                                        const char *sending_ip, long long now);
 /* The proof reads (values already normalised): the journal's entries not

@@ -37,6 +37,12 @@
  * their rate, measured with 8). */
 const char bg_store_sql_change_returning[] = BG_CHANGE_INSERT " RETURNING seq";
 
+/* A report's sums: the key, the outcome, the count; hours in [?1, ?2),
+ * one sending domain or all (?3). */
+#define BG_COUNT_GROUP(key, group)                                                           \
+    "SELECT " key ", outcome, SUM(n) FROM bg_count WHERE bucket >= ?1 AND bucket < ?2 "      \
+    "AND (?3 = '' OR sender_domain = ?3) GROUP BY " group ", outcome ORDER BY " group
+
 /* Rows refusing mail at ?now: the one definition of "active". */
 #define BG_ACTIVE(now) "suppressed_since > 0 AND (expires_at = 0 OR expires_at > " now ")"
 
@@ -151,6 +157,36 @@ const char *const bg_store_sql[ST_N] = {
     [ST_CHANGE_PRUNE] = "DELETE FROM bg_change WHERE seq <= ?1",
     [ST_CHANGE_PRUNED] = "UPDATE bg_change_seq SET pruned_seq = ?1, pruned_at = ?2 "
                          "WHERE id = 1 AND pruned_seq < ?1",
+    /* schema 5: delivery counters, one row per (domain, hour, operator,
+     * outcome, category); a report sums them, the guard reads one domain's
+     * recent hours (a key range) */
+    [ST_COUNT_ADD] = "INSERT INTO bg_count (sender_domain, bucket, provider, outcome, category, n) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                     "ON CONFLICT (sender_domain, bucket, provider, outcome, category) "
+                     "DO UPDATE SET n = bg_count.n + excluded.n",
+    [ST_COUNT_BY_DOMAIN] = BG_COUNT_GROUP("sender_domain", "sender_domain"),
+    [ST_COUNT_BY_PROVIDER] = BG_COUNT_GROUP("provider", "provider"),
+    [ST_COUNT_BY_CATEGORY] = BG_COUNT_GROUP("category", "category"),
+    [ST_COUNT_BY_DAY] = BG_COUNT_GROUP("CAST((bucket / 86400) * 86400 AS TEXT)", "(bucket / 86400)"),
+    [ST_COUNT_PEAK] = "SELECT sender_domain, (bucket / 86400) * 86400, SUM(n) FROM bg_count "
+                      "WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR sender_domain = ?3) "
+                      "AND provider = ?4 AND outcome = 'delivered' "
+                      "GROUP BY sender_domain, (bucket / 86400) ORDER BY sender_domain",
+    [ST_COUNT_GUARD] = "SELECT outcome, SUM(n) FROM bg_count WHERE sender_domain = ?1 "
+                       "AND bucket >= ?2 AND bucket <= ?3 AND outcome IN ('delivered', 'bounced') "
+                       "GROUP BY outcome",
+    [ST_COUNT_PRUNE] = "DELETE FROM bg_count WHERE bucket < ?1",
+    /* after the daily prune: the planner's statistics, with which a report
+     * of recent hours skips from domain to domain in the key instead of
+     * reading the table (PostgreSQL takes the same statement) */
+    [ST_COUNT_ANALYZE] = "ANALYZE bg_count",
+    [ST_GUARD_GET] = "SELECT reset_at, base_bucket, base_delivered, base_bounced, actor, note "
+                     "FROM bg_guard WHERE sender_domain = ?1",
+    [ST_GUARD_SET] = "INSERT INTO bg_guard (sender_domain, reset_at, base_bucket, base_delivered, "
+                     "base_bounced, actor, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                     "ON CONFLICT (sender_domain) DO UPDATE SET reset_at = excluded.reset_at, "
+                     "base_bucket = excluded.base_bucket, base_delivered = excluded.base_delivered, "
+                     "base_bounced = excluded.base_bounced, actor = excluded.actor, note = excluded.note",
 };
 
 /* Statements whose outcome the store never reads (no rows used, no count
@@ -159,6 +195,7 @@ const char *const bg_store_sql[ST_N] = {
 const unsigned char bg_store_sql_defer[ST_N] = {
     [ST_SOFT_DROP] = 1, [ST_SOFT_ADD] = 1,   [ST_SOFT_PRUNE] = 1, [ST_ROW_UPSERT] = 1,
     [ST_EVENT_SENT] = 1, [ST_NOTE_IP] = 1,  [ST_SEQ_NEXT] = 1,   [ST_CHANGE_INSERT] = 1,
+    [ST_COUNT_ADD] = 1,
 };
 
 /* Schema migrations, in order; each step's SQL runs in one transaction and
@@ -189,7 +226,15 @@ const unsigned char bg_store_sql_defer[ST_N] = {
  * pruning is remembered and the log's identity lives (log_id, set by
  * bg_store_migrate when this step runs: a new log per database). Nothing
  * is copied into it: the rows in force before the upgrade are where a
- * reader starts (a snapshot), their history is not known. */
+ * reader starts (a snapshot), their history is not known.
+ *
+ * Version 5 (reports, issue 13) adds bg_count, the delivery counters per
+ * (sending domain, hour, receiving operator, outcome, category), keyed
+ * with the sending domain first so that the guard's look at one domain's
+ * recent hours is a key range (a report over all domains reads the whole
+ * table: bench_store's figure), and bg_guard, an administrator's last
+ * reset of a domain's bounce-rate guard. Plain DDL, nothing copied: the
+ * counting starts with the upgrade (bg_store_count.c). */
 /* The DDL that differs between the backends, as macro arguments: SQLite's
  * storage clause WITHOUT ROWID (PostgreSQL has no rowid to drop), and the
  * change log's key, SQLite's rowid alias INTEGER PRIMARY KEY (64 bits)
@@ -271,11 +316,30 @@ const unsigned char bg_store_sql_defer[ST_N] = {
     " log_id TEXT NOT NULL);"                                                                \
     "INSERT INTO bg_change_seq (id, last_seq, pruned_seq, pruned_at, log_id) VALUES (1, 0, 0, 0, '');"
 
+#define BG_MIG5(WR)                                                                          \
+    "CREATE TABLE bg_count ("                                                                \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " bucket BIGINT NOT NULL,"                                                               \
+    " provider TEXT NOT NULL,"                                                               \
+    " outcome TEXT NOT NULL,"                                                                \
+    " category TEXT NOT NULL DEFAULT '',"                                                    \
+    " n BIGINT NOT NULL,"                                                                    \
+    " PRIMARY KEY (sender_domain, bucket, provider, outcome, category))" WR ";"               \
+    "CREATE TABLE bg_guard ("                                                                \
+    " sender_domain TEXT NOT NULL PRIMARY KEY,"                                              \
+    " reset_at BIGINT NOT NULL,"                                                             \
+    " base_bucket BIGINT NOT NULL,"                                                          \
+    " base_delivered BIGINT NOT NULL,"                                                       \
+    " base_bounced BIGINT NOT NULL,"                                                         \
+    " actor TEXT NOT NULL DEFAULT '',"                                                       \
+    " note TEXT NOT NULL DEFAULT '')" WR ";"
+
 const bg_store_migration bg_store_migrations[] = {
     {1, BG_MIG1(" WITHOUT ROWID"), BG_MIG1("")},
     {2, BG_MIG2(" WITHOUT ROWID"), BG_MIG2("")},
     {3, "ALTER TABLE bg_event ADD COLUMN remote_host TEXT NOT NULL DEFAULT '';"
         "UPDATE bg_event SET kind = 'soft' WHERE kind = 'defer';", NULL},
     {4, BG_MIG4("INTEGER"), BG_MIG4("BIGINT")},
+    {5, BG_MIG5(" WITHOUT ROWID"), BG_MIG5("")},
     {0, NULL, NULL},
 };

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bg_store_count.h"
 #include "bg_store_int.h"
 
 #define BG_SYNC_PAGE 1000
@@ -288,6 +289,15 @@ static bg_store_status bg_sync_apply(bg_store_sync *y, bg_store *c, const bg_jou
     case BG_J_IP:
         st = bg_store_note_ip(c, e->message_id, e->sender_domain, e->sending_ip, e->at);
         break;
+    case BG_J_COUNT: {
+        int o = bg_store_outcome_parse(e->kind);
+        st = o < 0 ? BG_STORE_INVALID
+                   : bg_store_count_add(c, e->sender_domain, e->note, (bg_store_outcome)o, e->category,
+                                        e->reply_code, e->at);
+        if (st == BG_STORE_NOTFOUND) /* a central store before schema 5 counts nothing */
+            st = BG_STORE_OK;
+        break;
+    }
     default:
         st = BG_STORE_INVALID;
     }

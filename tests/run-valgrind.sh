@@ -99,6 +99,13 @@ vg cli-suppress-remove "$cli" suppress remove "o'brien@remote.test" --domain loc
 vg cli-suppress-history "$cli" suppress history "o'brien@remote.test" --format json --db "$db"
 vg cli-suppress-changes "$cli" suppress changes --since 0 --format csv --db "$db"
 vg cli-suppress-snapshot "$cli" suppress changes --snapshot --db "$db"
+mkfifo "$tmp/pipe.csv" && { cat "$tmp/exp.csv" > "$tmp/pipe.csv" & } # a pipe: copied aside, read twice
+vg cli-suppress-import-pipe "$cli" suppress import "$tmp/pipe.csv" --db "$db"
+vg cli-suppress-remove-dry "$cli" suppress remove --domain other.test --before 1d --dry-run --db "$db"
+vg cli-suppress-remove-bulk "$cli" suppress remove --domain local.test --category recipient-suppressed --db "$db"
+vg cli-report "$cli" report --db "$db"
+vg cli-report-prom "$cli" report --by provider --format prometheus --db "$db"
+vg cli-guard-status "$cli" guard status --db "$db"
 # the diagnosis with a name server that does not answer: exit 1, bounded
 vg_expect 1 cli-diagnose "$cli" diagnose --sender a@local.test --from local.test --ip 192.0.2.10 \
   --dns-server 127.0.0.9:53 --budget 300

@@ -10,7 +10,7 @@ if [ -n "$extra" ]; then
   echo "exports: unexpected symbols in $so: $extra"
   exit 1
 fi
-for s in local_scan local_scan_version_major local_scan_version_minor bg_dlfunc_event bg_dlfunc_check bg_dlfunc_unsubscribe; do
+for s in local_scan local_scan_version_major local_scan_version_minor bg_dlfunc_event bg_dlfunc_check bg_dlfunc_guard bg_dlfunc_unsubscribe; do
   nm -D --defined-only "$so" | awk '{print $3}' | grep -qx "$s" || { echo "exports: $s missing from $so"; exit 1; }
 done
 echo "exports: 1 passed, 0 failed"

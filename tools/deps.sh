@@ -17,7 +17,7 @@ PKGS="gcc make clang libclang-rt-dev pkg-config
  libspf2-dev libopendmarc-dev libpsl-dev publicsuffix
  libcmocka-dev
  valgrind
- python3 swaks nsd iproute2
+ python3 swaks nsd iproute2 python3-prometheus-client
  libsisimai-perl
  build-essential dpkg-dev debhelper fakeroot groff-base man-db lintian
  debootstrap

@@ -75,6 +75,13 @@ def test_auth_findings_in_bounce(world):
          "Your organisation's email settings need a fix; your administrator has the details "
          "below.")
     assert "ip4:192.0.2.10" in html and "_dmarc.local.test" in html, "HTML part lacks findings"
+    # the advice nested under its finding: a list inside the item (HTML),
+    # indented under it (text)
+    assert re.search(r"<li[^>]*>SPF for the envelope sender domain local\.test: fail\.[^<]*\n"
+                     r"<ul[^>]*>\n<li[^>]*>Fix: SPF for local\.test", html), html
+    assert re.search(r"\n  - SPF for the envelope sender domain local\.test: fail\.(.*\n)+?"
+                     r"    - Fix: SPF for local\.test", r["text"]), r["text"]
+    assert "- - " not in r["text"], r["text"]
     assert re.search(r"auth diagnosis for local\.test/local\.test from 192\.0\.2\.10: "
                      r"spf=fail dmarc=found p=reject dkim=- ptr=confirmed path=unknown "
                      r"ip=config \(\d+ ms\)", r["log"]), r["log"]

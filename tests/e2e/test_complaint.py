@@ -120,6 +120,12 @@ def test_complaint_from_the_feedback_loop_suppresses(sb):
                and "a mail host of remote.test" in l for l in lines), lines
     code, text = sh.rcpt_reply(sb, user, bob)
     assert code == 550 and "complaint since" in text, (code, text)
+    # bounceguide report counts it (the module's first complaint), beside
+    # the delivery it complains about
+    rep = sh.cli("report", "--format", "json", "--domain", "local.test", "--db", sh.db_path(sb))
+    assert rep.returncode == 0, rep
+    g = json.loads(rep.stdout)["groups"]
+    assert len(g) == 1 and g[0]["complaints"] == 1 and g[0]["delivered"] >= 1, g
     # the report itself reached the loop's mailbox as it came
     got = sb.wait_mail("fbl", 1)[-1]
     assert b"report-type=feedback-report" in got and b"Original-Rcpt-To: <%s>" % bob.encode() in got

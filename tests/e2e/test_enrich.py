@@ -153,7 +153,7 @@ def test_delay_warning(sb):
     # from the arrival and retry_give_up (bounceguide.conf, default 4d)
     if any(blk.get("will-retry-until") for blk in mail.recipient_blocks(m)):
         checks.fail("Exim wrote Will-Retry-Until after all: the fallback is not what is tested", b)
-    if not re.search(r"still trying until \d{4}-\d\d-\d\d \d\d:\d\d utc", text, re.I):
+    if not re.search(r"still trying until \d{1,2} [a-z]+ \d{4}, \d\d:\d\d utc", text, re.I):
         checks.fail("a delay must say until when we keep trying", b)
     if "couldn't be delivered" in text.split("original explanation")[0]:
         checks.fail("a delay rendered as a failure", b)

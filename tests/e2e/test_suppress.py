@@ -348,11 +348,19 @@ def test_our_refusal_keeps_the_facts(sb):
     text = " ".join(mail.text_of(msg, "text/plain").split())
     html = mail.text_of(msg, "text/html")
     assert "bounceguide suppress remove %s --domain local.test" % rcpt in html
-    since = datetime.datetime.utcfromtimestamp(before["suppressed_since"]).strftime("%Y-%m-%d")
-    until = datetime.datetime.utcfromtimestamp(before["expires_at"]).strftime("%Y-%m-%d")
+    # the sender reads dates in words (conf/guidance/en.conf date), the
+    # administrator's notes keep them as the store gives them
+    months = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+    def words(t):
+        d = datetime.datetime.utcfromtimestamp(t)
+        return "%d %s %d" % (d.day, months[d.month - 1], d.year)
+    since, until = words(before["suppressed_since"]), words(before["expires_at"])
+    since_iso = datetime.datetime.utcfromtimestamp(before["suppressed_since"]).strftime("%Y-%m-%d")
     for want in ("Our own mail server stopped this message before it left",
                  "On %s, mail from local.test to %s failed with this answer" % (since, rcpt),
-                 '"%s"' % reply, "The reply that caused it: %s" % reply, "until %s" % until, "ask your mail administrator to lift the block",
+                 '"%s"' % reply, "The reply that caused it: %s" % reply, "until %s" % until,
+                 "since %s" % since_iso, "ask your mail administrator to lift the block",
                  "To lift it, as root: bounceguide suppress remove %s --domain local.test" % rcpt):
         assert want in text, (want, text)
     assert "refuses to deliver" not in text, text

@@ -5,8 +5,9 @@
  * delay warning, with the category set by hand (the classifier is not
  * what is measured), and writes each whole message to
  * OUTDIR/LANG-CATEGORY-{failed,delayed}.eml. The config gives branding
- * (organisation, help desk), so the longest variants of the texts are
- * the ones measured.
+ * (organisation, help desk) and the timing line (4 days of retries) to
+ * every delay and to the failures that can end a run of deferrals, so the
+ * longest variants of the texts are the ones measured.
  * usage: phone-samples BOUNCE.eml CONFIG OUTDIR LANG...
  */
 #include <stdio.h>
@@ -67,6 +68,13 @@ int main(int argc, char **argv)
                 bg_verdict v;
                 bg_classify_rcpt(rules, b, &b->rcpts[0], &v);
                 v.category = &t[ci];
+                /* the longest card: with the timing line (how long we
+                 * tried, since when) in every delay, and in a failure
+                 * whose cause can come as a give-up after days of
+                 * deferrals (issue 16: the transient causes, expired) */
+                v.tried_since = 1795961527; /* 2026-11-29 14:12:07 UTC */
+                v.tried_for = 4 * 86400;
+                v.gave_up = t[ci].transient || strcmp(t[ci].id, "expired") == 0;
                 if (delay) {
                     b->kind = BG_MSG_DELAY;
                     snprintf(b->rcpts[0].action, sizeof b->rcpts[0].action, "delayed");

@@ -299,6 +299,13 @@ wait_for 10 "the suppression row" sh -c "/usr/sbin/bounceguide suppress list | g
 /usr/sbin/bounceguide suppress list > "$W/suppress.list" 2>&1
 say "bounceguide suppress list:"; sed 's/^/    /' "$W/suppress.list"
 grep "$RCPT" "$W/suppress.list" | grep -q unknown-user || fail "the row for $RCPT is not unknown-user"
+# the installed event hook counted the one bounce (through the smarthost:
+# operator "other"), and the report says so
+/usr/sbin/bounceguide report --domain "$LDOM" --by provider > "$W/report.out" 2>&1 \
+    || { cat "$W/report.out" >&2; fail "bounceguide report"; }
+grep -Eq '^other +0 +1 +100.00%' "$W/report.out" \
+    || { cat "$W/report.out" >&2; fail "bounceguide report does not count the bounce to $RCPT"; }
+say "bounceguide report counts the bounce (through the smarthost: other)"
 [ "$(stat -c %U /var/spool/exim4/bounceguide/suppression.db)" = Debian-exim ] \
     || fail "suppression.db is not owned by Debian-exim"
 if command -v sqlite3 >/dev/null; then

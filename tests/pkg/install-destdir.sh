@@ -16,6 +16,7 @@ for f in usr/lib/exim4/local_scan/bounceguide.so usr/sbin/bounceguide etc/exim4/
          usr/share/bounceguide/rules.conf usr/share/bounceguide/guidance/en.conf \
          etc/exim4/conf.d/main/00_bounceguide etc/exim4/conf.d/main/05_bounceguide_suppress \
          etc/exim4/conf.d/acl/25_bounceguide_check_rcpt etc/exim4/conf.d/router/170_bounceguide_suppress \
+         etc/exim4/conf.d/router/175_bounceguide_guard \
          etc/exim4/conf.d/transport/30_exim4-config_remote_smtp_smarthost_bounceguide \
          etc/cron.d/bounceguide usr/share/bounceguide/exim/installed \
          usr/share/man/man8/bounceguide.8 usr/share/man/man5/bounceguide.conf.5; do

@@ -40,6 +40,7 @@ mismatch.
 
 import argparse
 import collections
+import json
 import os
 import random
 import re
@@ -465,6 +466,30 @@ def check_store(sb, plan):
     extra = [k for k in rows if k[0] not in seen]
     if extra:
         out.append("store: rows nobody caused: %s" % extra[:10])
+    out += check_report(sb)
+    return out
+
+
+def check_report(sb):
+    """`bounceguide report` counts what the main log says happened: every
+    delivery, every refusal for good the transport saw (550, 552, 554;
+    the retry-timeout bounces raise no transport event), and a deferral
+    per attempt -- no more than the main log's deferral lines."""
+    r = sh.cli("report", "--format", "json", "--domain", "local.test", "--db", sh.db_path(sb))
+    if r.returncode != 0:
+        return ["report: %s" % (r.stderr or r.stdout)]
+    groups = json.loads(r.stdout)["groups"]
+    g = groups[0] if groups else {"delivered": 0, "bounced": 0, "deferred": 0}
+    at_once = sum(STATS["failed_" + c] for c in ("hard", "full", "content"))
+    STATS["report_delivered"], STATS["report_bounced"] = g["delivered"], g["bounced"]
+    STATS["report_deferred"] = g["deferred"]
+    out = []
+    if g["delivered"] != STATS["delivered"] or g["bounced"] != at_once:
+        out.append("report: delivered %d, bounced %d; the main log: %d, %d" % (
+            g["delivered"], g["bounced"], STATS["delivered"], at_once))
+    if not 0 < g["deferred"] <= STATS["deferrals_logged"]:
+        out.append("report: deferred %d, the main log has %d deferral lines" % (
+            g["deferred"], STATS["deferrals_logged"]))
     return out
 
 
@@ -483,6 +508,8 @@ def figures_of(plan, wall, t_sub, problems):
         "  bounces delivered      %d, enriched %d" % (s["bounces"], s["bounces_enriched"]),
         "  store                  %d hard rows, %d soft rows (%d soft events) as the peer answered" % (
             s["store_hard_rows_ok"], s["store_soft_rows_ok"], s["store_soft_events"]),
+        "  report                 delivered %d, bounced %d, deferred %d (bounceguide report)" % (
+            s["report_delivered"], s["report_bounced"], s["report_deferred"]),
         "  store 'not recorded'   %d lines; other plugin problem lines %d" % (
             s["not_recorded_lines"], s["plugin_problem_lines"]),
         "  wall time              %.1f s (submission %.1f s), %.1f msgs/s, %.1f recipients/s" % (

@@ -192,6 +192,17 @@ static void check_override_cases(void **state)
         /* a category may replace the [common] texts that name a recipient */
         {"[mailbox-full]\nsame_as = as {first_recipient}\nacts_recipient = them\n", 0, ""},
         {"[mailbox-full]\nlabel_do = no\n", 1, "[mailbox-full] label_do: unknown key"},
+        /* the words the renderer puts together: their own placeholders only */
+        {"[common]\nlabel_colon = {label} :\nduration_minute = {n} Minute\n"
+         "date_time = {year}-{month}-{day} {time}\n", 0, ""},
+        {"[common]\ndate_month = Jan\n", 1,
+         "[common] date_month: the twelve month names are needed, one a line, January first "
+         "(it has 1)"},
+        {"[common]\ndate = {day} {subject}\n", 1,
+         "[common] date: names {subject}, which has no value in this text"},
+        {"[common]\nduration_days = {count} days\n", 1, "names {count}, which has no value"},
+        {"[common]\nintro = {n} hello\n", 1, "[common] intro: names {n}, which has no value"},
+        {"[unknown-user]\nhappened = since {day}\n", 1, "names {day}, which has no value"},
         {NULL, 0, NULL},
     };
     for (size_t i = 0; cases[i].text; i++) {

@@ -25,6 +25,7 @@
 #include "bg_bounce_read.h"
 #include "bg_buf.h"
 #include "bg_catalog.h"
+#include "bg_catalog_fmt.h"
 #include "bg_category.h"
 #include "bg_classify.h"
 #include "bg_config.h"
@@ -762,8 +763,9 @@ static void render_handbuilt_dsn(void **state)
     /* the rule id: in the administrator's section only (text and HTML) */
     const char *admin_t = strstr(bg_buf_str(&text), "For your mail administrator");
     assert_non_null(admin_t);
-    assert_non_null(strstr(admin_t, "Category:          unknown-user\n"));
-    assert_non_null(strstr(admin_t, "Decided by rule:   test:rule\n"));
+    /* the values of the block line up past its longest label ("Still trying until:") */
+    assert_non_null(strstr(admin_t, "\n  Category:           unknown-user\n"));
+    assert_non_null(strstr(admin_t, "\n  Decided by rule:    test:rule\n"));
     assert_true(strstr(bg_buf_str(&text), "test:rule") > admin_t);
     const char *admin_h = strstr(bg_buf_str(&html), "<div id=\"bg-admin\"");
     assert_non_null(admin_h);
@@ -819,7 +821,10 @@ static void render_delay_wording(void **state)
     bg_buf_init(&text);
     assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
     const char *t = flatten(&text);
-    assert_non_null(strstr(t, "hasn't been delivered yet \xE2\x80\x94 still trying until Thu, 26 Nov"));
+    /* the date in the reader's words (the report says Thu, 26 Nov 2026 09:00:00 +0000) */
+    assert_non_null(strstr(t, "hasn't been delivered yet \xE2\x80\x94 still trying until 26\xC2\xA0"
+                              "November 2026, 09:00\xC2\xA0UTC"));
+    assert_null(strstr(t, "Thu, 26 Nov"));
     assert_non_null(strstr(t, "Nobody \xE2\x80\x94 the mail system keeps trying by itself."));
     assert_null(strstr(t, "couldn't be delivered"));
     assert_string_equal(out.edits[2].value, "delay");
@@ -827,6 +832,347 @@ static void render_delay_wording(void **state)
     bg_buf_free(&text);
     bg_render_output_free(&out);
     bg_catalog_free(cat);
+}
+
+/* Durations in each language (bg_catalog_fmt): the singular for 1, never
+ * "0 minutes" (less than a minute), minutes under two hours, hours under
+ * two days, then days; rounded down. */
+static void render_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang;
+        long long secs;
+        const char *want;
+    } cases[] = {
+        {"en", 0, "less than a minute"}, {"en", 59, "less than a minute"},
+        {"en", 60, "1 minute"},          {"en", 119, "1 minute"},
+        {"en", 120, "2 minutes"},        {"en", 7199, "119 minutes"},
+        {"en", 7200, "2 hours"},         {"en", 86400, "24 hours"},
+        {"en", 172799, "47 hours"},      {"en", 172800, "2 days"},
+        {"en", 4 * 86400 + 5, "4 days"},
+        {"de", 30, "weniger als eine Minute"}, {"de", 60, "1 Minute"},
+        {"de", 600, "10 Minuten"},       {"de", 7200, "2 Stunden"},
+        {"de", 4 * 86400, "4 Tage"},
+        {"fr", 30, "moins d'une minute"}, {"fr", 60, "1 minute"},
+        {"fr", 180, "3 minutes"},        {"fr", 3 * 3600, "3 heures"},
+        {"fr", 3 * 86400, "3 jours"},
+        {"es", 30, "menos de un minuto"}, {"es", 60, "1 minuto"},
+        {"es", 300, "5 minutos"},        {"es", 5 * 3600, "5 horas"},
+        {"es", 5 * 86400, "5 d\xC3\xAD" "as"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].lang, NULL);
+        bg_buf b;
+        bg_buf_init(&b);
+        assert_int_equal(bg_catalog_fmt_duration(cat, cases[i].secs, &b), 1);
+        if (strcmp(bg_buf_str(&b), cases[i].want) != 0)
+            fail_msg("%s %lld s: \"%s\", want \"%s\"", cases[i].lang, cases[i].secs,
+                     bg_buf_str(&b), cases[i].want);
+        bg_buf_reset(&b);
+        assert_int_equal(bg_catalog_fmt_duration(cat, -1, &b), 0);
+        assert_int_equal(b.len, 0);
+        bg_buf_free(&b);
+        bg_catalog_free(cat);
+    }
+    /* a catalogue without the singular says the plural rather than nothing */
+    static const char old[] = "[common]\nduration_minutes = {n} minutes\n";
+    char err[200];
+    bg_catalog *c = bg_catalog_parse(NULL, old, strlen(old), "old", err, sizeof err);
+    bg_buf b;
+    bg_buf_init(&b);
+    assert_int_equal(bg_catalog_fmt_duration(c, 60, &b), 1);
+    assert_string_equal(bg_buf_str(&b), "1 minutes");
+    bg_buf_reset(&b);
+    assert_int_equal(bg_catalog_fmt_duration(c, 30, &b), 0);
+    bg_buf_free(&b);
+    bg_catalog_free(c);
+}
+
+/* Dates in each language's words and order (UTC), day 1 as the language
+ * writes it, ISO 8601 for the administrator; text in mail's forms. */
+static void render_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang;
+        long long t;
+        int with_time;
+        const char *want;
+    } cases[] = {
+        {"en", 1795338480, 1, "22\xC2\xA0November 2026, 09:08\xC2\xA0UTC"},
+        {"en", 1793524080, 0, "1\xC2\xA0November 2026"},
+        {"de", 1795338480, 1, "22.\xC2\xA0November 2026, 09:08\xC2\xA0UTC"},
+        {"de", 1772732700, 0, "5.\xC2\xA0M\xC3\xA4rz 2026"},
+        {"fr", 1795338480, 1, "22\xC2\xA0novembre 2026 \xC3\xA0 09:08\xC2\xA0UTC"},
+        {"fr", 1793524080, 0, "1er\xC2\xA0novembre 2026"},
+        {"fr", 1798761600, 1, "1er\xC2\xA0janvier 2027 \xC3\xA0 00:00\xC2\xA0UTC"},
+        {"es", 1795338480, 1, "22\xC2\xA0" "de\xC2\xA0noviembre de 2026, 09:08\xC2\xA0UTC"},
+        {"es", 1772732700, 0, "5\xC2\xA0" "de\xC2\xA0marzo de 2026"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].lang, NULL);
+        bg_buf b;
+        bg_buf_init(&b);
+        assert_int_equal(bg_catalog_fmt_date(cat, cases[i].t, cases[i].with_time, &b), 1);
+        if (strcmp(bg_buf_str(&b), cases[i].want) != 0)
+            fail_msg("%s %lld: \"%s\", want \"%s\"", cases[i].lang, cases[i].t, bg_buf_str(&b),
+                     cases[i].want);
+        bg_buf_free(&b);
+        bg_catalog_free(cat);
+    }
+    bg_catalog *en = bg_catalog_load("en", NULL);
+    static const struct {
+        const char *in, *words, *iso;
+    } texts[] = {
+        {"Thu, 26 Nov 2026 09:00:00 +0100", "26\xC2\xA0November 2026, 08:00\xC2\xA0UTC",
+         "2026-11-26 08:00 UTC"},
+        {"2026-11-20", "20\xC2\xA0November 2026", "2026-11-20"},
+        {"2026-11-20T23:59:59Z", "20\xC2\xA0November 2026, 23:59\xC2\xA0UTC", "2026-11-20 23:59 UTC"},
+        {"next Thursday", NULL, NULL},
+        {"", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        bg_buf w, iso;
+        bg_buf_init(&w);
+        bg_buf_init(&iso);
+        assert_int_equal(bg_catalog_fmt_date_text(en, texts[i].in, &w), texts[i].words != NULL);
+        assert_int_equal(bg_catalog_fmt_date_text(NULL, texts[i].in, &iso), texts[i].iso != NULL);
+        assert_string_equal(bg_buf_str(&w), texts[i].words ? texts[i].words : "");
+        assert_string_equal(bg_buf_str(&iso), texts[i].iso ? texts[i].iso : "");
+        bg_buf_free(&w);
+        bg_buf_free(&iso);
+    }
+    bg_buf b;
+    bg_buf_init(&b);
+    assert_int_equal(bg_catalog_fmt_date(en, -1, 1, &b), 0);
+    assert_int_equal(bg_catalog_fmt_iso(253402300800LL, 1, &b), 0);
+    assert_int_equal(b.len, 0);
+    bg_buf_free(&b);
+    bg_catalog_free(en);
+}
+
+/* A delay with timing, sender and administrator in different languages:
+ * each section words its durations and dates with its own catalogue (the
+ * sender's dates in words, the administrator's ISO 8601); the timing
+ * never says "1 minutes" or "0 minutes". */
+static void render_reader_languages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sender, *admin;
+        long long secs;
+        const char *sender_has[2], *admin_has[2], *admin_lacks, *html_has;
+    } cases[] = {
+        {"es", "en", 86400,
+         {"Llevamos 24 horas intent\xC3\xA1ndolo, desde el 22\xC2\xA0" "de\xC2\xA0noviembre de 2026, "
+          "09:08\xC2\xA0UTC.",
+          "seguimos intent\xC3\xA1ndolo hasta el 26\xC2\xA0" "de\xC2\xA0noviembre de 2026, 09:00\xC2\xA0UTC"},
+         {"Tried since:        2026-11-22 09:08 UTC (24 hours)\n",
+          "Still trying until: 2026-11-26 09:00 UTC\n"}, "horas", "(24 hours)"},
+        {"en", "de", 86400,
+         {"We have been trying for 24 hours, since 22\xC2\xA0November 2026, 09:08\xC2\xA0UTC.",
+          "still trying until 26\xC2\xA0November 2026, 09:00\xC2\xA0UTC"},
+         {"(24 Stunden)\n", "2026-11-26 09:00 UTC\n"}, "hours", "(24 Stunden)"},
+        {"fr", "fr", 60,
+         {"Cela fait 1 minute que nous essayons, depuis le 22\xC2\xA0novembre 2026 \xC3\xA0 "
+          "09:08\xC2\xA0UTC.", "jusqu'au 26\xC2\xA0novembre 2026"},
+         {"(1 minute)\n", "2026-11-26 09:00 UTC\n"}, "minutes", "(1 minute)"},
+        {"de", "en", 30,
+         {"Wir versuchen es schon weniger als eine Minute lang, seit dem 22.\xC2\xA0November "
+          "2026, 09:08\xC2\xA0UTC.", "noch bis zum 26.\xC2\xA0November 2026, 09:00\xC2\xA0UTC"},
+         {"(less than a minute)\n", NULL}, "Minute", "(less than a minute)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].sender, NULL);
+        bg_catalog *acat = bg_catalog_load(cases[i].admin, NULL);
+        bg_bounce b;
+        bg_rcpt rc;
+        bg_verdict v;
+        hand_bounce(&b, &rc, BG_MSG_DELAY, "delayed");
+        hand_verdict(&v, "network-error", "4.4.1");
+        v.permanent = 0;
+        v.tried_since = 1795338480; /* 2026-11-22 09:08 UTC */
+        v.tried_for = cases[i].secs;
+        bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                              .verdicts = &v, .catalog = cat, .admin_catalog = acat};
+        bg_render_output out;
+        char err[200];
+        assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+        bg_buf text, html;
+        bg_buf_init(&text);
+        bg_buf_init(&html);
+        assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
+        assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/html", &html), 0);
+        bg_buf label;
+        bg_buf_init(&label);
+        bg_catalog_text(acat, "common", "label_admin", NULL, &label);
+        char *admin = strstr(bg_buf_str(&text), bg_buf_str(&label));
+        assert_non_null(admin);
+        for (int k = 0; k < 2; k++)
+            if (cases[i].admin_has[k] && !strstr(admin, cases[i].admin_has[k]))
+                fail_msg("%s/%s: \"%s\" not in the administrator's section:\n%s",
+                         cases[i].sender, cases[i].admin, cases[i].admin_has[k], admin);
+        if (strstr(admin, cases[i].admin_lacks) &&
+            strstr(admin, cases[i].admin_lacks) < strstr(admin, "\n\n"))
+            fail_msg("%s/%s: \"%s\" (the sender's words) in the administrator's rows:\n%s",
+                     cases[i].sender, cases[i].admin, cases[i].admin_lacks, admin);
+        /* the HTML row too */
+        const char *ha = strstr(bg_buf_str(&html), "<div id=\"bg-admin\"");
+        assert_non_null(ha);
+        if (!strstr(ha, cases[i].html_has))
+            fail_msg("%s/%s: \"%s\" not in the HTML administrator's section", cases[i].sender,
+                     cases[i].admin, cases[i].html_has);
+        *admin = '\0'; /* the sender part alone */
+        const char *t = flatten(&text);
+        for (int k = 0; k < 2; k++)
+            if (!strstr(t, cases[i].sender_has[k]))
+                fail_msg("%s/%s: \"%s\" not in the sender part:\n%s", cases[i].sender,
+                         cases[i].admin, cases[i].sender_has[k], t);
+        static const char *const never[] = {" 0 minute", "1 minutes", " 0 Minute", "1 Minuten",
+                                            "1 minutos", " 0 minuto", "Thu, 26 Nov", NULL};
+        for (int k = 0; never[k]; k++)
+            if (strstr(t, never[k]))
+                fail_msg("%s: \"%s\" in:\n%s", cases[i].sender, never[k], t);
+        bg_buf_free(&label);
+        bg_buf_free(&text);
+        bg_buf_free(&html);
+        bg_render_output_free(&out);
+        bg_catalog_free(acat);
+        bg_catalog_free(cat);
+    }
+}
+
+/* The text part's labels take their punctuation from the catalogue
+ * (French: a no-break space before the colon), and the values of a
+ * block line up after its longest label, in every language. */
+static void render_label_colon(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang, *subject_row, *rule_row, *reply_label, *bad;
+    } cases[] = {
+        {"en", "\n  Subject: Lunch\n", "\n  Decided by rule:    test:rule\n",
+         "\n  The error report, word for word:\n", "Subject :"},
+        {"de", "\n  Betreff: Lunch\n", "\n  Entschieden durch Regel: test:rule\n",
+         "\n  Die Fehlermeldung im Wortlaut:\n", "Betreff :"},
+        {"fr", "\n  Objet\xC2\xA0: Lunch\n", "\n  R\xC3\xA8gle appliqu\xC3\xA9" "e\xC2\xA0: test:rule\n",
+         "\n  Le rapport d'erreur, mot pour mot\xC2\xA0:\n", "Objet:"},
+        {"es", "\n  Asunto: Lunch\n", "\n  Decidido por la regla: test:rule\n",
+         "\n  El informe de error, palabra por palabra:\n", "Asunto :"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].lang, NULL);
+        bg_bounce b;
+        bg_rcpt rc;
+        bg_verdict v;
+        hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+        hand_verdict(&v, "unknown-user", "5.1.1");
+        bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                              .verdicts = &v, .catalog = cat};
+        bg_render_output out;
+        char err[200];
+        assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+        bg_buf text;
+        bg_buf_init(&text);
+        assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
+        const char *t = bg_buf_str(&text);
+        const char *want[] = {cases[i].subject_row, cases[i].rule_row, cases[i].reply_label};
+        for (int k = 0; k < 3; k++)
+            if (!strstr(t, want[k]))
+                fail_msg("%s: \"%s\" not in:\n%s", cases[i].lang, want[k], t);
+        assert_null(strstr(t, cases[i].bad));
+        /* every row of the administrator's block starts its value in one
+         * column (all shipped labels are short enough to line up) */
+        bg_buf label;
+        bg_buf_init(&label);
+        bg_catalog_text(cat, "common", "label_admin", NULL, &label);
+        const char *l = strstr(t, bg_buf_str(&label));
+        assert_non_null(l);
+        l = strstr(l, "\n\n  ");
+        assert_non_null(l);
+        int col = -1, rows = 0;
+        for (l += 2; l[0] == ' ' && l[1] == ' ' && l[2] != ' ' && l[2] != '-';) {
+            const char *e = strchr(l, '\n');
+            const char *colon = strchr(l, ':');
+            if (!e || !colon || colon > e)
+                break;
+            const char *val = colon + 1;
+            while (*val == ' ')
+                val++;
+            int c = 0; /* code points from the line start */
+            for (const char *p = l; p < val; p++)
+                c += ((unsigned char)*p & 0xC0) != 0x80;
+            if (col >= 0 && c != col)
+                fail_msg("%s: value at column %d, the block's is %d:\n%.*s", cases[i].lang, c,
+                         col, (int)(e - l), l);
+            col = c;
+            rows++;
+            l = e + 1;
+        }
+        assert_true(rows >= 5);
+        bg_buf_free(&label);
+        assert_true(col > 0);
+        bg_buf_free(&text);
+        bg_render_output_free(&out);
+        bg_catalog_free(cat);
+    }
+}
+
+/* The store's dates behind our own refusal (YYYY-MM-DD) are shown in
+ * the sender's words and as they are to the administrator. */
+static void render_suppressed_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang, *since, *until;
+    } cases[] = {
+        {"en", "On 20\xC2\xA0November 2026, mail from example.org", "until 18\xC2\xA0" "February 2027."},
+        {"de", "Am 20.\xC2\xA0November 2026 ist eine E-Mail", "bis zum 18.\xC2\xA0" "Februar 2027."},
+        {"fr", "Le 20\xC2\xA0novembre 2026, un message", "jusqu'au 18\xC2\xA0" "f\xC3\xA9vrier 2027."},
+        {"es", "El 20\xC2\xA0" "de\xC2\xA0noviembre de 2026, un correo", "hasta el 18\xC2\xA0" "de\xC2\xA0" "febrero de 2027."},
+    };
+    bg_catalog_var vars[] = {{"suppressed_since", "2026-11-20"},
+                             {"suppressed_until", "2027-02-18"},
+                             {"suppressed_reply", "550 5.1.1 no such user"},
+                             {"suppressed_category", "unknown-user"},
+                             {"lift_command", "bounceguide suppress remove bob@example.net "
+                                              "--domain example.org"},
+                             {NULL, NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bg_catalog *cat = bg_catalog_load(cases[i].lang, NULL);
+        bg_bounce b;
+        bg_rcpt rc;
+        bg_verdict v;
+        hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
+        hand_verdict(&v, "suppressed-here", "5.0.0");
+        bg_render_extra x = {.vars = vars};
+        bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
+                              .verdicts = &v, .extra = &x, .catalog = cat,
+                              .sender_domain = "example.org"};
+        bg_render_output out;
+        char err[200];
+        assert_int_equal(bg_render(&in, &out, err, sizeof err), BG_RENDER_OK);
+        bg_buf text;
+        bg_buf_init(&text);
+        assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
+        const char *t = flatten(&text);
+        if (!strstr(t, cases[i].since) || !strstr(t, cases[i].until))
+            fail_msg("%s: the dates are not in words:\n%s", cases[i].lang, t);
+        /* the administrator's notes keep them as given */
+        bg_buf label;
+        bg_buf_init(&label);
+        bg_catalog_text(cat, "common", "label_admin", NULL, &label);
+        const char *admin = strstr(t, bg_buf_str(&label));
+        assert_non_null(admin);
+        assert_non_null(strstr(admin, "2026-11-20"));
+        assert_non_null(strstr(admin, "2027-02-18"));
+        assert_null(strstr(t, "2026-11-20") < admin ? strstr(t, "2026-11-20") : NULL);
+        bg_buf_free(&label);
+        bg_buf_free(&text);
+        bg_render_output_free(&out);
+        bg_catalog_free(cat);
+    }
 }
 
 /* Every failure category renders, as a failure and as a delay, with its
@@ -891,7 +1237,13 @@ static void render_extra_and_override(void **state)
     bg_verdict v;
     hand_bounce(&b, &rc, BG_MSG_FAILURE, "failed");
     hand_verdict(&v, "unknown-user", "5.1.1");
-    bg_render_extra x = {.admin_text = "SPF of example.org: v=spf1 -all\n<b>not bold</b>",
+    /* bg_auth_words' shape: an intro, "- " per finding, "  - " per piece
+     * of advice under it */
+    bg_render_extra x = {.admin_text = "Check of this server's setup:\n"
+                                       "- SPF of example.org: v=spf1 -all\n"
+                                       "  - Fix: add ip4:192.0.2.10 to it.\n"
+                                       "  - <b>not bold</b>\n"
+                                       "- Reverse DNS: confirmed.\n",
                          .sender_text = "Your domain's settings block mail from this server."};
     bg_render_input in = {.msg = dsn_text, .len = strlen(dsn_text), .bounce = &b,
                           .verdicts = &v, .extra = &x, .catalog = cat};
@@ -903,14 +1255,28 @@ static void render_extra_and_override(void **state)
     bg_buf_init(&html);
     assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/plain", &text), 0);
     assert_int_equal(decoded_part(bg_buf_str(&out.body), "text/html", &html), 0);
+    /* the findings in the administrator's section: the intro, a bullet
+     * per finding, its advice indented under it (text) and a list inside
+     * its item (HTML); one bullet each, never "- -" */
+    assert_non_null(strstr(bg_buf_str(&text),
+                           "\n  Check of this server's setup:\n"
+                           "  - SPF of example.org: v=spf1 -all\n"
+                           "    - Fix: add ip4:192.0.2.10 to it.\n"
+                           "    - <b>not bold</b>\n"
+                           "  - Reverse DNS: confirmed.\n"));
+    assert_null(strstr(bg_buf_str(&text), "- -"));
     const char *t = flatten(&text);
     assert_non_null(strstr(t, "Oops: bob@example.net is not a valid mailbox"));
     assert_non_null(strstr(t, "* Your domain's settings block mail from this server."));
-    /* the findings: one list item a line, in the administrator's section */
-    assert_non_null(strstr(t, "- SPF of example.org: v=spf1 -all - <b>not bold</b>"));
     const char *h = bg_buf_str(&html);
-    assert_non_null(strstr(h, ">SPF of example.org: v=spf1 -all</li>\n<li style=\"margin:0 0 3px;\">"
-                              "&lt;b&gt;not bold&lt;/b&gt;</li>"));
+    assert_non_null(strstr(h, "<p style=\"margin:8px 0 0;\">Check of this server&#39;s setup:</p>\n"
+                              "<ul style=\"margin:8px 0 0;padding-left:18px;\">\n"
+                              "<li style=\"margin:0 0 3px;\">SPF of example.org: v=spf1 -all\n"
+                              "<ul style=\"margin:3px 0 0;padding-left:16px;list-style-type:circle;\">\n"
+                              "<li style=\"margin:0 0 3px;\">Fix: add ip4:192.0.2.10 to it.</li>\n"
+                              "<li style=\"margin:0 0 3px;\">&lt;b&gt;not bold&lt;/b&gt;</li>\n"
+                              "</ul>\n</li>\n"
+                              "<li style=\"margin:0 0 3px;\">Reverse DNS: confirmed.</li>\n</ul>\n"));
     assert_true(strstr(h, "v=spf1") > strstr(h, "id=\"bg-admin\""));
     assert_null(strstr(h, "<b>"));
     bg_buf_free(&text);
@@ -1620,6 +1986,11 @@ int main(void)
         cmocka_unit_test(qp_matches_reference),
         cmocka_unit_test(render_handbuilt_dsn),
         cmocka_unit_test(render_delay_wording),
+        cmocka_unit_test(render_durations),
+        cmocka_unit_test(render_dates),
+        cmocka_unit_test(render_reader_languages),
+        cmocka_unit_test(render_label_colon),
+        cmocka_unit_test(render_suppressed_dates),
         cmocka_unit_test(render_every_category),
         cmocka_unit_test(render_extra_and_override),
         cmocka_unit_test(render_languages),

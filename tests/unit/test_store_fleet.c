@@ -26,6 +26,7 @@
 #include "bg_store.h"
 #include "bg_store_fleet.h"
 #include "bg_store_sent.h"
+#include "bg_store_count.h"
 #include "pg_helper.h"
 
 #define DAY 86400LL
@@ -566,6 +567,109 @@ static void migrate_sqlite_file(void **state)
     bg_store_close(f2);
 }
 
+/* Deliveries and bounces of example.com in the central store's counters
+ * (a report by domain over all hours). */
+static int central_counts_cb(const bg_store_count_group *g, void *ctx)
+{
+    long long *n = ctx;
+    if (strcmp(g->key, "example.com") == 0) {
+        n[0] += g->n[BG_OUT_DELIVERED];
+        n[1] += g->n[BG_OUT_BOUNCED];
+    }
+    return 0;
+}
+
+static void central_counts(long long n[2])
+{
+    n[0] = n[1] = 0;
+    bg_store *c = central_open();
+    assert_int_equal(bg_store_count_report(c, BG_COUNT_BY_DOMAIN, 0, 0, "", central_counts_cb, n), BG_STORE_OK);
+    bg_store_close(c);
+}
+
+/* Counters on a fleet host: the event hook's count goes to the journal
+ * with its event (Exim never waits on PostgreSQL), the sync adds it to
+ * the central store once, however often a batch is shipped; both hosts'
+ * counts add up; the guard on a host reads the central sums. */
+static void counts_through_the_journal(void **state)
+{
+    (void)state;
+    long long now = (long long)time(NULL), n[2];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(bg_store_count_begin(A.view), BG_STORE_OK);
+        assert_int_equal(bg_store_count_add(A.view, "example.com", "google", BG_OUT_DELIVERED, "", 1, now),
+                         BG_STORE_OK);
+        assert_int_equal(bg_store_commit(A.view), BG_STORE_OK);
+    }
+    assert_int_equal(bg_store_count_add(B.view, "example.com", "google", BG_OUT_DELIVERED, "", 2, now), BG_STORE_OK);
+    assert_int_equal(bg_store_count_add(B.view, "example.com", "google", BG_OUT_BOUNCED, "unknown-user", 1, now),
+                     BG_STORE_OK);
+    assert_int_equal(waiting(&A), 3);
+    assert_int_equal(waiting(&B), 2);
+    central_counts(n);
+    assert_int_equal(n[0], 0); /* nothing central before a sync */
+    char keep[400];
+    snprintf(keep, sizeof keep, "%s/keep-counts.db", tmp);
+    journal_save(&A, keep);
+    sync_ok(&A);
+    sync_ok(&B);
+    central_counts(n);
+    assert_int_equal(n[0], 5);
+    assert_int_equal(n[1], 1);
+    /* A's journal shipped again (its mark says so): no count twice */
+    journal_restore(&A, "a", keep);
+    sync_ok(&A);
+    central_counts(n);
+    assert_int_equal(n[0], 5);
+    /* the guard on host B reads the central sums */
+    bg_store_guard g;
+    assert_int_equal(bg_store_guard_counts(B.view, "example.com", 24 * 3600, now, &g), BG_STORE_OK);
+    assert_int_equal(g.delivered, 5);
+    assert_int_equal(g.bounced, 1);
+}
+
+/* migrate: a file's counters are added to the central store's (two hosts
+ * counted the same hours), once per file however often it runs. */
+static void migrate_counts_once_per_file(void **state)
+{
+    (void)state;
+    long long now = (long long)time(NULL), n[2];
+    char f1[400], f2[400];
+    snprintf(f1, sizeof f1, "%s/c1.db", tmp);
+    snprintf(f2, sizeof f2, "%s/c2.db", tmp);
+    bg_store *a = bg_store_open(f1, 2000, BG_STORE_CREATE, NULL, NULL, 0);
+    bg_store *b = bg_store_open(f2, 2000, BG_STORE_CREATE, NULL, NULL, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(bg_store_count_add(a, "example.com", "google", BG_OUT_DELIVERED, "", 7, now), BG_STORE_OK);
+    assert_int_equal(bg_store_count_add(b, "example.com", "google", BG_OUT_DELIVERED, "", 4, now), BG_STORE_OK);
+    assert_int_equal(bg_store_count_add(b, "example.com", "google", BG_OUT_BOUNCED, "unknown-user", 2, now),
+                     BG_STORE_OK);
+    bg_store_actor actor = {BG_SRC_IMPORT, 0, "root", "b resets"};
+    bg_store_set_actor(b, &actor);
+    assert_int_equal(bg_store_guard_reset(b, "example.com", now), BG_STORE_OK);
+    bg_store *c = central_open();
+    bg_store_copy_stats cs;
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(bg_store_copy(a, c, 100, &cs, NULL, NULL), BG_STORE_OK);
+        assert_int_equal(cs.counts, run == 0 ? 1 : 0);
+        assert_int_equal(bg_store_copy(b, c, 100, &cs, NULL, NULL), BG_STORE_OK);
+        assert_int_equal(cs.counts, run == 0 ? 2 : 0);
+        assert_int_equal(cs.guards, run == 0 ? 1 : 0);
+    }
+    bg_store_close(c);
+    central_counts(n);
+    assert_int_equal(n[0], 11);
+    assert_int_equal(n[1], 2);
+    c = central_open();
+    bg_store_guard g;
+    assert_int_equal(bg_store_guard_counts(c, "example.com", 24 * 3600, now, &g), BG_STORE_OK);
+    assert_int_equal(g.reset_at, now); /* the reset came along */
+    bg_store_close(c);
+    bg_store_close(a);
+    bg_store_close(b);
+}
+
 /* Passwords never leave in messages or log lines. */
 static void redact(void **state)
 {
@@ -612,6 +716,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(proof_from_journal_then_central, setup, teardown),
         cmocka_unit_test_setup_teardown(poison_entry_dropped_others_shipped, setup, teardown),
         cmocka_unit_test_setup_teardown(migrate_sqlite_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(counts_through_the_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_counts_once_per_file, setup, teardown),
         cmocka_unit_test(redact),
     };
     return cmocka_run_group_tests_name("fleet", tests, pg_group_setup, pg_group_teardown);
