@@ -281,9 +281,17 @@ int bg_cli_suppress(int argc, char **argv)
     int lists = 0;
     for (int i = 0; listing[i]; i++)
         lists |= strcmp(argv[1], listing[i]) == 0;
-    if ((o.format || o.json) && !lists) {
+    /* sync --status is a listing too: table (the default) or json */
+    int status = strcmp(argv[1], "sync") == 0 && o.status;
+    if (status && o.format && strcmp(o.format, "json") != 0 && strcmp(o.format, "table") != 0) {
+        fprintf(stderr, "bounceguide: sync --status: --format table or json\n");
+        return 2;
+    }
+    if (status && o.format && strcmp(o.format, "json") == 0)
+        o.json = 1;
+    if ((o.format || o.json) && !lists && !status) {
         fprintf(stderr, "bounceguide: --format and --json are for the listing verbs (list, show, export, "
-                        "stats, history, changes)\n");
+                        "stats, history, changes, sync --status)\n");
         return 2;
     }
     if (o.domain && !bg_store_domain_valid(o.domain)) {

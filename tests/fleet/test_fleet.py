@@ -114,6 +114,10 @@ def test_central_stopped_mail_flows_nothing_lost(f):
     f.set_rule(soft, rcpt="452 4.2.2 Mailbox full")
     ok = "out-ok@remote.test"
     marks = {sb: sb.log_mark() for sb in f.hosts}
+    # the report's counters before: every journal shipped
+    f.wait_drained(timeout=30)
+    counted = "SELECT COALESCE(SUM(n), 0) FROM bg_count WHERE sender_domain = 'local.test' AND outcome = '%s'"
+    base = {o: int(f.sql(counted % o)) for o in ("delivered", "bounced")}
     t_down = time.monotonic()
     f.pg_stop()
     try:
@@ -178,6 +182,10 @@ def test_central_stopped_mail_flows_nothing_lost(f):
     assert f.sql("SELECT soft_count FROM bg_suppression WHERE recipient = '%s'" % soft) == "3"
     assert f.sql("SELECT COUNT(*) FROM bg_change WHERE recipient LIKE 'out-%%' AND op = 'suppressed'") == "11"
     assert f.sql("SELECT COUNT(*) FROM bg_event WHERE recipient = '%s' AND kind = 'sent'" % ok) == "2"
+    # the report's counters too went through the journals, each once: ten
+    # bounces and the two deliveries of the outage
+    assert int(f.sql(counted % "bounced")) == base["bounced"] + 10, (f.sql(counted % "bounced"), base)
+    assert int(f.sql(counted % "delivered")) == base["delivered"] + 2, (f.sql(counted % "delivered"), base)
 
 
 def test_remove_on_one_host_lifts_on_both(f):
