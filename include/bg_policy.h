@@ -23,7 +23,8 @@
  *
  * Global only: suppress_db, suppress_timeout_ms, suppress_event_retention,
  * suppress_change_retention, report_retention.
- * This module only reads the config; it does not touch the database.
+ * This module only reads the config; bg_policy_store_open opens the store
+ * the config names (a file, or a fleet host's view of a central store).
  */
 #ifndef BG_POLICY_H
 #define BG_POLICY_H
@@ -31,7 +32,9 @@
 #include "bg_category.h"
 #include "bg_config.h"
 #include "bg_store.h"
+#include "bg_store_fleet.h"
 
+#define BG_POLICY_SYNC_INTERVAL "1s" /* suppress_sync_interval */
 #define BG_POLICY_SOFT_THRESHOLD 3
 #define BG_POLICY_SOFT_WINDOW (7LL * 86400)
 #define BG_POLICY_EXPIRE_ADDRESS (365LL * 86400)
@@ -89,7 +92,16 @@ int bg_policy_report(const bg_policy *p, const char *sender_domain);
 long long bg_policy_report_retention(const bg_policy *p);
 
 /* Global settings. */
-const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db */
+const char *bg_policy_db_path(const bg_policy *p);   /* suppress_db: a file or postgresql://... */
+const char *bg_policy_replica_path(const bg_policy *p); /* suppress_replica (a fleet host) */
+const char *bg_policy_journal_path(const bg_policy *p); /* suppress_journal (a fleet host) */
+int bg_policy_sync_interval_ms(const bg_policy *p);     /* suppress_sync_interval, 50 ms..1 h */
+/* The three paths of a fleet host (central = suppress_db). */
+void bg_policy_fleet_paths(const bg_policy *p, bg_store_fleet_paths *out);
+/* The store Exim's processes use: the file of suppress_db, or for a
+ * central store (PostgreSQL) the fleet view -- writes to the journal,
+ * checks on the replica (bg_store_fleet.h) -- with suppress_timeout_ms. */
+bg_store *bg_policy_store_open(const bg_policy *p, int flags, bg_store_status *st, char *err, size_t errlen);
 int bg_policy_timeout_ms(const bg_policy *p);        /* suppress_timeout_ms, 10..10000 */
 long long bg_policy_event_retention(const bg_policy *p);
 /* suppress_change_retention: how long the change log keeps a change (0 = forever). */

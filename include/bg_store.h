@@ -1,4 +1,5 @@
-/* bg_store: the per-sending-domain suppression database (SQLite).
+/* bg_store: the per-sending-domain suppression database (SQLite, or
+ * PostgreSQL for a fleet: include/bg_store_fleet.h).
  *
  * One row per (sending domain, recipient), where the recipient is an address
  * or, for a domain-wide suppression, a bare domain. A second table keeps
@@ -14,8 +15,9 @@
  * The store does not decide: what a category does (suppress the address, the
  * domain, count a soft event, nothing) comes from bg_policy as a
  * bg_store_rule. The SQL is plain (INSERT ... ON CONFLICT, integer unix
- * times, no SQLite functions in the logic) so that the same statements run
- * on PostgreSQL; see docs/suppression.md.
+ * times, no SQLite functions in the logic) and the same statements run on
+ * PostgreSQL: bg_store_open takes a file or a postgresql:// URL
+ * (docs/suppression.md).
  *
  * Every call is bounded by the busy timeout given at open; nothing here
  * waits longer. Errors come back as a status; the caller logs them.
@@ -41,7 +43,8 @@
 #define BG_STORE_NOTE_MAX 320  /* why a change happened (reason, proof) */
 #define BG_STORE_ACTOR_MAX 64  /* who: a user name (and the sudo caller) */
 
-typedef struct bg_store bg_store; /* opaque: one SQLite connection */
+typedef struct bg_store bg_store; /* opaque: one connection (SQLite or PostgreSQL),
+                                   * or a fleet host's view (bg_store_fleet.h) */
 
 typedef enum {
     BG_STORE_OK = 0,
@@ -54,7 +57,8 @@ typedef enum {
     BG_STORE_SCHEMA,    /* written by a newer version */
     BG_STORE_INVALID,   /* bad argument (empty domain, malformed address) */
     BG_STORE_NOMEM,
-    BG_STORE_ERROR      /* anything else SQLite reports */
+    BG_STORE_ERROR,     /* anything else SQLite reports */
+    BG_STORE_UNREACHABLE /* a fleet's central store (PostgreSQL) cannot be reached now */
 } bg_store_status;
 
 const char *bg_store_status_text(bg_store_status st);
@@ -81,7 +85,11 @@ int bg_store_source_parse(const char *name); /* -1 when unknown */
 /* Open (and create with owner Debian-exim when running as root, directory
  * 0750, file 0640) the database at path; WAL mode; busy waits bounded by
  * timeout_ms (<= 0 takes the default). Migrates an older schema. Returns
- * NULL with *st (when given) and err (when given) set. */
+ * NULL with *st (when given) and err (when given) set. A path that is a
+ * postgresql:// URL or a libpq "key=value" string opens that database
+ * instead (libpq loaded on first use; connecting and every wait bounded
+ * by timeout_ms; BG_STORE_CREATE creates or migrates the schema; err
+ * never shows a password). */
 bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_status *st,
                         char *err, size_t errlen);
 void bg_store_close(bg_store *s);
@@ -125,6 +133,9 @@ typedef struct bg_store_result {
     int soft_count;            /* the row's soft count after the event */
     char key[BG_ADDR_MAX];     /* the row's recipient (address or domain) */
     long long change_seq;      /* the change it logged (0: none, see bg_store_changes) */
+    int journaled;             /* a fleet host: the event waits in the journal for
+                                * the sync; the central store decides (the fields
+                                * above but key are then 0) */
 } bg_store_result;
 
 /* Record one event under rule. Dedupes on (message id, recipient, kind)

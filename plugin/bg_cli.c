@@ -86,7 +86,7 @@ static const struct {
     {"rules", bg_cli_rules,
      "rules check [--codes FILE] FILE | codes | dump | test [--deferred] TEXT  check, list, show or try the rules"},
     {"render", bg_cli_render, "render [--config FILE] [--lang LANG] [FILE]  print the enriched bounce"},
-    {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes"},
+    {"suppress", bg_cli_suppress, "suppress list|show|add|remove|export|import|expire|stats|history|changes|sync|migrate"},
     {"report", bg_cli_report,
      "report [--since T] [--by domain|provider|category|day] [--format table|json|prometheus]  "
      "deliveries, bounces, complaints and their rates"},

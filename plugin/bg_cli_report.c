@@ -30,6 +30,7 @@
 #include "bg_provider.h"
 #include "bg_store.h"
 #include "bg_store_count.h"
+#include "bg_store_fleet.h"
 
 /* The limits the two largest mailbox providers publish for bulk senders
  * (read 2026-12):
@@ -456,7 +457,7 @@ static int bg_rep_parse(int argc, char **argv, int first, bg_rep_opts *o)
 static bg_store *bg_rep_open(const bg_rep_opts *o, const bg_policy *p, int write)
 {
     const char *path = o->db ? o->db : bg_policy_db_path(p);
-    if (!write && access(path, F_OK) != 0) {
+    if (!write && !bg_store_is_central(path) && access(path, F_OK) != 0) {
         fprintf(stderr, "bounceguide: %s: no database (nothing recorded yet?)\n", path);
         return NULL;
     }

@@ -11,14 +11,16 @@
  *   stats   [--domain D] [--format ...]
  *   history ADDRESS|DOMAIN [--domain D] [--format table|csv|json]
  *   changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--snapshot] [--format table|csv|json]
- * and everywhere --db FILE, --config FILE.
+ *   sync    [--once] [--interval 1s] | --status [--json]   (a fleet host)
+ *   migrate --from FILE [--to URL] [--batch N] [--reason TEXT]
+ * and everywhere --db FILE|URL, --config FILE.
  *
  * A thin client of bg_store/bg_policy. This file holds the options, the
  * store and the actor (who runs the command: every change it makes is
  * logged with the caller's uid and name), add, expire and the
  * dispatcher; the other verbs live in bg_cli_suppress_list.c,
- * bg_cli_suppress_remove.c, bg_cli_suppress_import.c and bg_cli_history.c.
- * --json is --format json, kept for the scripts that use it.
+ * bg_cli_suppress_remove.c, bg_cli_suppress_import.c, bg_cli_history.c and
+ * bg_cli_sync.c. --json is --format json, kept for the scripts that use it.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@
 #include "bg_config.h"
 #include "bg_policy.h"
 #include "bg_store.h"
+#include "bg_store_fleet.h"
 #include "bg_store_count.h"
 
 static int bg_sup_usage(FILE *out)
@@ -58,8 +61,11 @@ static int bg_sup_usage(FILE *out)
             "                                                         every change: when, what, source, who, why\n"
             "  changes [--since SEQ|TIME|AGE] [--domain D] [--limit N] [--format table|csv|json]\n"
             "          [--snapshot]                                   the change log, for a CRM or a replica\n"
+            "  sync    [--once] [--interval 1s] | --status [--json]   a fleet host: ship the journal to the\n"
+            "                                                         central store, keep the replica\n"
+            "  migrate --from FILE [--to URL] [--batch N]             copy a SQLite store into the central store\n"
             "F: table, csv or json (--json = --format json); --sender-domain D = --domain D\n"
-            "options everywhere: --db FILE (default: suppress_db of the config, else %s)\n"
+            "options everywhere: --db FILE|URL (default: suppress_db of the config, else %s)\n"
             "                    --config FILE (default %s)\n",
             BG_STORE_DEFAULT_PATH, BG_CLI_DEFAULT_CONFIG);
     return out == stdout ? 0 : 2;
@@ -81,6 +87,10 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
         {"--format", offsetof(bg_sup_opts, format)},
         {"--since", offsetof(bg_sup_opts, since)},
         {"--limit", offsetof(bg_sup_opts, limit)},
+        {"--from", offsetof(bg_sup_opts, from)},
+        {"--to", offsetof(bg_sup_opts, to)},
+        {"--batch", offsetof(bg_sup_opts, batch)},
+        {"--interval", offsetof(bg_sup_opts, interval)},
         {"--file", offsetof(bg_sup_opts, file)},
         {"--before", offsetof(bg_sup_opts, before)},
         {"--sender-domain", offsetof(bg_sup_opts, domain)}, /* the same as --domain */
@@ -112,6 +122,10 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
             o->dry_run = 1;
         else if (strcmp(a, "--snapshot") == 0)
             o->snapshot = 1;
+        else if (strcmp(a, "--once") == 0)
+            o->once = 1;
+        else if (strcmp(a, "--status") == 0)
+            o->status = 1;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return -2;
         else if (a[0] == '-' && a[1] != '\0') {
@@ -137,7 +151,9 @@ static bg_config *bg_sup_config(const bg_sup_opts *o)
 bg_store *bg_sup_open(const bg_sup_opts *o, const bg_policy *p, int write)
 {
     const char *path = o->db ? o->db : bg_policy_db_path(p);
-    if (!write && access(path, F_OK) != 0) {
+    /* a file, or a fleet's central store (postgresql://...: the command
+     * works on it directly; bg_store_open connects) */
+    if (!write && !bg_store_is_central(path) && access(path, F_OK) != 0) {
         fprintf(stderr, "bounceguide: %s: no suppression database (nothing recorded yet?)\n", path);
         return NULL;
     }
@@ -265,9 +281,17 @@ int bg_cli_suppress(int argc, char **argv)
     int lists = 0;
     for (int i = 0; listing[i]; i++)
         lists |= strcmp(argv[1], listing[i]) == 0;
-    if ((o.format || o.json) && !lists) {
+    /* sync --status is a listing too: table (the default) or json */
+    int status = strcmp(argv[1], "sync") == 0 && o.status;
+    if (status && o.format && strcmp(o.format, "json") != 0 && strcmp(o.format, "table") != 0) {
+        fprintf(stderr, "bounceguide: sync --status: --format table or json\n");
+        return 2;
+    }
+    if (status && o.format && strcmp(o.format, "json") == 0)
+        o.json = 1;
+    if ((o.format || o.json) && !lists && !status) {
         fprintf(stderr, "bounceguide: --format and --json are for the listing verbs (list, show, export, "
-                        "stats, history, changes)\n");
+                        "stats, history, changes, sync --status)\n");
         return 2;
     }
     if (o.domain && !bg_store_domain_valid(o.domain)) {
@@ -302,6 +326,10 @@ int bg_cli_suppress(int argc, char **argv)
         rc = bg_sup_history(&o, p);
     else if (strcmp(cmd, "changes") == 0)
         rc = bg_sup_changes(&o, p);
+    else if (strcmp(cmd, "sync") == 0)
+        rc = bg_sup_sync(&o, p);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = bg_sup_migrate(&o, p);
     else {
         fprintf(stderr, "bounceguide: unknown suppress command \"%s\"\n", cmd);
         bg_sup_usage(stderr);

@@ -9,6 +9,7 @@
  *   bg_cli_suppress_list.c    list, show, export, stats; CSV output
  *   bg_cli_suppress_import.c  the CSV reader and import
  *   bg_cli_history.c          history and changes (the change log)
+ *   bg_cli_sync.c             sync and migrate (a fleet's central store)
  */
 #ifndef BG_CLI_SUPPRESS_INT_H
 #define BG_CLI_SUPPRESS_INT_H
@@ -29,10 +30,16 @@ typedef struct bg_sup_opts {
     const char *format; /* table | csv | json (every listing verb; --json = json) */
     const char *since;  /* changes: SEQ, TIME or an age (7d) */
     const char *limit;  /* changes: at most N */
+    const char *from;   /* migrate: the SQLite store to copy */
+    const char *to;     /* migrate: the central store (default suppress_db) */
+    const char *batch;  /* migrate: rows per transaction */
+    const char *interval; /* sync: instead of suppress_sync_interval */
     int all;
     int json;
     int dry_run;
     int snapshot;       /* changes: the rows in force instead */
+    int once;           /* sync: one round */
+    int status;         /* sync: where this host stands */
     const char *file;   /* remove: a file of addresses */
     const char *before; /* remove: rows suppressed before this time */
     const char *args[5]; /* args[0] = the command */
@@ -73,5 +80,7 @@ int bg_sup_import(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_remove(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_history(const bg_sup_opts *o, const bg_policy *p);
 int bg_sup_changes(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_sync(const bg_sup_opts *o, const bg_policy *p);
+int bg_sup_migrate(const bg_sup_opts *o, const bg_policy *p);
 
 #endif

@@ -90,8 +90,7 @@ static void bg_exim_auth_store_ip(const bg_config *cfg, const bg_bounce *b, cons
     bg_policy *pol = bg_policy_new(cfg);
     bg_store_status st = BG_STORE_OK;
     char err[200] = "";
-    bg_store *s = pol ? bg_store_open(bg_policy_db_path(pol), bg_policy_timeout_ms(pol),
-                                      BG_STORE_RDONLY, &st, err, sizeof err)
+    bg_store *s = pol ? bg_policy_store_open(pol, BG_STORE_RDONLY, &st, err, sizeof err)
                       : NULL;
     bg_policy_free(pol);
     if (!s)

@@ -88,7 +88,14 @@ bg_store *bg_exim_store_handle(const bg_config *cfg, const char *what)
     bg_policy *p = bg_policy_new(cfg);
     if (!p)
         return NULL;
-    const char *path = bg_policy_db_path(p);
+    /* the handle's identity: the database, and a fleet host's local files */
+    char path[1024];
+    const char *db = bg_policy_db_path(p);
+    if (bg_store_is_central(db))
+        snprintf(path, sizeof path, "%.300s|%.300s|%.300s", db, bg_policy_replica_path(p),
+                 bg_policy_journal_path(p));
+    else
+        snprintf(path, sizeof path, "%s", db);
     int timeout = bg_policy_timeout_ms(p);
     bg_exim_store_forked();
     if (strcmp(bg_xs.path, path) != 0 || bg_xs.timeout_ms != timeout) {
@@ -103,7 +110,9 @@ bg_store *bg_exim_store_handle(const bg_config *cfg, const char *what)
         bg_store_status st = BG_STORE_OK;
         char err[400];
         long long t0 = bg_exim_store_ms();
-        bg_xs.s = bg_store_open(path, timeout, BG_STORE_CREATE, &st, err, sizeof err);
+        /* a file, or a fleet host's view of a central store (PostgreSQL):
+         * checks on the local replica, events into the local journal */
+        bg_xs.s = bg_policy_store_open(p, BG_STORE_CREATE, &st, err, sizeof err);
         if (bg_xs.s) {
             bg_xs.failed = BG_STORE_OK;
         } else if (st == BG_STORE_BUSY) {
@@ -121,7 +130,12 @@ bg_store *bg_exim_store_handle(const bg_config *cfg, const char *what)
 
 void bg_exim_store_report(bg_store_status st, long long waited_ms, const char *what)
 {
-    const char *path = bg_xs.path[0] ? bg_xs.path : "suppression database";
+    /* a fleet handle says which part failed (its journal, the central store) */
+    const char *where = bg_xs.s ? bg_store_where(bg_xs.s) : "";
+    char shown[1024];
+    bg_store_redact(bg_xs.path, shown, sizeof shown); /* never a password in the log */
+    shown[strcspn(shown, "|")] = '\0';
+    const char *path = *where ? where : shown[0] ? shown : "suppression database";
     char head[1200];
     snprintf(head, sizeof head, "%s: %s", path, bg_store_status_text(st));
     if (st == BG_STORE_BUSY) {

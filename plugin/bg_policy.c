@@ -2,7 +2,8 @@
  * plugin config (keys listed in bg_policy.h and docs/suppression.md).
  *
  * Pure lookups over bg_config: no state beyond the borrowed config, no
- * database, no logging except bg_config's own warning on a bad number.
+ * logging except bg_config's own warning on a bad number; the one
+ * exception, bg_policy_store_open, opens the store the settings name.
  */
 #include "bg_policy.h"
 
@@ -167,6 +168,44 @@ const char *bg_policy_db_path(const bg_policy *p)
 {
     const char *v = bg_config_get(p->cfg, NULL, "suppress_db", BG_STORE_DEFAULT_PATH);
     return v && *v ? v : BG_STORE_DEFAULT_PATH;
+}
+
+const char *bg_policy_replica_path(const bg_policy *p)
+{
+    const char *v = bg_config_get(p->cfg, NULL, "suppress_replica", BG_STORE_DEFAULT_REPLICA);
+    return v && *v ? v : BG_STORE_DEFAULT_REPLICA;
+}
+
+const char *bg_policy_journal_path(const bg_policy *p)
+{
+    const char *v = bg_config_get(p->cfg, NULL, "suppress_journal", BG_STORE_DEFAULT_JOURNAL);
+    return v && *v ? v : BG_STORE_DEFAULT_JOURNAL;
+}
+
+int bg_policy_sync_interval_ms(const bg_policy *p)
+{
+    const char *v = bg_config_get(p->cfg, NULL, "suppress_sync_interval", BG_POLICY_SYNC_INTERVAL);
+    long long ms = 1000;
+    size_t n = v ? strlen(v) : 0;
+    if (n > 2 && strcasecmp(v + n - 2, "ms") == 0)
+        ms = strtoll(v, NULL, 10);
+    else if (v && bg_config_parse_num(v, &ms) == 0)
+        ms *= 1000;
+    return ms < 50 ? 50 : ms > 3600000 ? 3600000 : (int)ms;
+}
+
+void bg_policy_fleet_paths(const bg_policy *p, bg_store_fleet_paths *out)
+{
+    out->central = bg_policy_db_path(p);
+    out->replica = bg_policy_replica_path(p);
+    out->journal = bg_policy_journal_path(p);
+}
+
+bg_store *bg_policy_store_open(const bg_policy *p, int flags, bg_store_status *st, char *err, size_t errlen)
+{
+    bg_store_fleet_paths fp;
+    bg_policy_fleet_paths(p, &fp);
+    return bg_store_open_for(&fp, bg_policy_timeout_ms(p), flags, st, err, errlen);
 }
 
 int bg_policy_timeout_ms(const bg_policy *p)

@@ -1,4 +1,4 @@
-/* bg_store: the suppression database on SQLite.
+/* bg_store: the suppression database on SQLite or PostgreSQL (bg_db).
  *
  * Layout: bg_schema (version), bg_suppression (one row per sending domain
  * and recipient), bg_event (one row per message id, recipient and kind:
@@ -7,8 +7,9 @@
  * with a count), bg_change and bg_change_seq (the change log: every change
  * to what is in force, numbered; bg_store_change.c). Every statement is a constant
  * text prepared once per handle with its parameters bound -- no remote text
- * ever becomes SQL. The SQL is plain so that it also runs on PostgreSQL
- * (docs/suppression.md); SQLite-only pragmas are confined to open().
+ * ever becomes SQL. The same SQL runs on PostgreSQL (bg_db: suppress_db
+ * = postgresql://...), the store a fleet's hosts share; SQLite-only
+ * pragmas, the file's owner and mode are confined to open().
  *
  * Waits are bounded: a busy handler with short sleeps gives up once the
  * deadline set at the start of each public call has passed.
@@ -16,6 +17,7 @@
  * nothing (callers log the returned status once).
  */
 #include "bg_store_int.h"
+#include "bg_store_fleet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,7 @@ static const char *const bg_status_texts[] = {
     [BG_STORE_INVALID] = "invalid argument",
     [BG_STORE_NOMEM] = "out of memory",
     [BG_STORE_ERROR] = "database error",
+    [BG_STORE_UNREACHABLE] = "central store unreachable",
 };
 
 /* Text for a status (never NULL). */
@@ -183,31 +186,59 @@ void bg_store_clean(char *out, size_t outsz, const char *in)
 }
 
 /* A prepared statement, reset and unbound, ready for binding. */
-sqlite3_stmt *bg_store_stmt(bg_store *s, int id, int *rc)
+bg_db_stmt *bg_store_stmt(bg_store *s, int id, int *rc)
 {
     if (!s->st[id]) {
-        *rc = sqlite3_prepare_v2(s->db, bg_store_sql[id], -1, &s->st[id], NULL);
-        if (*rc != SQLITE_OK) {
-            s->st[id] = NULL;
+        s->st[id] = bg_db_prepare(s->db, bg_store_sql[id], 1, rc);
+        if (!s->st[id])
             return NULL;
-        }
+        bg_db_set_deferrable(s->st[id], bg_store_sql_defer[id]);
     }
-    sqlite3_reset(s->st[id]);
-    sqlite3_clear_bindings(s->st[id]);
+    bg_db_reset(s->st[id]);
+    bg_db_clear_bindings(s->st[id]);
     *rc = SQLITE_OK;
     return s->st[id];
 }
 
-void bg_store_bind(sqlite3_stmt *q, int i, const char *v)
+void bg_store_bind(bg_db_stmt *q, int i, const char *v)
 {
-    sqlite3_bind_text(q, i, v ? v : "", -1, SQLITE_TRANSIENT);
+    bg_db_bind_text(q, i, v);
+}
+
+void bg_store_bind_int(bg_db_stmt *q, int i, long long v)
+{
+    bg_db_bind_int64(q, i, v);
 }
 
 /* Run a statement that returns no rows; returns the SQLite code. */
-int bg_store_step(sqlite3_stmt *q)
+int bg_store_step(bg_db_stmt *q)
 {
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
+    int rc = bg_db_step(q);
+    bg_db_reset(q);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+bg_db_stmt *bg_store_aux(bg_store *s, int id, const char *sql, int *rc)
+{
+    if (!s->aux[id]) {
+        s->aux[id] = bg_db_prepare(s->db, sql, 1, rc);
+        if (!s->aux[id])
+            return NULL;
+    }
+    bg_db_reset(s->aux[id]);
+    bg_db_clear_bindings(s->aux[id]);
+    *rc = SQLITE_OK;
+    return s->aux[id];
+}
+
+int bg_store_begin_schema(bg_store *s)
+{
+    int rc;
+    bg_db_stmt *q = bg_db_prepare(s->db, "BEGIN EXCLUSIVE", 0, &rc);
+    if (!q)
+        return rc;
+    rc = bg_db_step(q);
+    bg_db_finalize(q);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
@@ -215,7 +246,7 @@ int bg_store_step(sqlite3_stmt *q)
 int bg_store_tx(bg_store *s, int id)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, id, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, id, &rc);
     if (!q)
         return rc;
     return bg_store_step(q);
@@ -289,15 +320,29 @@ static int bg_store_create_file(const char *path)
 }
 
 /* The schema version (0 when the file is new). -1 on error (rc set).
- * One statement: this runs in every process that opens the store. */
+ * One statement on SQLite: this runs in every process that opens the
+ * store. PostgreSQL fails a whole transaction on a missing table, so
+ * there the table is looked up first. */
 static int bg_store_version(bg_store *s, int *rc)
 {
-    sqlite3_stmt *q = NULL;
-    *rc = sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM bg_schema", -1, &q, NULL);
-    if (*rc != SQLITE_OK) {
+    bg_db_stmt *q;
+    if (s->pg) {
+        q = bg_db_prepare(s->db, "SELECT CASE WHEN to_regclass('bg_schema') IS NULL THEN 0 ELSE 1 END", 0, rc);
+        if (!q)
+            return -1;
+        int r = bg_db_step(q);
+        long long there = r == SQLITE_ROW ? bg_db_column_int64(q, 0) : -1;
+        bg_db_finalize(q);
+        if (there <= 0) {
+            *rc = there < 0 ? r : SQLITE_OK;
+            return there < 0 ? -1 : 0;
+        }
+    }
+    q = bg_db_prepare(s->db, "SELECT MAX(version) FROM bg_schema", 0, rc);
+    if (!q) {
         /* a new (empty) file has no bg_schema table: version 0. Anything
          * else -- not a database, locked, unreadable -- is an error. */
-        const char *m = sqlite3_errmsg(s->db);
+        const char *m = bg_db_errmsg(s->db);
         if (*rc == SQLITE_ERROR && strstr(m, "no such table")) {
             *rc = SQLITE_OK;
             return 0;
@@ -305,12 +350,12 @@ static int bg_store_version(bg_store *s, int *rc)
         return -1;
     }
     int v = -1;
-    int r = sqlite3_step(q);
+    int r = bg_db_step(q);
     if (r == SQLITE_ROW)
-        v = sqlite3_column_int(q, 0);
+        v = (int)bg_db_column_int64(q, 0);
     else
         *rc = r;
-    sqlite3_finalize(q);
+    bg_db_finalize(q);
     return v;
 }
 
@@ -331,13 +376,33 @@ static void bg_store_new_log_id(char out[40])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
-/* Bring the schema to BG_STORE_SCHEMA_VERSION in one transaction. */
+/* Run one statement with (text, integer) parameters; an SQLite code. */
+static int bg_store_run(bg_store *s, const char *sql, const char *text, long long num)
+{
+    int rc;
+    bg_db_stmt *q = bg_db_prepare(s->db, sql, 0, &rc);
+    if (!q)
+        return rc;
+    if (text)
+        bg_db_bind_text(q, 1, text);
+    else
+        bg_db_bind_int64(q, 1, num);
+    if (bg_db_param_count(q) >= 2)
+        bg_db_bind_int64(q, 2, (long long)time(NULL));
+    rc = bg_db_step(q);
+    bg_db_finalize(q);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Bring the schema to BG_STORE_SCHEMA_VERSION in one transaction (on
+ * PostgreSQL too: its DDL is transactional; BEGIN IMMEDIATE takes the
+ * writer lock there, so two hosts creating the tables take turns). */
 static int bg_store_migrate(bg_store *s)
 {
-    int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
+    int rc;
+    if (!s->pg && (rc = bg_db_exec(s->db, "PRAGMA journal_mode=WAL")) != SQLITE_OK)
         return rc;
-    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    rc = bg_store_begin_schema(s);
     if (rc != SQLITE_OK)
         return rc;
     int v = bg_store_version(s, &rc); /* again, under the lock: another process may have won */
@@ -347,45 +412,31 @@ static int bg_store_migrate(bg_store *s)
      * file: one row with the current version) */
     int reached = v;
     for (int i = 0; bg_store_migrations[i].sql; i++) {
-        if (bg_store_migrations[i].version <= v)
+        const bg_store_migration *m = &bg_store_migrations[i];
+        if (m->version <= v)
             continue;
-        rc = sqlite3_exec(s->db, bg_store_migrations[i].sql, NULL, NULL, NULL);
+        rc = bg_db_exec(s->db, s->pg && m->pg ? m->pg : m->sql);
         if (rc != SQLITE_OK)
             goto fail;
-        reached = bg_store_migrations[i].version;
+        reached = m->version;
     }
     if (v < 4 && reached >= 4) { /* the change log starts: give it its name */
         char id[40];
         bg_store_new_log_id(id);
-        sqlite3_stmt *q = NULL;
-        rc = sqlite3_prepare_v2(s->db, "UPDATE bg_change_seq SET log_id = ?1 WHERE id = 1", -1, &q, NULL);
+        rc = bg_store_run(s, "UPDATE bg_change_seq SET log_id = ?1 WHERE id = 1", id, 0);
         if (rc != SQLITE_OK)
             goto fail;
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE)
-            goto fail;
-        rc = SQLITE_OK;
     }
     if (reached > v) {
-        sqlite3_stmt *q = NULL;
-        rc = sqlite3_prepare_v2(s->db, "INSERT INTO bg_schema (version, applied_at) VALUES (?1, ?2)",
-                                -1, &q, NULL);
+        rc = bg_store_run(s, "INSERT INTO bg_schema (version, applied_at) VALUES (?1, ?2)", NULL, reached);
         if (rc != SQLITE_OK)
             goto fail;
-        sqlite3_bind_int(q, 1, reached);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)time(NULL));
-        rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE)
-            goto fail;
     }
-    rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    rc = bg_store_tx(s, ST_COMMIT);
     if (rc == SQLITE_OK)
         return SQLITE_OK;
 fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    bg_store_tx(s, ST_ROLLBACK);
     return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
@@ -399,11 +450,85 @@ static void bg_store_fail(bg_store_status *st, char *err, size_t errlen, bg_stor
                  detail ? detail : "");
 }
 
+/* The schema: refuse a newer one, read an older one read-only, migrate
+ * it otherwise (both backends). 0, or -1 after bg_store_fail. */
+static int bg_store_schema(bg_store *s, const char *name, bg_store_status *st, char *err, size_t errlen)
+{
+    int v, rc;
+    while ((v = bg_store_version(s, &rc)) < 0 && bg_store_again(s, rc)) {
+    }
+    if (v < 0) {
+        bg_store_fail(st, err, errlen, bg_store_map(rc), name, bg_db_errmsg(s->db));
+        return -1;
+    }
+    if (v > BG_STORE_SCHEMA_VERSION) {
+        bg_store_fail(st, err, errlen, BG_STORE_SCHEMA, name, NULL);
+        return -1;
+    }
+    /* a handle that cannot write reads an older schema as it is: every
+     * read statement works on schema 1 (bg_soft is only written; the
+     * inbound proof reads remote_host only from schema 3 on), so the RCPT
+     * check, list and show go on until a writer has migrated */
+    s->schema = v;
+    if (v < BG_STORE_SCHEMA_VERSION && !(s->rdonly && v >= BG_STORE_READ_COMPAT)) {
+        if (s->rdonly) {
+            bg_store_fail(st, err, errlen, v == 0 ? BG_STORE_NOTFOUND : BG_STORE_READONLY, name,
+                          v == 0 ? "no suppression tables yet" : "old schema, open read-write to migrate");
+            return -1;
+        }
+        while ((rc = bg_store_migrate(s)) != SQLITE_OK && bg_store_again(s, rc)) {
+        }
+        if (rc != SQLITE_OK) {
+            bg_store_fail(st, err, errlen, bg_store_map(rc), name, bg_db_errmsg(s->db));
+            return -1;
+        }
+        s->schema = BG_STORE_SCHEMA_VERSION;
+    }
+    return 0;
+}
+
+/* A central store on PostgreSQL: connect within the timeout, create or
+ * migrate the schema (BG_STORE_CREATE without RDONLY). Nothing of the
+ * file's owner or mode applies; who may write is PostgreSQL's grants. */
+static bg_store *bg_store_open_pg(const char *conninfo, int timeout_ms, int flags, bg_store_status *st,
+                                  char *err, size_t errlen)
+{
+    char name[512];
+    bg_store_redact(conninfo, name, sizeof name);
+    bg_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        bg_store_fail(st, err, errlen, BG_STORE_NOMEM, name, NULL);
+        return NULL;
+    }
+    s->pg = 1;
+    s->timeout_ms = timeout_ms > 0 ? timeout_ms : BG_STORE_DEFAULT_TIMEOUT_MS;
+    s->rdonly = (flags & BG_STORE_RDONLY) != 0;
+    bg_store_arm(s);
+    char why[512] = "";
+    int rc = bg_db_open_pg(conninfo, &s->deadline_us, &s->db, why, sizeof why);
+    if (rc != SQLITE_OK) {
+        bg_store_fail(st, err, errlen, rc == SQLITE_BUSY ? BG_STORE_BUSY : BG_STORE_IO, name, why);
+        free(s);
+        return NULL;
+    }
+    if (bg_store_schema(s, name, st, err, errlen) < 0) {
+        bg_store_close(s);
+        return NULL;
+    }
+    if (st)
+        *st = BG_STORE_OK;
+    if (err && errlen)
+        err[0] = '\0';
+    return s;
+}
+
 bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_status *st,
                         char *err, size_t errlen)
 {
     if (!path || !*path)
         path = BG_STORE_DEFAULT_PATH;
+    if (bg_db_is_pg(path))
+        return bg_store_open_pg(path, timeout_ms, flags, st, err, errlen);
     int rdonly = (flags & BG_STORE_RDONLY) != 0;
     if ((flags & BG_STORE_CREATE) && !rdonly && bg_store_create_file(path) != 0) {
         bg_store_fail(st, err, errlen, errno == EACCES || errno == EROFS ? BG_STORE_READONLY : BG_STORE_IO,
@@ -419,54 +544,33 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
     s->rdonly = rdonly;
     bg_store_arm(s);
     int oflags = (rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(path, &h, oflags, NULL);
     if (rc != SQLITE_OK) {
         bg_store_fail(st, err, errlen, rc == SQLITE_CANTOPEN ? BG_STORE_IO : bg_store_map(rc), path,
-                      s->db ? sqlite3_errmsg(s->db) : NULL);
-        bg_store_close(s);
+                      h ? sqlite3_errmsg(h) : NULL);
+        sqlite3_close(h);
+        free(s);
         return NULL;
     }
-    sqlite3_extended_result_codes(s->db, 0);
-    sqlite3_busy_handler(s->db, bg_store_busy, s);
-    if (!rdonly && sqlite3_db_readonly(s->db, "main") == 1)
+    s->db = bg_db_from_sqlite(h);
+    if (!s->db) {
+        sqlite3_close(h);
+        free(s);
+        bg_store_fail(st, err, errlen, BG_STORE_NOMEM, path, NULL);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(h, 0);
+    sqlite3_busy_handler(h, bg_store_busy, s);
+    if (!rdonly && sqlite3_db_readonly(h, "main") == 1)
         s->rdonly = 1; /* the file is not writable for us: reads still work */
-    int v;
-    while ((v = bg_store_version(s, &rc)) < 0 && bg_store_again(s, rc)) {
-    }
-    if (v < 0) {
-        bg_store_fail(st, err, errlen, bg_store_map(rc), path, sqlite3_errmsg(s->db));
+    if (bg_store_schema(s, path, st, err, errlen) < 0) {
         bg_store_close(s);
         return NULL;
-    }
-    if (v > BG_STORE_SCHEMA_VERSION) {
-        bg_store_fail(st, err, errlen, BG_STORE_SCHEMA, path, NULL);
-        bg_store_close(s);
-        return NULL;
-    }
-    /* a handle that cannot write reads an older schema as it is: every
-     * read statement works on schema 1 (bg_soft is only written; the
-     * inbound proof reads remote_host only from schema 3 on), so the RCPT
-     * check, list and show go on until a writer has migrated */
-    s->schema = v;
-    if (v < BG_STORE_SCHEMA_VERSION && !(s->rdonly && v >= BG_STORE_READ_COMPAT)) {
-        if (s->rdonly) {
-            bg_store_fail(st, err, errlen, v == 0 ? BG_STORE_NOTFOUND : BG_STORE_READONLY, path,
-                          v == 0 ? "no suppression tables yet" : "old schema, open read-write to migrate");
-            bg_store_close(s);
-            return NULL;
-        }
-        while ((rc = bg_store_migrate(s)) != SQLITE_OK && bg_store_again(s, rc)) {
-        }
-        if (rc != SQLITE_OK) {
-            bg_store_fail(st, err, errlen, bg_store_map(rc), path, sqlite3_errmsg(s->db));
-            bg_store_close(s);
-            return NULL;
-        }
-        s->schema = BG_STORE_SCHEMA_VERSION;
     }
     /* WAL without an fsync per commit: a power cut may lose the last events,
      * never the database. */
-    sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    sqlite3_exec(h, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     /* Exim's processes live for one message and never close the store, and
      * SQLite's own checkpoint-on-commit does not happen in them, so the WAL
      * would only grow -- and every open replays all of it (SQLite's
@@ -480,10 +584,10 @@ bg_store *bg_store_open(const char *path, int timeout_ms, int flags, bg_store_st
     if (!s->rdonly) {
         char wal[4200];
         struct stat ws;
-        sqlite3_exec(s->db, "PRAGMA journal_size_limit=262144", NULL, NULL, NULL);
+        sqlite3_exec(h, "PRAGMA journal_size_limit=262144", NULL, NULL, NULL);
         snprintf(wal, sizeof wal, "%s-wal", path);
         if (stat(wal, &ws) == 0 && ws.st_size > 256 * 1024)
-            sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
     if (st)
         *st = BG_STORE_OK;
@@ -496,15 +600,21 @@ void bg_store_close(bg_store *s)
 {
     if (!s)
         return;
+    if (s->fleet)
+        bg_store_fleet_free(s->fleet);
     for (int i = 0; i < ST_N; i++)
-        sqlite3_finalize(s->st[i]);
-    sqlite3_close(s->db);
+        bg_db_finalize(s->st[i]);
+    for (int i = 0; i < BG_STORE_AUX_N; i++)
+        bg_db_finalize(s->aux[i]);
+    bg_db_close(s->db);
     free(s);
 }
 
 const char *bg_store_errmsg(const bg_store *s)
 {
-    return s && s->db ? sqlite3_errmsg(s->db) : "";
+    if (s && s->fleet)
+        return bg_store_fleet_errmsg(s->fleet);
+    return s && s->db ? bg_db_errmsg(s->db) : "";
 }
 
 /* Start a write transaction unless the caller holds one. */
@@ -541,6 +651,10 @@ bg_store_status bg_store_begin(bg_store *s)
 {
     if (!s || s->in_tx)
         return BG_STORE_INVALID;
+    if (s->fleet) { /* a fleet view: each journal entry is its own transaction */
+        s->in_tx = 1;
+        return BG_STORE_OK;
+    }
     if (s->rdonly)
         return BG_STORE_READONLY;
     bg_store_arm(s);
@@ -550,12 +664,27 @@ bg_store_status bg_store_begin(bg_store *s)
     return bg_store_map(rc);
 }
 
+int bg_store_pipeline(bg_store *s, int on)
+{
+    return bg_db_pipeline(s->db, on);
+}
+
 bg_store_status bg_store_commit(bg_store *s)
 {
     if (!s || !s->in_tx)
         return BG_STORE_INVALID;
+    if (s->fleet) {
+        s->in_tx = 0;
+        return BG_STORE_OK;
+    }
     bg_store_arm(s);
-    int rc = bg_store_tx(s, ST_COMMIT);
+    int rc = bg_db_pipeline(s->db, 0); /* what was sent without waiting must have worked */
+    if (rc != SQLITE_OK) {
+        bg_store_tx(s, ST_ROLLBACK);
+        s->in_tx = 0;
+        return bg_store_map(rc);
+    }
+    rc = bg_store_tx(s, ST_COMMIT);
     if (rc != SQLITE_OK) {
         bg_store_tx(s, ST_ROLLBACK);
     }
@@ -567,6 +696,11 @@ void bg_store_rollback(bg_store *s)
 {
     if (!s || !s->in_tx)
         return;
+    if (s->fleet) {
+        s->in_tx = 0;
+        return;
+    }
+    bg_db_pipeline(s->db, 0);
     bg_store_tx(s, ST_ROLLBACK);
     s->in_tx = 0;
 }

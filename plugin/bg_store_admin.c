@@ -2,7 +2,6 @@
  * suppress): whole rows in and out, removal, listing, expiry, counts. */
 #include "bg_store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +26,13 @@ static int bg_row_put_write(bg_store *s, bg_store_row *r)
     for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
         if (seed[i].n <= 0)
             continue;
-        sqlite3_stmt *q = bg_store_stmt(s, ST_SOFT_ADD, &rc);
+        bg_db_stmt *q = bg_store_stmt(s, ST_SOFT_ADD, &rc);
         if (!q)
             break;
         bg_store_bind(q, 1, r->sender_domain);
         bg_store_bind(q, 2, r->recipient);
-        sqlite3_bind_int64(q, 3, seed[i].at);
-        sqlite3_bind_int(q, 4, seed[i].n);
+        bg_store_bind_int(q, 3, seed[i].at);
+        bg_store_bind_int(q, 4, seed[i].n);
         rc = bg_store_step(q);
     }
     return rc;
@@ -94,7 +93,7 @@ typedef struct bg_change_key {
     long long now;
 } bg_change_key;
 
-static void bg_fill_key(sqlite3_stmt *q, const void *ctx)
+static void bg_fill_key(bg_db_stmt *q, const void *ctx)
 {
     const bg_change_key *k = ctx;
     if (k->domain) {
@@ -105,9 +104,9 @@ static void bg_fill_key(sqlite3_stmt *q, const void *ctx)
     }
 }
 
-static void bg_fill_now(sqlite3_stmt *q, const void *ctx)
+static void bg_fill_now(bg_db_stmt *q, const void *ctx)
 {
-    sqlite3_bind_int64(q, 7, ((const bg_change_key *)ctx)->now);
+    bg_store_bind_int(q, 7, ((const bg_change_key *)ctx)->now);
 }
 
 bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const char *key,
@@ -134,7 +133,7 @@ bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const ch
     rc = bg_store_change_rows(s, all ? ST_CHANGE_LOG_ALL : ST_CHANGE_LOG_ONE, "removed", bg_store_now(0),
                               s->actor.set ? s->actor.source : BG_SRC_ADMIN, s->actor.reason,
                               bg_fill_key, &ck);
-    sqlite3_stmt *q = rc == SQLITE_OK ? bg_store_stmt(s, all ? ST_REMOVE_ALL : ST_REMOVE_ONE, &rc) : NULL;
+    bg_db_stmt *q = rc == SQLITE_OK ? bg_store_stmt(s, all ? ST_REMOVE_ALL : ST_REMOVE_ONE, &rc) : NULL;
     if (q) {
         if (all) {
             bg_store_bind(q, 1, k);
@@ -144,7 +143,7 @@ bg_store_status bg_store_remove(bg_store *s, const char *sender_domain, const ch
         }
         rc = bg_store_step(q);
         if (rc == SQLITE_OK && removed)
-            *removed = sqlite3_changes(s->db);
+            *removed = (int)bg_db_changes(s->db);
         if (rc == SQLITE_OK)
             rc = bg_store_soft_drop(s, all ? NULL : domain, k);
     }
@@ -164,23 +163,23 @@ bg_store_status bg_store_list(bg_store *s, const char *sender_domain, const char
         return BG_STORE_INVALID;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_LIST, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_LIST, &rc);
     if (!q)
         return bg_store_map(rc);
     bg_store_bind(q, 1, domain);
     bg_store_bind(q, 2, category);
     bg_store_bind(q, 3, rcpt);
-    sqlite3_bind_int(q, 4, active_only ? 1 : 0);
-    sqlite3_bind_int64(q, 5, bg_store_now(now));
+    bg_store_bind_int(q, 4, active_only ? 1 : 0);
+    bg_store_bind_int(q, 5, bg_store_now(now));
     bg_store_row r;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((rc = bg_db_step(q)) == SQLITE_ROW) {
         bg_store_row_read(q, &r);
         if (fn(&r, ctx)) {
             rc = SQLITE_DONE;
             break;
         }
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc == SQLITE_DONE ? BG_STORE_OK : bg_store_map(rc);
 }
 
@@ -213,20 +212,20 @@ bg_store_status bg_store_expire(bg_store *s, long long now, long long event_rete
     for (int i = 0; ids[i] >= 0 && rc == SQLITE_OK; i++) {
         if (ids[i] == ST_EXPIRE_EVENTS && event_retention <= 0)
             continue;
-        sqlite3_stmt *q = bg_store_stmt(s, ids[i], &rc);
+        bg_db_stmt *q = bg_store_stmt(s, ids[i], &rc);
         if (!q)
             break;
         long long cut = now;
         if (ids[i] != ST_EXPIRE_ROWS)
             cut = now - (event_retention > 0 ? event_retention : 0);
-        if (sqlite3_bind_parameter_count(q) > 0)
-            sqlite3_bind_int64(q, 1, cut);
+        if (bg_db_param_count(q) > 0)
+            bg_store_bind_int(q, 1, cut);
         rc = bg_store_step(q);
         if (rc == SQLITE_OK && ids[i] != ST_EXPIRE_SOFT_ORPHANS) {
             if (ids[i] == ST_EXPIRE_EVENTS)
-                events += sqlite3_changes(s->db);
+                events += (int)bg_db_changes(s->db);
             else
-                rows += sqlite3_changes(s->db);
+                rows += (int)bg_db_changes(s->db);
         }
     }
     rc = bg_store_tx_end(s, rc);
@@ -243,29 +242,30 @@ bg_store_status bg_store_expire(bg_store *s, long long now, long long event_rete
 static int bg_count(bg_store *s, int id, const char *domain, long long now, long long *out)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, id, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, id, &rc);
     if (!q)
         return rc;
     bg_store_bind(q, 1, domain);
-    if (sqlite3_bind_parameter_count(q) >= 2)
-        sqlite3_bind_int64(q, 2, now);
-    rc = sqlite3_step(q);
+    if (bg_db_param_count(q) >= 2)
+        bg_store_bind_int(q, 2, now);
+    rc = bg_db_step(q);
     if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(q, 0);
+        *out = bg_db_column_int64(q, 0);
         rc = SQLITE_OK;
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc;
 }
 
-/* A PRAGMA returning one integer (size figures only). */
-static long long bg_pragma_num(bg_store *s, const char *sql)
+/* One integer from a statement without parameters (size figures only). */
+static long long bg_store_num(bg_store *s, const char *sql)
 {
-    sqlite3_stmt *q = NULL;
+    int rc;
     long long v = 0;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    bg_db_stmt *q = bg_db_prepare(s->db, sql, 0, &rc);
+    if (q && bg_db_step(q) == SQLITE_ROW)
+        v = bg_db_column_int64(q, 0);
+    bg_db_finalize(q);
     return v;
 }
 
@@ -291,8 +291,13 @@ bg_store_status bg_store_get_stats(bg_store *s, const char *sender_domain, long 
         rc = bg_count(s, ST_STAT_EVENTS, domain, now, &out->events);
     if (rc == SQLITE_OK)
         rc = bg_count(s, ST_STAT_SENT, domain, now, &out->events_sent);
-    out->page_count = bg_pragma_num(s, "PRAGMA page_count");
-    out->page_size = bg_pragma_num(s, "PRAGMA page_size");
+    if (s->pg) { /* the database's size, in PostgreSQL's 8 KB pages */
+        out->page_size = 8192;
+        out->page_count = bg_store_num(s, "SELECT pg_database_size(current_database()) / 8192");
+    } else {
+        out->page_count = bg_store_num(s, "PRAGMA page_count");
+        out->page_size = bg_store_num(s, "PRAGMA page_size");
+    }
     return bg_store_map(rc);
 }
 
@@ -306,21 +311,21 @@ bg_store_status bg_store_count_by_category(bg_store *s, const char *sender_domai
         return BG_STORE_INVALID;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_COUNT_CAT, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_COUNT_CAT, &rc);
     if (!q)
         return bg_store_map(rc);
     bg_store_bind(q, 1, domain);
-    sqlite3_bind_int64(q, 2, bg_store_now(now));
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    bg_store_bind_int(q, 2, bg_store_now(now));
+    while ((rc = bg_db_step(q)) == SQLITE_ROW) {
         char d[BG_DOMAIN_MAX], c[BG_CATEGORY_ID_MAX];
         bg_store_col(q, 0, d, sizeof d);
         bg_store_col(q, 1, c, sizeof c);
-        if (fn(d, c, sqlite3_column_int64(q, 2), ctx)) {
+        if (fn(d, c, bg_db_column_int64(q, 2), ctx)) {
             rc = SQLITE_DONE;
             break;
         }
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc == SQLITE_DONE ? BG_STORE_OK : bg_store_map(rc);
 }
 

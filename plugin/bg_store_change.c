@@ -6,15 +6,15 @@
  * the writer's transaction: SQLite runs one writer at a time, so numbers
  * follow commit order, a rolled-back change gives its number back, and
  * pruning old rows never lowers the counter. A reader that saw N asks for
- * > N and misses nothing. On PostgreSQL the counter row's lock does the
- * same (a SEQUENCE would not: its numbers are taken before commit and
- * can become visible out of order). Which changes are logged is decided
+ * > N and misses nothing. On PostgreSQL writers are one at a time too
+ * (bg_db: BEGIN IMMEDIATE takes the store's writer lock) and the counter
+ * row's lock would order them anyway (a SEQUENCE would not: its numbers
+ * are taken before commit and can become visible out of order). Which changes are logged is decided
  * by the callers (bg_store_record.c, bg_store_admin.c); see bg_store.h.
  */
 #include "bg_store_int.h"
 
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +45,13 @@ void bg_store_note_join(char out[BG_STORE_NOTE_MAX], const char *a, const char *
 static int bg_change_count(bg_store *s, long long n)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_SEQ_NEXT, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_SEQ_NEXT, &rc);
     if (!q)
         return rc;
-    sqlite3_bind_int64(q, 1, n);
+    bg_store_bind_int(q, 1, n);
     rc = bg_store_step(q);
-    if (rc == SQLITE_OK && sqlite3_changes(s->db) != 1)
+    long long moved = bg_db_changes(s->db); /* -1: sent without waiting (bg_db_pipeline) */
+    if (rc == SQLITE_OK && moved >= 0 && moved != 1)
         rc = SQLITE_CORRUPT; /* the counter row is gone: never number anew */
     return rc;
 }
@@ -74,60 +75,68 @@ int bg_store_change_add(bg_store *s, const char *op, const bg_store_row *r, int 
     int rc = bg_change_count(s, 1);
     if (rc != SQLITE_OK)
         return rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_CHANGE_INSERT, &rc);
+    bg_db_stmt *q = s->pg ? bg_store_aux(s, AUX_CHANGE_PG, bg_store_sql_change_returning, &rc)
+                          : bg_store_stmt(s, ST_CHANGE_INSERT, &rc);
     if (!q)
         return rc;
+    if (s->pg)
+        bg_db_set_deferrable(q, 1); /* in the sync's batch nobody reads the number */
     long long uid;
     const char *user;
     bg_change_actor(s, source, &uid, &user);
     char n[BG_STORE_NOTE_MAX];
     bg_store_clean(n, sizeof n, note);
-    sqlite3_bind_int64(q, 1, at);
+    bg_store_bind_int(q, 1, at);
     bg_store_bind(q, 2, op);
     bg_store_bind(q, 3, r->sender_domain);
     bg_store_bind(q, 4, r->recipient);
     bg_store_bind(q, 5, r->scope);
     bg_store_bind(q, 6, r->category);
     bg_store_bind(q, 7, r->status);
-    sqlite3_bind_int(q, 8, r->reply_code);
+    bg_store_bind_int(q, 8, r->reply_code);
     bg_store_bind(q, 9, r->diagnostic);
-    sqlite3_bind_int64(q, 10, r->suppressed_since);
-    sqlite3_bind_int64(q, 11, r->expires_at);
-    sqlite3_bind_int(q, 12, r->soft_count);
-    sqlite3_bind_int(q, 13, active ? 1 : 0);
+    bg_store_bind_int(q, 10, r->suppressed_since);
+    bg_store_bind_int(q, 11, r->expires_at);
+    bg_store_bind_int(q, 12, r->soft_count);
+    bg_store_bind_int(q, 13, active ? 1 : 0);
     bg_store_bind(q, 14, bg_store_source_name(source));
-    sqlite3_bind_int64(q, 15, uid);
+    bg_store_bind_int(q, 15, uid);
     bg_store_bind(q, 16, user);
     bg_store_bind(q, 17, msgid);
     bg_store_bind(q, 18, n);
-    rc = bg_store_step(q);
-    if (rc == SQLITE_OK && seq)
-        *seq = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    /* the number it got: the rowid (SQLite), RETURNING (PostgreSQL; not
+     * known when sent without waiting) */
+    rc = bg_db_step(q);
+    if (rc == SQLITE_ROW && seq)
+        *seq = bg_db_column_int64(q, 0);
+    else if (rc == SQLITE_DONE && seq && !s->pg)
+        *seq = bg_db_last_rowid(s->db);
+    bg_db_reset(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 int bg_store_change_rows(bg_store *s, int id, const char *op, long long at, bg_store_source source,
-                         const char *note, void (*fill)(sqlite3_stmt *q, const void *ctx),
+                         const char *note, void (*fill)(bg_db_stmt *q, const void *ctx),
                          const void *ctx)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, id, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, id, &rc);
     if (!q)
         return rc;
     long long uid;
     const char *user;
     bg_change_actor(s, source, &uid, &user);
-    sqlite3_bind_int64(q, 1, at);
+    bg_store_bind_int(q, 1, at);
     bg_store_bind(q, 2, op);
     bg_store_bind(q, 3, bg_store_source_name(source));
-    sqlite3_bind_int64(q, 4, uid);
+    bg_store_bind_int(q, 4, uid);
     bg_store_bind(q, 5, user);
     bg_store_bind(q, 6, note);
     fill(q, ctx);
     rc = bg_store_step(q);
     if (rc != SQLITE_OK)
         return rc;
-    int n = sqlite3_changes(s->db);
+    int n = (int)bg_db_changes(s->db);
     return n > 0 ? bg_change_count(s, n) : SQLITE_OK;
 }
 
@@ -148,44 +157,44 @@ bg_store_status bg_store_change_bounds_get(bg_store *s, bg_store_change_bounds *
         return BG_STORE_NOTFOUND;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_CHANGE_BOUNDS, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_CHANGE_BOUNDS, &rc);
     if (!q)
         return bg_store_map(rc);
-    while ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
-        sqlite3_reset(q);
+    while ((rc = bg_db_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
+        bg_db_reset(q);
     if (rc == SQLITE_ROW) {
-        out->last_seq = sqlite3_column_int64(q, 0);
-        out->pruned_seq = sqlite3_column_int64(q, 1);
-        out->pruned_at = sqlite3_column_int64(q, 2);
+        out->last_seq = bg_db_column_int64(q, 0);
+        out->pruned_seq = bg_db_column_int64(q, 1);
+        out->pruned_at = bg_db_column_int64(q, 2);
         bg_store_col(q, 3, out->log_id, sizeof out->log_id);
         rc = SQLITE_OK;
     } else if (rc == SQLITE_DONE) {
         rc = SQLITE_CORRUPT; /* the counter row is part of the schema */
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return bg_store_map(rc);
 }
 
 /* Read the BG_CHANGE_COLS columns of the current result row. */
-static void bg_change_read(sqlite3_stmt *q, bg_store_change *c)
+static void bg_change_read(bg_db_stmt *q, bg_store_change *c)
 {
     memset(c, 0, sizeof *c);
-    c->seq = sqlite3_column_int64(q, 0);
-    c->at = sqlite3_column_int64(q, 1);
+    c->seq = bg_db_column_int64(q, 0);
+    c->at = bg_db_column_int64(q, 1);
     bg_store_col(q, 2, c->op, sizeof c->op);
     bg_store_col(q, 3, c->sender_domain, sizeof c->sender_domain);
     bg_store_col(q, 4, c->recipient, sizeof c->recipient);
     bg_store_col(q, 5, c->scope, sizeof c->scope);
     bg_store_col(q, 6, c->category, sizeof c->category);
     bg_store_col(q, 7, c->status, sizeof c->status);
-    c->reply_code = sqlite3_column_int(q, 8);
+    c->reply_code = (int)bg_db_column_int64(q, 8);
     bg_store_col(q, 9, c->diagnostic, sizeof c->diagnostic);
-    c->suppressed_since = sqlite3_column_int64(q, 10);
-    c->expires_at = sqlite3_column_int64(q, 11);
-    c->soft_count = sqlite3_column_int(q, 12);
-    c->active = sqlite3_column_int(q, 13) != 0;
+    c->suppressed_since = bg_db_column_int64(q, 10);
+    c->expires_at = bg_db_column_int64(q, 11);
+    c->soft_count = (int)bg_db_column_int64(q, 12);
+    c->active = (int)bg_db_column_int64(q, 13) != 0;
     bg_store_col(q, 14, c->source, sizeof c->source);
-    c->actor_uid = sqlite3_column_int64(q, 15);
+    c->actor_uid = bg_db_column_int64(q, 15);
     bg_store_col(q, 16, c->actor, sizeof c->actor);
     bg_store_col(q, 17, c->message_id, sizeof c->message_id);
     bg_store_col(q, 18, c->note, sizeof c->note);
@@ -206,14 +215,14 @@ bg_store_status bg_store_changes(bg_store *s, const bg_store_change_query *cq, b
         return BG_STORE_NOTFOUND;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, rcpt[0] ? ST_CHANGES_RCPT : ST_CHANGES, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, rcpt[0] ? ST_CHANGES_RCPT : ST_CHANGES, &rc);
     if (!q)
         return bg_store_map(rc);
-    sqlite3_bind_int64(q, 1, cq->after_seq > 0 ? cq->after_seq : 0);
-    sqlite3_bind_int64(q, 2, cq->up_to_seq > 0 ? cq->up_to_seq : LLONG_MAX);
-    sqlite3_bind_int64(q, 3, cq->since > 0 ? cq->since : LLONG_MIN);
+    bg_store_bind_int(q, 1, cq->after_seq > 0 ? cq->after_seq : 0);
+    bg_store_bind_int(q, 2, cq->up_to_seq > 0 ? cq->up_to_seq : LLONG_MAX);
+    bg_store_bind_int(q, 3, cq->since > 0 ? cq->since : LLONG_MIN);
     bg_store_bind(q, 4, domain);
-    sqlite3_bind_int64(q, 5, cq->limit > 0 ? cq->limit : LLONG_MAX);
+    bg_store_bind_int(q, 5, cq->limit > 0 ? cq->limit : LLONG_MAX);
     if (rcpt[0]) {
         const char *at = strrchr(rcpt, '@');
         bg_store_bind(q, 6, rcpt);
@@ -222,7 +231,7 @@ bg_store_status bg_store_changes(bg_store *s, const bg_store_change_query *cq, b
     bg_store_change c;
     int n = 0;
     for (;;) {
-        rc = sqlite3_step(q);
+        rc = bg_db_step(q);
         if (rc == SQLITE_ROW) {
             n++;
             bg_change_read(q, &c);
@@ -233,12 +242,12 @@ bg_store_status bg_store_changes(bg_store *s, const bg_store_change_query *cq, b
             continue;
         }
         if (n == 0 && bg_store_again(s, rc)) {
-            sqlite3_reset(q);
+            bg_db_reset(q);
             continue;
         }
         break;
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc == SQLITE_DONE ? BG_STORE_OK : bg_store_map(rc);
 }
 
@@ -263,24 +272,24 @@ bg_store_status bg_store_expire_changes(bg_store *s, long long now, long long re
         return bg_store_map(rc);
     long long upto = 0;
     int n = 0;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_CHANGE_PRUNE_MAX, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_CHANGE_PRUNE_MAX, &rc);
     if (q) {
-        sqlite3_bind_int64(q, 1, cut);
-        rc = sqlite3_step(q);
+        bg_store_bind_int(q, 1, cut);
+        rc = bg_db_step(q);
         if (rc == SQLITE_ROW) {
-            upto = sqlite3_column_int64(q, 0);
+            upto = bg_db_column_int64(q, 0);
             rc = SQLITE_OK;
         }
-        sqlite3_reset(q);
+        bg_db_reset(q);
     }
     if (rc == SQLITE_OK && upto > 0 && (q = bg_store_stmt(s, ST_CHANGE_PRUNE, &rc))) {
-        sqlite3_bind_int64(q, 1, upto);
+        bg_store_bind_int(q, 1, upto);
         rc = bg_store_step(q);
         if (rc == SQLITE_OK)
-            n = sqlite3_changes(s->db);
+            n = (int)bg_db_changes(s->db);
         if (rc == SQLITE_OK && (q = bg_store_stmt(s, ST_CHANGE_PRUNED, &rc))) {
-            sqlite3_bind_int64(q, 1, upto);
-            sqlite3_bind_int64(q, 2, cut);
+            bg_store_bind_int(q, 1, upto);
+            bg_store_bind_int(q, 2, cut);
             rc = bg_store_step(q);
         }
     }

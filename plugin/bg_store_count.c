@@ -12,7 +12,6 @@
 #include "bg_store_count.h"
 #include "bg_store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +37,15 @@ static int bg_count_ready(const bg_store *s)
     return s->schema >= 5;
 }
 
+/* Where a read goes: the store itself, or for a fleet host's view the
+ * central store (opened within the timeout, once per process: a guard
+ * or a report on a fleet host waits on the network at most that long). */
+static bg_store *bg_count_target(bg_store *s, bg_store_status *st)
+{
+    *st = BG_STORE_OK;
+    return s->fleet ? bg_store_fleet_central(s, st) : s;
+}
+
 static long long bg_count_hour(long long t)
 {
     return t - t % BG_STORE_COUNT_BUCKET;
@@ -47,6 +55,8 @@ bg_store_status bg_store_count_begin(bg_store *s)
 {
     if (!s)
         return BG_STORE_INVALID;
+    if (s->fleet) /* a fleet host: the event and its count are journal entries */
+        return bg_store_begin(s);
     /* the statements of bg_store_record, bg_store_delivered and the
      * count: a fresh Exim process parses them here, not under the lock */
     static const int used[] = {ST_BEGIN,      ST_COMMIT,    ST_ROLLBACK,  ST_EVENT_INSERT,  ST_EVENT_SENT,
@@ -71,6 +81,8 @@ bg_store_status bg_store_count_add(bg_store *s, const char *sender_domain, const
         return BG_STORE_INVALID;
     char cat[BG_CATEGORY_ID_MAX];
     bg_store_clean(cat, sizeof cat, category);
+    if (s->fleet) /* into the journal; the sync adds it to the central store */
+        return bg_store_fleet_count(s, domain, provider, bg_outcome_names[o], cat, n, now);
     if (!bg_count_ready(s))
         return BG_STORE_NOTFOUND;
     if (s->rdonly)
@@ -80,14 +92,14 @@ bg_store_status bg_store_count_add(bg_store *s, const char *sender_domain, const
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
-    sqlite3_stmt *q = bg_store_stmt(s, ST_COUNT_ADD, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_COUNT_ADD, &rc);
     if (q) {
         bg_store_bind(q, 1, domain);
-        sqlite3_bind_int64(q, 2, bg_count_hour(bg_store_now(now)));
+        bg_store_bind_int(q, 2, bg_count_hour(bg_store_now(now)));
         bg_store_bind(q, 3, provider);
         bg_store_bind(q, 4, bg_outcome_names[o]);
         bg_store_bind(q, 5, cat);
-        sqlite3_bind_int64(q, 6, n);
+        bg_store_bind_int(q, 6, n);
         rc = bg_store_step(q);
     }
     return bg_store_map(bg_store_tx_end(s, rc));
@@ -101,22 +113,25 @@ bg_store_status bg_store_count_report(bg_store *s, bg_store_count_by by, long lo
                               ST_COUNT_BY_DAY};
     if (!s || (unsigned)by >= sizeof ids / sizeof ids[0] || !fn)
         return BG_STORE_INVALID;
+    bg_store_status cst;
+    if (!(s = bg_count_target(s, &cst)))
+        return cst;
     if (!bg_count_ready(s))
         return BG_STORE_NOTFOUND;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ids[by], &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ids[by], &rc);
     if (!q)
         return bg_store_map(rc);
-    sqlite3_bind_int64(q, 1, bg_count_hour(since > 0 ? since : 0));
-    sqlite3_bind_int64(q, 2, until > 0 ? until : (long long)1 << 62);
+    bg_store_bind_int(q, 1, bg_count_hour(since > 0 ? since : 0));
+    bg_store_bind_int(q, 2, until > 0 ? until : (long long)1 << 62);
     bg_store_bind(q, 3, sender_domain);
     /* the rows come by key, then outcome: one group per key */
     bg_store_count_group g;
     memset(&g, 0, sizeof g);
     int have = 0, stop = 0;
-    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(q, 0);
+    while (!stop && (rc = bg_db_step(q)) == SQLITE_ROW) {
+        const char *k = bg_db_column_text(q, 0);
         if (!k)
             k = "";
         if (have && strcmp(g.key, k) != 0) {
@@ -130,15 +145,15 @@ bg_store_status bg_store_count_report(bg_store *s, bg_store_count_by by, long lo
             snprintf(g.key, sizeof g.key, "%s", k);
             have = 1;
         }
-        int o = bg_store_outcome_parse((const char *)sqlite3_column_text(q, 1));
+        int o = bg_store_outcome_parse(bg_db_column_text(q, 1));
         if (o >= 0)
-            g.n[o] += sqlite3_column_int64(q, 2);
+            g.n[o] += bg_db_column_int64(q, 2);
     }
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         rc = SQLITE_OK;
     if (rc == SQLITE_OK && have && !stop)
         fn(&g, ctx);
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return bg_store_map(rc);
 }
 
@@ -148,22 +163,25 @@ bg_store_status bg_store_count_peak(bg_store *s, const char *provider, long long
 {
     if (!s || !fn || !provider)
         return BG_STORE_INVALID;
+    bg_store_status cst;
+    if (!(s = bg_count_target(s, &cst)))
+        return cst;
     if (!bg_count_ready(s))
         return BG_STORE_NOTFOUND;
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_COUNT_PEAK, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_COUNT_PEAK, &rc);
     if (!q)
         return bg_store_map(rc);
-    sqlite3_bind_int64(q, 1, bg_count_hour(since > 0 ? since : 0));
-    sqlite3_bind_int64(q, 2, until > 0 ? until : (long long)1 << 62);
+    bg_store_bind_int(q, 1, bg_count_hour(since > 0 ? since : 0));
+    bg_store_bind_int(q, 2, until > 0 ? until : (long long)1 << 62);
     bg_store_bind(q, 3, sender_domain);
     bg_store_bind(q, 4, provider);
     char dom[BG_DOMAIN_MAX] = "";
     long long best = -1, best_day = 0;
     int stop = 0;
-    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(q, 0);
+    while (!stop && (rc = bg_db_step(q)) == SQLITE_ROW) {
+        const char *d = bg_db_column_text(q, 0);
         if (!d)
             d = "";
         if (best >= 0 && strcmp(dom, d) != 0) {
@@ -171,17 +189,17 @@ bg_store_status bg_store_count_peak(bg_store *s, const char *provider, long long
             best = -1;
         }
         snprintf(dom, sizeof dom, "%s", d);
-        long long n = sqlite3_column_int64(q, 2);
+        long long n = bg_db_column_int64(q, 2);
         if (n > best) {
             best = n;
-            best_day = sqlite3_column_int64(q, 1);
+            best_day = bg_db_column_int64(q, 1);
         }
     }
     if (rc == SQLITE_ROW || rc == SQLITE_DONE)
         rc = SQLITE_OK;
     if (rc == SQLITE_OK && best >= 0 && !stop)
         fn(dom, best_day, best, ctx);
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return bg_store_map(rc);
 }
 
@@ -191,6 +209,9 @@ bg_store_status bg_store_count_expire(bg_store *s, long long before, int *remove
         *removed = 0;
     if (!s)
         return BG_STORE_INVALID;
+    bg_store_status cst;
+    if (!(s = bg_count_target(s, &cst)))
+        return cst;
     if (!bg_count_ready(s))
         return BG_STORE_OK; /* nothing to prune */
     if (s->rdonly)
@@ -199,12 +220,12 @@ bg_store_status bg_store_count_expire(bg_store *s, long long before, int *remove
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
-    sqlite3_stmt *q = bg_store_stmt(s, ST_COUNT_PRUNE, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_COUNT_PRUNE, &rc);
     if (q) {
-        sqlite3_bind_int64(q, 1, before);
+        bg_store_bind_int(q, 1, before);
         rc = bg_store_step(q);
         if (rc == SQLITE_OK && removed)
-            *removed = sqlite3_changes(s->db);
+            *removed = (int)bg_db_changes(s->db);
     }
     if (rc == SQLITE_OK)
         rc = bg_store_tx(s, ST_COUNT_ANALYZE); /* about 0.3 s per million rows, once a day */
@@ -217,20 +238,20 @@ static int bg_guard_sum(bg_store *s, const char *domain, long long from, long lo
 {
     *delivered = *bounced = 0;
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_COUNT_GUARD, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_COUNT_GUARD, &rc);
     if (!q)
         return rc;
     bg_store_bind(q, 1, domain);
-    sqlite3_bind_int64(q, 2, from);
-    sqlite3_bind_int64(q, 3, to);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int o = bg_store_outcome_parse((const char *)sqlite3_column_text(q, 0));
+    bg_store_bind_int(q, 2, from);
+    bg_store_bind_int(q, 3, to);
+    while ((rc = bg_db_step(q)) == SQLITE_ROW) {
+        int o = bg_store_outcome_parse(bg_db_column_text(q, 0));
         if (o == BG_OUT_DELIVERED)
-            *delivered = sqlite3_column_int64(q, 1);
+            *delivered = bg_db_column_int64(q, 1);
         else if (o == BG_OUT_BOUNCED)
-            *bounced = sqlite3_column_int64(q, 1);
+            *bounced = bg_db_column_int64(q, 1);
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -239,22 +260,22 @@ static int bg_guard_get(bg_store *s, const char *domain, long long *reset_at, lo
                         long long *base_delivered, long long *base_bounced, bg_store_guard *out)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_GUARD_GET, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_GUARD_GET, &rc);
     if (!q)
         return rc;
     bg_store_bind(q, 1, domain);
-    rc = sqlite3_step(q);
+    rc = bg_db_step(q);
     if (rc == SQLITE_ROW) {
-        *reset_at = sqlite3_column_int64(q, 0);
-        *base_bucket = sqlite3_column_int64(q, 1);
-        *base_delivered = sqlite3_column_int64(q, 2);
-        *base_bounced = sqlite3_column_int64(q, 3);
+        *reset_at = bg_db_column_int64(q, 0);
+        *base_bucket = bg_db_column_int64(q, 1);
+        *base_delivered = bg_db_column_int64(q, 2);
+        *base_bounced = bg_db_column_int64(q, 3);
         if (out) {
             bg_store_col(q, 4, out->actor, sizeof out->actor);
             bg_store_col(q, 5, out->note, sizeof out->note);
         }
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc;
 }
 
@@ -264,6 +285,9 @@ bg_store_status bg_store_guard_counts(bg_store *s, const char *sender_domain, lo
     if (!s || !out || window <= 0)
         return BG_STORE_INVALID;
     memset(out, 0, sizeof *out);
+    bg_store_status cst;
+    if (!(s = bg_count_target(s, &cst)))
+        return cst;
     char domain[BG_ADDR_MAX];
     if (bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@'))
         return BG_STORE_INVALID;
@@ -300,6 +324,9 @@ bg_store_status bg_store_guard_reset(bg_store *s, const char *sender_domain, lon
 {
     if (!s)
         return BG_STORE_INVALID;
+    bg_store_status cst;
+    if (!(s = bg_count_target(s, &cst)))
+        return cst;
     char domain[BG_ADDR_MAX];
     if (bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@'))
         return BG_STORE_INVALID;
@@ -314,16 +341,16 @@ bg_store_status bg_store_guard_reset(bg_store *s, const char *sender_domain, lon
         return bg_store_map(rc);
     long long hour = bg_count_hour(now), d = 0, b = 0;
     rc = bg_guard_sum(s, domain, hour, hour, &d, &b);
-    sqlite3_stmt *q = rc == SQLITE_OK ? bg_store_stmt(s, ST_GUARD_SET, &rc) : NULL;
+    bg_db_stmt *q = rc == SQLITE_OK ? bg_store_stmt(s, ST_GUARD_SET, &rc) : NULL;
     if (q) {
         char actor[BG_STORE_ACTOR_MAX] = "";
         if (s->actor.set)
             snprintf(actor, sizeof actor, "%s", s->actor.user);
         bg_store_bind(q, 1, domain);
-        sqlite3_bind_int64(q, 2, now);
-        sqlite3_bind_int64(q, 3, hour);
-        sqlite3_bind_int64(q, 4, d);
-        sqlite3_bind_int64(q, 5, b);
+        bg_store_bind_int(q, 2, now);
+        bg_store_bind_int(q, 3, hour);
+        bg_store_bind_int(q, 4, d);
+        bg_store_bind_int(q, 5, b);
         bg_store_bind(q, 6, actor);
         bg_store_bind(q, 7, s->actor.set ? s->actor.reason : "");
         rc = bg_store_step(q);

@@ -4,7 +4,6 @@
  * transaction (bg_store.c). */
 #include "bg_store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +15,13 @@ int bg_store_row_active(const bg_store_row *r, long long now)
     return r->suppressed_since > 0 && (r->expires_at == 0 || r->expires_at > now);
 }
 
-void bg_store_col(sqlite3_stmt *q, int i, char *out, size_t outsz)
+void bg_store_col(bg_db_stmt *q, int i, char *out, size_t outsz)
 {
-    const unsigned char *t = sqlite3_column_text(q, i);
-    bg_store_clean(out, outsz, (const char *)t);
+    bg_store_clean(out, outsz, bg_db_column_text(q, i));
 }
 
 /* Read the BG_ROW_COLS columns of the current result row. */
-void bg_store_row_read(sqlite3_stmt *q, bg_store_row *r)
+void bg_store_row_read(bg_db_stmt *q, bg_store_row *r)
 {
     memset(r, 0, sizeof *r);
     bg_store_col(q, 0, r->sender_domain, sizeof r->sender_domain);
@@ -31,14 +29,14 @@ void bg_store_row_read(sqlite3_stmt *q, bg_store_row *r)
     bg_store_col(q, 2, r->scope, sizeof r->scope);
     bg_store_col(q, 3, r->category, sizeof r->category);
     bg_store_col(q, 4, r->status, sizeof r->status);
-    r->reply_code = sqlite3_column_int(q, 5);
+    r->reply_code = (int)bg_db_column_int64(q, 5);
     bg_store_col(q, 6, r->diagnostic, sizeof r->diagnostic);
-    r->first_seen = sqlite3_column_int64(q, 7);
-    r->last_seen = sqlite3_column_int64(q, 8);
-    r->soft_count = sqlite3_column_int(q, 9);
-    r->soft_window_start = sqlite3_column_int64(q, 10);
-    r->suppressed_since = sqlite3_column_int64(q, 11);
-    r->expires_at = sqlite3_column_int64(q, 12);
+    r->first_seen = bg_db_column_int64(q, 7);
+    r->last_seen = bg_db_column_int64(q, 8);
+    r->soft_count = (int)bg_db_column_int64(q, 9);
+    r->soft_window_start = bg_db_column_int64(q, 10);
+    r->suppressed_since = bg_db_column_int64(q, 11);
+    r->expires_at = bg_db_column_int64(q, 12);
     bg_store_col(q, 13, r->source, sizeof r->source);
     bg_store_col(q, 14, r->last_message_id, sizeof r->last_message_id);
 }
@@ -47,7 +45,7 @@ void bg_store_row_read(sqlite3_stmt *q, bg_store_row *r)
 int bg_store_row_write(bg_store *s, const bg_store_row *r)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_ROW_UPSERT, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_ROW_UPSERT, &rc);
     if (!q)
         return rc;
     bg_store_bind(q, 1, r->sender_domain);
@@ -55,14 +53,14 @@ int bg_store_row_write(bg_store *s, const bg_store_row *r)
     bg_store_bind(q, 3, r->scope);
     bg_store_bind(q, 4, r->category);
     bg_store_bind(q, 5, r->status);
-    sqlite3_bind_int(q, 6, r->reply_code);
+    bg_store_bind_int(q, 6, r->reply_code);
     bg_store_bind(q, 7, r->diagnostic);
-    sqlite3_bind_int64(q, 8, r->first_seen);
-    sqlite3_bind_int64(q, 9, r->last_seen);
-    sqlite3_bind_int(q, 10, r->soft_count);
-    sqlite3_bind_int64(q, 11, r->soft_window_start);
-    sqlite3_bind_int64(q, 12, r->suppressed_since);
-    sqlite3_bind_int64(q, 13, r->expires_at);
+    bg_store_bind_int(q, 8, r->first_seen);
+    bg_store_bind_int(q, 9, r->last_seen);
+    bg_store_bind_int(q, 10, r->soft_count);
+    bg_store_bind_int(q, 11, r->soft_window_start);
+    bg_store_bind_int(q, 12, r->suppressed_since);
+    bg_store_bind_int(q, 13, r->expires_at);
     bg_store_bind(q, 14, r->source);
     bg_store_bind(q, 15, r->last_message_id);
     return bg_store_step(q);
@@ -73,15 +71,15 @@ int bg_store_row_write(bg_store *s, const bg_store_row *r)
 int bg_store_row_fetch(bg_store *s, const char *domain, const char *key, bg_store_row *r)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_ROW_GET, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_ROW_GET, &rc);
     if (!q)
         return rc;
     bg_store_bind(q, 1, domain);
     bg_store_bind(q, 2, key);
-    rc = sqlite3_step(q);
+    rc = bg_db_step(q);
     if (rc == SQLITE_ROW)
         bg_store_row_read(q, r);
-    sqlite3_reset(q);
+    bg_db_reset(q);
     return rc;
 }
 
@@ -94,19 +92,50 @@ static int bg_store_keeps_hard(const bg_store_row *r, int exists, const bg_store
     return !hard && exists && bg_store_row_active(r, now) && strcmp(r->scope, "soft") != 0;
 }
 
+/* The statement reading a key's soft events before this one is added:
+ * their sum inside the window (cut, ...], the oldest of them, and how many
+ * are older (bound here, stepped by bg_soft_count). */
+static bg_db_stmt *bg_soft_sum(bg_store *s, const char *domain, const char *key, long long cut, int *rc)
+{
+    bg_db_stmt *q = bg_store_stmt(s, ST_SOFT_SUM, rc);
+    if (q) {
+        bg_store_bind(q, 1, domain);
+        bg_store_bind(q, 2, key);
+        bg_store_bind_int(q, 3, cut);
+    }
+    return q;
+}
+
 /* Add one soft event at now to bg_soft for (domain, key) and count the
  * events inside the sliding window (now - window, now]: an event exactly
  * one window old is out. fresh: the row was not a soft row (new, or an
  * expired hard one), so its old soft events (if any) are dropped first.
  * Events older than the window are deleted on the way. *n gets the count
- * and *start the oldest event time inside the window. Runs inside the
- * caller's write transaction, so concurrent writers cannot lose a count. */
+ * and *start the oldest event time inside the window. qsum (bg_soft_sum,
+ * with the same cut) reads the window as it was: read before the add so
+ * that, in the sync's pipelined batch, it travels with the event and the
+ * row (one round trip); the count is then that plus this event. Runs
+ * inside the caller's write transaction, so concurrent writers cannot
+ * lose a count. */
 static int bg_soft_count(bg_store *s, const char *domain, const char *key, int fresh,
-                         long long now, long long window, int *n, long long *start)
+                         long long now, long long window, bg_db_stmt *qsum, int *n, long long *start)
 {
     int rc;
-    sqlite3_stmt *q;
+    bg_db_stmt *q;
     long long cut = now - (window > 0 ? window : 1);
+    long long stale = 0, sum = 0, first = 0;
+    rc = bg_db_step(qsum);
+    if (rc == SQLITE_ROW) {
+        sum = bg_db_column_int64(qsum, 0);
+        first = bg_db_column_int64(qsum, 1);
+        stale = bg_db_column_int64(qsum, 2);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+    }
+    bg_db_reset(qsum);
+    if (rc != SQLITE_OK)
+        return rc;
     if (fresh) {
         if (!(q = bg_store_stmt(s, ST_SOFT_DROP, &rc)))
             return rc;
@@ -114,38 +143,25 @@ static int bg_soft_count(bg_store *s, const char *domain, const char *key, int f
         bg_store_bind(q, 2, key);
         if ((rc = bg_store_step(q)) != SQLITE_OK)
             return rc;
+        sum = stale = first = 0; /* all gone */
     }
     if (!(q = bg_store_stmt(s, ST_SOFT_ADD, &rc)))
         return rc;
     bg_store_bind(q, 1, domain);
     bg_store_bind(q, 2, key);
-    sqlite3_bind_int64(q, 3, now);
-    sqlite3_bind_int(q, 4, 1);
+    bg_store_bind_int(q, 3, now);
+    bg_store_bind_int(q, 4, 1);
     if ((rc = bg_store_step(q)) != SQLITE_OK)
         return rc;
-    if (!(q = bg_store_stmt(s, ST_SOFT_SUM, &rc)))
-        return rc;
-    bg_store_bind(q, 1, domain);
-    bg_store_bind(q, 2, key);
-    sqlite3_bind_int64(q, 3, cut);
-    rc = sqlite3_step(q);
-    long long stale = 0, sum = 0;
-    if (rc == SQLITE_ROW) {
-        sum = sqlite3_column_int64(q, 0);
-        *start = sqlite3_column_int64(q, 1);
-        stale = sqlite3_column_int64(q, 2);
-        rc = SQLITE_OK;
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_OK)
-        return rc;
+    sum += 1; /* this event: at now, inside the window */
+    *start = first == 0 || now < first ? now : first;
     *n = sum > 0x7fffffff ? 0x7fffffff : (int)sum;
     if (stale > 0) {
         if (!(q = bg_store_stmt(s, ST_SOFT_PRUNE, &rc)))
             return rc;
         bg_store_bind(q, 1, domain);
         bg_store_bind(q, 2, key);
-        sqlite3_bind_int64(q, 3, cut);
+        bg_store_bind_int(q, 3, cut);
         rc = bg_store_step(q);
     }
     return rc;
@@ -156,7 +172,7 @@ static int bg_soft_count(bg_store *s, const char *domain, const char *key, int f
 int bg_store_soft_drop(bg_store *s, const char *domain, const char *key)
 {
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, domain ? ST_SOFT_DROP : ST_SOFT_DROP_ALL, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, domain ? ST_SOFT_DROP : ST_SOFT_DROP_ALL, &rc);
     if (!q)
         return rc;
     if (domain) {
@@ -213,6 +229,13 @@ static void bg_store_apply(bg_store_row *r, int exists, const bg_store_event *ev
     res->soft_count = r->soft_count;
     res->suppressed = bg_store_row_active(r, now);
     res->newly_suppressed = res->suppressed && !was_active;
+}
+
+const char *bg_store_event_kind(const bg_store_rule *rule, int deferred)
+{
+    return rule->mode == BG_SUP_NONE ? (deferred ? "defer-info" : "fail-info")
+           : rule->mode == BG_SUP_COUNT ? "soft"
+                                        : "fail";
 }
 
 /* The change an event made to a row, for the log: suppressed (it refuses
@@ -286,6 +309,8 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
     bg_store_norm_msgid(ev->message_id, msgid);
     if (!msgid[0] && rule->mode == BG_SUP_NONE)
         return BG_STORE_OK; /* nothing to dedupe on and nothing to count */
+    if (s->fleet) /* a fleet host: into the journal, the central store decides */
+        return bg_store_fleet_record(s, ev, rule, res);
     long long now = bg_store_now(ev->now);
     bg_store_arm(s);
     static const int used[] = {ST_BEGIN,    ST_COMMIT,     ST_ROLLBACK,  ST_EVENT_INSERT,
@@ -296,8 +321,26 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
+    const char *key = rcpt;
+    if (rule->mode == BG_SUP_DOMAIN)
+        key = strrchr(rcpt, '@') + 1;
+    /* the row is read after the event is inserted; both are sent at once
+     * (bg_db_send: one round trip in the sync's pipelined batch) */
+    bg_db_stmt *qrow = NULL, *qsum = NULL;
+    if (rule->mode != BG_SUP_NONE) {
+        qrow = bg_store_stmt(s, ST_ROW_GET, &rc);
+        if (!qrow)
+            goto out;
+        bg_store_bind(qrow, 1, domain);
+        bg_store_bind(qrow, 2, key);
+    }
+    if (rule->mode == BG_SUP_COUNT) { /* the window before this event, read with the row */
+        qsum = bg_soft_sum(s, domain, key, now - (rule->soft_window > 0 ? rule->soft_window : 1), &rc);
+        if (!qsum)
+            goto out;
+    }
     if (msgid[0]) {
-        sqlite3_stmt *q = bg_store_stmt(s, ST_EVENT_INSERT, &rc);
+        bg_db_stmt *q = bg_store_stmt(s, ST_EVENT_INSERT, &rc);
         if (!q)
             goto out;
         char ip[BG_IP_MAX];
@@ -313,19 +356,26 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
          * Events that cannot count ("info") dedupe apart from counting
          * ones: a connection failure first must not hide a later 452 of
          * the same message. */
-        bg_store_bind(q, 3, rule->mode == BG_SUP_NONE ? (ev->deferred ? "defer-info" : "fail-info")
-                            : rule->mode == BG_SUP_COUNT ? "soft"
-                                                         : "fail");
+        bg_store_bind(q, 3, bg_store_event_kind(rule, ev->deferred));
         bg_store_bind(q, 4, domain);
         bg_store_bind(q, 5, cat);
         bg_store_bind(q, 6, bg_store_source_name(ev->source));
         bg_store_bind(q, 7, ip);
-        sqlite3_bind_int64(q, 8, now);
-        rc = bg_store_step(q);
+        bg_store_bind_int(q, 8, now);
+        if ((rc = bg_db_send(q)) == SQLITE_OK && qrow)
+            rc = bg_db_send(qrow);
+        if (rc == SQLITE_OK && qsum)
+            rc = bg_db_send(qsum);
+        if (rc == SQLITE_OK)
+            rc = bg_store_step(q);
         if (rc != SQLITE_OK)
             goto out;
-        if (sqlite3_changes(s->db) == 0) {
+        if ((int)bg_db_changes(s->db) == 0) {
             res->duplicate = 1;
+            if (qrow)
+                bg_db_reset(qrow);
+            if (qsum)
+                bg_db_reset(qsum);
             rc = bg_store_tx_end(s, SQLITE_OK);
             return rc == SQLITE_OK ? BG_STORE_DUPLICATE : bg_store_map(rc);
         }
@@ -335,13 +385,13 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         goto out;
     }
     {
-        const char *key = rcpt;
-        if (rule->mode == BG_SUP_DOMAIN)
-            key = strrchr(rcpt, '@') + 1;
         snprintf(res->key, sizeof res->key, "%s", key);
         bg_store_row r;
         memset(&r, 0, sizeof r);
-        rc = bg_store_row_fetch(s, domain, key, &r);
+        rc = bg_db_step(qrow);
+        if (rc == SQLITE_ROW)
+            bg_store_row_read(qrow, &r);
+        bg_db_reset(qrow);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             goto out;
         int exists = rc == SQLITE_ROW;
@@ -353,7 +403,7 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
         long long soft_start = 0;
         if (rule->mode == BG_SUP_COUNT && !bg_store_keeps_hard(&r, exists, rule, now)) {
             rc = bg_soft_count(s, domain, key, !exists || strcmp(r.scope, "soft") != 0, now,
-                               rule->soft_window, &soft_n, &soft_start);
+                               rule->soft_window, qsum, &soft_n, &soft_start);
             if (rc != SQLITE_OK)
                 goto out;
         }
@@ -364,6 +414,10 @@ bg_store_status bg_store_record(bg_store *s, const bg_store_event *ev, const bg_
             rc = bg_store_record_change(s, &before, exists, &r, ev, rule, now, msgid, res);
     }
 out:
+    if (qrow)
+        bg_db_reset(qrow);
+    if (qsum)
+        bg_db_reset(qsum);
     rc = bg_store_tx_end(s, rc);
     if (rc != SQLITE_OK)
         memset(res, 0, sizeof *res);
@@ -382,6 +436,8 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         return BG_STORE_INVALID;
     if (s->rdonly)
         return BG_STORE_READONLY;
+    if (s->fleet)
+        return bg_store_fleet_delivered(s, domain, rcpt, message_id, sending_ip, remote_host, now);
     bg_store_norm_msgid(message_id, msgid);
     bg_store_clean(ip, sizeof ip, sending_ip);
     bg_store_clean(host, sizeof host, remote_host);
@@ -393,7 +449,7 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
     int rc = bg_store_tx_begin(s);
     if (rc != SQLITE_OK)
         return bg_store_map(rc);
-    sqlite3_stmt *q;
+    bg_db_stmt *q;
     if (msgid[0]) {
         q = bg_store_stmt(s, ST_EVENT_SENT, &rc);
         if (!q)
@@ -402,7 +458,7 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         bg_store_bind(q, 2, rcpt);
         bg_store_bind(q, 3, domain);
         bg_store_bind(q, 4, ip);
-        sqlite3_bind_int64(q, 5, now);
+        bg_store_bind_int(q, 5, now);
         bg_store_bind(q, 6, host);
         rc = bg_store_step(q);
         if (rc != SQLITE_OK)
@@ -426,9 +482,9 @@ bg_store_status bg_store_delivered(bg_store *s, const char *sender_domain, const
         goto out;
     bg_store_bind(q, 1, domain);
     bg_store_bind(q, 2, rcpt);
-    sqlite3_bind_int64(q, 3, now);
+    bg_store_bind_int(q, 3, now);
     rc = bg_store_step(q);
-    if (rc == SQLITE_OK && sqlite3_changes(s->db) > 0) {
+    if (rc == SQLITE_OK && (int)bg_db_changes(s->db) > 0) {
         rc = bg_store_soft_drop(s, domain, rcpt); /* the count restarts from nothing */
         /* a soft suppression in force is lifted (logged with what it was);
          * a count that only restarts is not a change to what is in force */
@@ -456,20 +512,20 @@ bg_store_status bg_store_check(bg_store *s, const char *sender_domain, const cha
     const char *at = strrchr(rcpt, '@');
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_store_stmt(s, ST_CHECK, &rc);
+    bg_db_stmt *q = bg_store_stmt(s, ST_CHECK, &rc);
     if (!q)
         return bg_store_map(rc);
     bg_store_bind(q, 1, domain);
     bg_store_bind(q, 2, rcpt);
     bg_store_bind(q, 3, at ? at + 1 : rcpt);
-    sqlite3_bind_int64(q, 4, bg_store_now(now));
+    bg_store_bind_int(q, 4, bg_store_now(now));
     /* the address row and the domain row may both refuse: the older wins */
     int n = 0;
     long long best = 0;
     for (;;) {
-        rc = sqlite3_step(q);
+        rc = bg_db_step(q);
         if (rc == SQLITE_ROW) {
-            long long since = sqlite3_column_int64(q, 11); /* suppressed_since */
+            long long since = bg_db_column_int64(q, 11); /* suppressed_since */
             if (n == 0 || since < best) {
                 best = since;
                 if (out)
@@ -483,12 +539,12 @@ bg_store_status bg_store_check(bg_store *s, const char *sender_domain, const cha
             break;
         }
         if (n == 0 && bg_store_again(s, rc)) {
-            sqlite3_reset(q);
+            bg_db_reset(q);
             continue;
         }
         break;
     }
-    sqlite3_reset(q);
+    bg_db_reset(q);
     if (rc == SQLITE_OK)
         *hit = n > 0;
     return bg_store_map(rc);

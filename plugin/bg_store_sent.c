@@ -4,21 +4,14 @@
 #include "bg_store_sent.h"
 #include "bg_store_int.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 /* Prepare sql on the handle; NULL with *rc set on failure. */
-static sqlite3_stmt *bg_sent_prepare(bg_store *s, const char *sql, int *rc)
+static bg_db_stmt *bg_sent_prepare(bg_store *s, const char *sql, int *rc)
 {
-    sqlite3_stmt *q = NULL;
-    *rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (*rc != SQLITE_OK) {
-        sqlite3_finalize(q);
-        return NULL;
-    }
-    return q;
+    return bg_db_prepare(s->db, sql, 0, rc);
 }
 
 bg_store_status bg_store_sent_rcpts(bg_store *s, const char *sender_domain, const char *message_id,
@@ -31,9 +24,11 @@ bg_store_status bg_store_sent_rcpts(bg_store *s, const char *sender_domain, cons
     bg_store_norm_msgid(message_id, msgid);
     if (!msgid[0] || bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@'))
         return BG_STORE_OK;
+    if (s->fleet)
+        return bg_store_fleet_sent_rcpts(s, domain, msgid, out, max, n);
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_sent_prepare(
+    bg_db_stmt *q = bg_sent_prepare(
         s,
         s->schema >= 3 ? "SELECT recipient, remote_host FROM bg_event WHERE message_id = ?1 "
                          "AND kind = 'sent' AND sender_domain = ?2"
@@ -46,7 +41,7 @@ bg_store_status bg_store_sent_rcpts(bg_store *s, const char *sender_domain, cons
     bg_store_bind(q, 2, domain);
     size_t k = 0;
     for (;;) {
-        rc = sqlite3_step(q);
+        rc = bg_db_step(q);
         if (rc == SQLITE_ROW) {
             if (k < max && out) {
                 bg_store_col(q, 0, out[k].recipient, sizeof out[k].recipient);
@@ -58,12 +53,12 @@ bg_store_status bg_store_sent_rcpts(bg_store *s, const char *sender_domain, cons
         if (rc == SQLITE_DONE)
             break;
         if (k == 0 && bg_store_again(s, rc)) {
-            sqlite3_reset(q);
+            bg_db_reset(q);
             continue;
         }
         break;
     }
-    sqlite3_finalize(q);
+    bg_db_finalize(q);
     if (rc != SQLITE_DONE)
         return bg_store_map(rc);
     *n = k;
@@ -93,9 +88,11 @@ bg_store_status bg_store_mailed(bg_store *s, const char *sender_domain, const ch
     if (bg_store_norm_recipient(sender_domain, domain) < 0 || strchr(domain, '@') ||
         bg_store_norm_recipient(recipient, rcpt) < 0 || !strchr(rcpt, '@'))
         return BG_STORE_OK;
+    if (s->fleet)
+        return bg_store_fleet_mailed(s, domain, rcpt, since, budget_ms, found);
     bg_store_arm(s);
     int rc;
-    sqlite3_stmt *q = bg_sent_prepare(s,
+    bg_db_stmt *q = bg_sent_prepare(s,
                                       "SELECT 1 FROM bg_event WHERE recipient = ?1 AND kind = 'sent' "
                                       "AND sender_domain = ?2 AND seen_at >= ?3 LIMIT 1",
                                       &rc);
@@ -103,18 +100,23 @@ bg_store_status bg_store_mailed(bg_store *s, const char *sender_domain, const ch
         return bg_store_map(rc);
     bg_store_bind(q, 1, rcpt);
     bg_store_bind(q, 2, domain);
-    sqlite3_bind_int64(q, 3, since > 0 ? since : 0);
+    bg_store_bind_int(q, 3, since > 0 ? since : 0);
     long long deadline = bg_sent_us() + (long long)(budget_ms > 0 ? budget_ms : s->timeout_ms) * 1000LL;
-    sqlite3_progress_handler(s->db, 1000, bg_sent_progress, &deadline);
-    while ((rc = sqlite3_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
-        sqlite3_reset(q);
-    sqlite3_progress_handler(s->db, 0, NULL, NULL);
-    sqlite3_finalize(q);
+    sqlite3 *sq = bg_db_sqlite(s->db);
+    if (sq)
+        sqlite3_progress_handler(sq, 1000, bg_sent_progress, &deadline);
+    else
+        s->deadline_us = deadline; /* PostgreSQL: the scan's budget is the wait's */
+    while ((rc = bg_db_step(q)) != SQLITE_ROW && rc != SQLITE_DONE && bg_store_again(s, rc))
+        bg_db_reset(q);
+    if (sq)
+        sqlite3_progress_handler(sq, 0, NULL, NULL);
+    bg_db_finalize(q);
     if (rc == SQLITE_ROW) {
         *found = 1;
         return BG_STORE_OK;
     }
-    if (rc == SQLITE_INTERRUPT)
+    if (rc == SQLITE_INTERRUPT || (s->pg && rc == SQLITE_BUSY))
         return BG_STORE_BUSY;
     return bg_store_map(rc);
 }

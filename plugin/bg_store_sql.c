@@ -1,7 +1,8 @@
 /* bg_store_sql: the suppression store's SQL -- every statement the store
  * runs, and the schema migrations. Constant texts with ?N parameters: no
- * value ever becomes SQL. Plain SQL that PostgreSQL also takes, except the
- * storage clause WITHOUT ROWID (docs/suppression.md). */
+ * value ever becomes SQL. One text for SQLite and PostgreSQL (bg_db turns
+ * ?N into $N and BEGIN IMMEDIATE into BEGIN plus the writer lock); only
+ * the DDL has a PostgreSQL form (docs/suppression.md). */
 #include "bg_store_int.h"
 
 #define BG_ROW_COLS                                                                        \
@@ -24,6 +25,17 @@
     "ROW_NUMBER() OVER (ORDER BY sender_domain, recipient), ?1, ?2, sender_domain, "       \
     "recipient, scope, category, status, reply_code, diagnostic, suppressed_since, "       \
     "expires_at, soft_count, 0, ?3, ?4, ?5, last_message_id, ?6 FROM bg_suppression WHERE " where
+
+/* One change, numbered from the counter (moved just before it). */
+#define BG_CHANGE_INSERT                                                                   \
+    "INSERT INTO bg_change (" BG_CHANGE_COLS ") SELECT last_seq, ?1, ?2, ?3, ?4, ?5, "     \
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18 "                        \
+    "FROM bg_change_seq WHERE id = 1"
+
+/* The same on PostgreSQL, which says the number it gave (RETURNING); SQLite
+ * has the rowid (a RETURNING there costs concurrent writers a third of
+ * their rate, measured with 8). */
+const char bg_store_sql_change_returning[] = BG_CHANGE_INSERT " RETURNING seq";
 
 /* A report's sums: the key, the outcome, the count; hours in [?1, ?2),
  * one sending domain or all (?3). */
@@ -128,9 +140,7 @@ const char *const bg_store_sql[ST_N] = {
      * rolled-back change gives its number back with it) and never go back
      * when old changes are pruned */
     [ST_SEQ_NEXT] = "UPDATE bg_change_seq SET last_seq = last_seq + ?1 WHERE id = 1",
-    [ST_CHANGE_INSERT] = "INSERT INTO bg_change (" BG_CHANGE_COLS ") SELECT last_seq, ?1, ?2, ?3, ?4, ?5, "
-                         "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18 "
-                         "FROM bg_change_seq WHERE id = 1",
+    [ST_CHANGE_INSERT] = BG_CHANGE_INSERT,
     [ST_CHANGE_LOG_ONE] = BG_CHANGE_LOG_ROWS("sender_domain = ?7 AND recipient = ?8"),
     [ST_CHANGE_LOG_ALL] = BG_CHANGE_LOG_ROWS("recipient = ?7"),
     [ST_CHANGE_LOG_EXPIRED] = BG_CHANGE_LOG_ROWS("expires_at > 0 AND expires_at <= ?7"),
@@ -179,10 +189,19 @@ const char *const bg_store_sql[ST_N] = {
                      "base_bounced = excluded.base_bounced, actor = excluded.actor, note = excluded.note",
 };
 
+/* Statements whose outcome the store never reads (no rows used, no count
+ * checked): inside the sync's batch on PostgreSQL they are sent without
+ * waiting (bg_db_pipeline). */
+const unsigned char bg_store_sql_defer[ST_N] = {
+    [ST_SOFT_DROP] = 1, [ST_SOFT_ADD] = 1,   [ST_SOFT_PRUNE] = 1, [ST_ROW_UPSERT] = 1,
+    [ST_EVENT_SENT] = 1, [ST_NOTE_IP] = 1,  [ST_SEQ_NEXT] = 1,   [ST_CHANGE_INSERT] = 1,
+    [ST_COUNT_ADD] = 1,
+};
+
 /* Schema migrations, in order; each step's SQL runs in one transaction and
  * brings the schema to its version. Plain DDL that PostgreSQL also takes
- * (BIGINT is an integer in SQLite) except the storage clause WITHOUT ROWID,
- * which the PostgreSQL DDL drops (docs/suppression.md). The primary keys are
+ * (BIGINT is an integer in SQLite) except the storage clause WITHOUT ROWID
+ * and the change log's key type (below; docs/suppression.md). The primary keys are
  * the only indexes: every hot statement is a key lookup, and each extra
  * b-tree costs every write (admin scans and expiry may read the table).
  *
@@ -216,95 +235,111 @@ const char *const bg_store_sql[ST_N] = {
  * table: bench_store's figure), and bg_guard, an administrator's last
  * reset of a domain's bounce-rate guard. Plain DDL, nothing copied: the
  * counting starts with the upgrade (bg_store_count.c). */
+/* The DDL that differs between the backends, as macro arguments: SQLite's
+ * storage clause WITHOUT ROWID (PostgreSQL has no rowid to drop), and the
+ * change log's key, SQLite's rowid alias INTEGER PRIMARY KEY (64 bits)
+ * against PostgreSQL's BIGINT (its INTEGER is 32 bits). */
+#define BG_MIG1(WR)                                                                          \
+    "CREATE TABLE IF NOT EXISTS bg_schema (version INTEGER NOT NULL, applied_at BIGINT NOT NULL);" \
+    "CREATE TABLE bg_suppression ("                                                          \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " recipient TEXT NOT NULL,"                                                              \
+    " scope TEXT NOT NULL,"                                                                  \
+    " category TEXT NOT NULL,"                                                               \
+    " status TEXT NOT NULL DEFAULT '',"                                                      \
+    " reply_code INTEGER NOT NULL DEFAULT 0,"                                                \
+    " diagnostic TEXT NOT NULL DEFAULT '',"                                                  \
+    " first_seen BIGINT NOT NULL,"                                                           \
+    " last_seen BIGINT NOT NULL,"                                                            \
+    " soft_count INTEGER NOT NULL DEFAULT 0,"                                                \
+    " soft_window_start BIGINT NOT NULL DEFAULT 0,"                                          \
+    " suppressed_since BIGINT NOT NULL DEFAULT 0,"                                           \
+    " expires_at BIGINT NOT NULL DEFAULT 0,"                                                 \
+    " source TEXT NOT NULL,"                                                                 \
+    " last_message_id TEXT NOT NULL DEFAULT '',"                                             \
+    " PRIMARY KEY (sender_domain, recipient))" WR ";"                                        \
+    "CREATE TABLE bg_event ("                                                                \
+    " message_id TEXT NOT NULL,"                                                             \
+    " recipient TEXT NOT NULL,"                                                              \
+    " kind TEXT NOT NULL,"                                                                   \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " category TEXT NOT NULL DEFAULT '',"                                                    \
+    " source TEXT NOT NULL,"                                                                 \
+    " sending_ip TEXT NOT NULL DEFAULT '',"                                                  \
+    " seen_at BIGINT NOT NULL,"                                                              \
+    " PRIMARY KEY (message_id, recipient, kind))" WR ";"
+
+#define BG_MIG2(WR)                                                                          \
+    "CREATE TABLE bg_soft ("                                                                 \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " recipient TEXT NOT NULL,"                                                              \
+    " seen_at BIGINT NOT NULL,"                                                              \
+    " n INTEGER NOT NULL,"                                                                   \
+    " PRIMARY KEY (sender_domain, recipient, seen_at))" WR ";"                               \
+    "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"                             \
+    " SELECT sender_domain, recipient, soft_window_start,"                                   \
+    " CASE WHEN soft_count >= 2 AND last_seen > soft_window_start THEN soft_count - 1"       \
+    " ELSE soft_count END"                                                                   \
+    " FROM bg_suppression WHERE scope = 'soft' AND soft_count > 0 AND soft_window_start > 0;" \
+    "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"                             \
+    " SELECT sender_domain, recipient, last_seen, 1"                                         \
+    " FROM bg_suppression WHERE scope = 'soft' AND soft_count >= 2 AND soft_window_start > 0" \
+    " AND last_seen > soft_window_start;"
+
+#define BG_MIG4(SEQ)                                                                         \
+    "CREATE TABLE bg_change ("                                                               \
+    " seq " SEQ " PRIMARY KEY,"                                                              \
+    " at BIGINT NOT NULL,"                                                                   \
+    " op TEXT NOT NULL,"                                                                     \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " recipient TEXT NOT NULL,"                                                              \
+    " scope TEXT NOT NULL,"                                                                  \
+    " category TEXT NOT NULL DEFAULT '',"                                                    \
+    " status TEXT NOT NULL DEFAULT '',"                                                      \
+    " reply_code INTEGER NOT NULL DEFAULT 0,"                                                \
+    " diagnostic TEXT NOT NULL DEFAULT '',"                                                  \
+    " suppressed_since BIGINT NOT NULL DEFAULT 0,"                                           \
+    " expires_at BIGINT NOT NULL DEFAULT 0,"                                                 \
+    " soft_count INTEGER NOT NULL DEFAULT 0,"                                                \
+    " active INTEGER NOT NULL DEFAULT 0,"                                                    \
+    " source TEXT NOT NULL,"                                                                 \
+    " actor_uid BIGINT NOT NULL DEFAULT -1,"                                                 \
+    " actor TEXT NOT NULL DEFAULT '',"                                                       \
+    " message_id TEXT NOT NULL DEFAULT '',"                                                  \
+    " note TEXT NOT NULL DEFAULT '');"                                                       \
+    "CREATE INDEX bg_change_recipient ON bg_change (recipient, seq);"                        \
+    "CREATE TABLE bg_change_seq ("                                                           \
+    " id INTEGER PRIMARY KEY,"                                                               \
+    " last_seq BIGINT NOT NULL,"                                                             \
+    " pruned_seq BIGINT NOT NULL,"                                                           \
+    " pruned_at BIGINT NOT NULL,"                                                            \
+    " log_id TEXT NOT NULL);"                                                                \
+    "INSERT INTO bg_change_seq (id, last_seq, pruned_seq, pruned_at, log_id) VALUES (1, 0, 0, 0, '');"
+
+#define BG_MIG5(WR)                                                                          \
+    "CREATE TABLE bg_count ("                                                                \
+    " sender_domain TEXT NOT NULL,"                                                          \
+    " bucket BIGINT NOT NULL,"                                                               \
+    " provider TEXT NOT NULL,"                                                               \
+    " outcome TEXT NOT NULL,"                                                                \
+    " category TEXT NOT NULL DEFAULT '',"                                                    \
+    " n BIGINT NOT NULL,"                                                                    \
+    " PRIMARY KEY (sender_domain, bucket, provider, outcome, category))" WR ";"               \
+    "CREATE TABLE bg_guard ("                                                                \
+    " sender_domain TEXT NOT NULL PRIMARY KEY,"                                              \
+    " reset_at BIGINT NOT NULL,"                                                             \
+    " base_bucket BIGINT NOT NULL,"                                                          \
+    " base_delivered BIGINT NOT NULL,"                                                       \
+    " base_bounced BIGINT NOT NULL,"                                                         \
+    " actor TEXT NOT NULL DEFAULT '',"                                                       \
+    " note TEXT NOT NULL DEFAULT '')" WR ";"
+
 const bg_store_migration bg_store_migrations[] = {
-    {1, "CREATE TABLE IF NOT EXISTS bg_schema (version INTEGER NOT NULL, applied_at BIGINT NOT NULL);"
-        "CREATE TABLE bg_suppression ("
-        " sender_domain TEXT NOT NULL,"
-        " recipient TEXT NOT NULL,"
-        " scope TEXT NOT NULL,"
-        " category TEXT NOT NULL,"
-        " status TEXT NOT NULL DEFAULT '',"
-        " reply_code INTEGER NOT NULL DEFAULT 0,"
-        " diagnostic TEXT NOT NULL DEFAULT '',"
-        " first_seen BIGINT NOT NULL,"
-        " last_seen BIGINT NOT NULL,"
-        " soft_count INTEGER NOT NULL DEFAULT 0,"
-        " soft_window_start BIGINT NOT NULL DEFAULT 0,"
-        " suppressed_since BIGINT NOT NULL DEFAULT 0,"
-        " expires_at BIGINT NOT NULL DEFAULT 0,"
-        " source TEXT NOT NULL,"
-        " last_message_id TEXT NOT NULL DEFAULT '',"
-        " PRIMARY KEY (sender_domain, recipient)) WITHOUT ROWID;"
-        "CREATE TABLE bg_event ("
-        " message_id TEXT NOT NULL,"
-        " recipient TEXT NOT NULL,"
-        " kind TEXT NOT NULL,"
-        " sender_domain TEXT NOT NULL,"
-        " category TEXT NOT NULL DEFAULT '',"
-        " source TEXT NOT NULL,"
-        " sending_ip TEXT NOT NULL DEFAULT '',"
-        " seen_at BIGINT NOT NULL,"
-        " PRIMARY KEY (message_id, recipient, kind)) WITHOUT ROWID;"},
-    {2, "CREATE TABLE bg_soft ("
-        " sender_domain TEXT NOT NULL,"
-        " recipient TEXT NOT NULL,"
-        " seen_at BIGINT NOT NULL,"
-        " n INTEGER NOT NULL,"
-        " PRIMARY KEY (sender_domain, recipient, seen_at)) WITHOUT ROWID;"
-        "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"
-        " SELECT sender_domain, recipient, soft_window_start,"
-        " CASE WHEN soft_count >= 2 AND last_seen > soft_window_start THEN soft_count - 1"
-        " ELSE soft_count END"
-        " FROM bg_suppression WHERE scope = 'soft' AND soft_count > 0 AND soft_window_start > 0;"
-        "INSERT INTO bg_soft (sender_domain, recipient, seen_at, n)"
-        " SELECT sender_domain, recipient, last_seen, 1"
-        " FROM bg_suppression WHERE scope = 'soft' AND soft_count >= 2 AND soft_window_start > 0"
-        " AND last_seen > soft_window_start;"},
+    {1, BG_MIG1(" WITHOUT ROWID"), BG_MIG1("")},
+    {2, BG_MIG2(" WITHOUT ROWID"), BG_MIG2("")},
     {3, "ALTER TABLE bg_event ADD COLUMN remote_host TEXT NOT NULL DEFAULT '';"
-        "UPDATE bg_event SET kind = 'soft' WHERE kind = 'defer';"},
-    {4, "CREATE TABLE bg_change ("
-        " seq INTEGER PRIMARY KEY,"
-        " at BIGINT NOT NULL,"
-        " op TEXT NOT NULL,"
-        " sender_domain TEXT NOT NULL,"
-        " recipient TEXT NOT NULL,"
-        " scope TEXT NOT NULL,"
-        " category TEXT NOT NULL DEFAULT '',"
-        " status TEXT NOT NULL DEFAULT '',"
-        " reply_code INTEGER NOT NULL DEFAULT 0,"
-        " diagnostic TEXT NOT NULL DEFAULT '',"
-        " suppressed_since BIGINT NOT NULL DEFAULT 0,"
-        " expires_at BIGINT NOT NULL DEFAULT 0,"
-        " soft_count INTEGER NOT NULL DEFAULT 0,"
-        " active INTEGER NOT NULL DEFAULT 0,"
-        " source TEXT NOT NULL,"
-        " actor_uid BIGINT NOT NULL DEFAULT -1,"
-        " actor TEXT NOT NULL DEFAULT '',"
-        " message_id TEXT NOT NULL DEFAULT '',"
-        " note TEXT NOT NULL DEFAULT '');"
-        "CREATE INDEX bg_change_recipient ON bg_change (recipient, seq);"
-        "CREATE TABLE bg_change_seq ("
-        " id INTEGER PRIMARY KEY,"
-        " last_seq BIGINT NOT NULL,"
-        " pruned_seq BIGINT NOT NULL,"
-        " pruned_at BIGINT NOT NULL,"
-        " log_id TEXT NOT NULL);"
-        "INSERT INTO bg_change_seq (id, last_seq, pruned_seq, pruned_at, log_id) VALUES (1, 0, 0, 0, '');"},
-    {5, "CREATE TABLE bg_count ("
-        " sender_domain TEXT NOT NULL,"
-        " bucket BIGINT NOT NULL,"
-        " provider TEXT NOT NULL,"
-        " outcome TEXT NOT NULL,"
-        " category TEXT NOT NULL DEFAULT '',"
-        " n BIGINT NOT NULL,"
-        " PRIMARY KEY (sender_domain, bucket, provider, outcome, category)) WITHOUT ROWID;"
-        "CREATE TABLE bg_guard ("
-        " sender_domain TEXT NOT NULL PRIMARY KEY,"
-        " reset_at BIGINT NOT NULL,"
-        " base_bucket BIGINT NOT NULL,"
-        " base_delivered BIGINT NOT NULL,"
-        " base_bounced BIGINT NOT NULL,"
-        " actor TEXT NOT NULL DEFAULT '',"
-        " note TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"},
-    {0, NULL},
+        "UPDATE bg_event SET kind = 'soft' WHERE kind = 'defer';", NULL},
+    {4, BG_MIG4("INTEGER"), BG_MIG4("BIGINT")},
+    {5, BG_MIG5(" WITHOUT ROWID"), BG_MIG5("")},
+    {0, NULL, NULL},
 };

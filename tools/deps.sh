@@ -13,6 +13,7 @@ set -eu
 PKGS="gcc make clang libclang-rt-dev pkg-config
  exim4-daemon-heavy exim4-dev
  libsqlite3-dev sqlite3 nettle-dev
+ postgresql libpq-dev
  libspf2-dev libopendmarc-dev libpsl-dev publicsuffix
  libcmocka-dev
  valgrind

@@ -339,6 +339,23 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 fi
 say "expiry: cron job (no systemd) and bounceguide-expire.timer both run 'suppress expire' as Debian-exim"
 
+# a fleet's sync service: shipped, as Debian-exim, never enabled by the
+# package (only a PostgreSQL suppress_db needs it); and nothing the package
+# installs links libpq (loaded with dlopen only when configured)
+SYNC=/lib/systemd/system/bounceguide-sync.service
+[ -f "$SYNC" ] || fail "no bounceguide-sync.service"
+[ "$(sed -n 's/^User=//p' "$SYNC")" = Debian-exim ] || fail "bounceguide-sync.service does not run as Debian-exim"
+[ ! -e /etc/systemd/system/multi-user.target.wants/bounceguide-sync.service ] || fail "the package enabled bounceguide-sync"
+if command -v systemd-analyze >/dev/null 2>&1; then
+    systemd-analyze verify "$SYNC" > "$W/verify-sync.out" 2>&1 \
+        || { cat "$W/verify-sync.out" >&2; fail "systemd-analyze verify found problems in bounceguide-sync.service"; }
+fi
+for b in /usr/sbin/bounceguide /usr/lib/exim4/local_scan/bounceguide.so; do
+    [ -f "$b" ] || continue
+    ! objdump -p "$b" | grep -q 'NEEDED.*libpq' || fail "$b links libpq (it must be opened only when configured)"
+done
+say "fleet: bounceguide-sync.service (Debian-exim, not enabled); libpq not linked"
+
 # ------------------------------------------------- a local user's fake report
 # Any local user may submit a null-sender message (exim -f '<>' is allowed
 # for untrusted callers, spec 5 "-f"). A well-formed delivery-status report

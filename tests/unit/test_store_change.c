@@ -20,12 +20,13 @@
 #include <unistd.h>
 
 #include "bg_store.h"
+#include "pg_helper.h"
 
 #define T0 1790000000LL /* 2026-09-21 */
 #define DAY 86400LL
 
 static char tmpdir[256];
-static char path[300];
+static char path[700];
 
 static int setup(void **state)
 {
@@ -45,11 +46,22 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The same cases on PostgreSQL: path is a fresh schema's conninfo. */
+static int setup_pg(void **state)
+{
+    void *info;
+    if (pg_setup(&info) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s", (const char *)info);
+    (void)state;
+    return 0;
+}
+
 static bg_store *open_rw(void)
 {
     char err[300];
     bg_store_status st;
-    bg_store *s = bg_store_open(path, 2000, BG_STORE_CREATE, &st, err, sizeof err);
+    bg_store *s = bg_store_open(path, pg_is(path) ? 10000 : 2000, BG_STORE_CREATE, &st, err, sizeof err);
     if (!s)
         fail_msg("open: %s", err);
     return s;
@@ -714,5 +726,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(prune, setup, teardown),
         cmocka_unit_test_setup_teardown(query_filters, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* the change log on PostgreSQL: numbers in commit order without gaps
+     * across processes there too (the writer lock), the same ops */
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(what_is_logged, setup_pg, pg_teardown),
+        cmocka_unit_test_setup_teardown(actor_scope, setup_pg, pg_teardown),
+        cmocka_unit_test_setup_teardown(seq_across_processes, setup_pg, pg_teardown),
+        cmocka_unit_test_setup_teardown(prune, setup_pg, pg_teardown),
+        cmocka_unit_test_setup_teardown(query_filters, setup_pg, pg_teardown),
+    };
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup, pg_group_teardown);
+    return failed;
 }

@@ -27,6 +27,7 @@
 #include "bg_provider.h"
 #include "bg_store.h"
 #include "bg_store_count.h"
+#include "pg_helper.h"
 
 #define HOUR 3600LL
 #define DAY 86400LL
@@ -34,6 +35,7 @@
 
 static char tmpdir[256];
 static char path[300];
+static const char *store_db; /* a PostgreSQL conninfo (pg_helper.h), else path */
 static char cli[PATH_MAX];
 
 static int setup(void **state)
@@ -54,11 +56,26 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The same cases on a real PostgreSQL: a fresh schema per case. */
+static int setup_pg(void **state)
+{
+    if (setup(state) != 0 || pg_setup(state) != 0)
+        return -1;
+    store_db = (const char *)*state;
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    store_db = NULL;
+    return teardown(state);
+}
+
 static bg_store *open_store(int flags)
 {
     char err[300];
     bg_store_status st;
-    bg_store *s = bg_store_open(path, 2000, flags, &st, err, sizeof err);
+    bg_store *s = bg_store_open(store_db ? store_db : path, 2000, flags, &st, err, sizeof err);
     if (!s)
         fail_msg("open: %s", err);
     return s;
@@ -492,5 +509,13 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(report_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(guard_cli, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    /* the counters' SQL on PostgreSQL (a fleet's central store) */
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(sums, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(bulk_peak_and_prune, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(guard, setup_pg, teardown_pg),
+    };
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup, pg_group_teardown);
+    return failed;
 }
