@@ -16,8 +16,11 @@ cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -o $BIN bench/bench_fleet.c $O/libbgco
 T=$(mktemp -d /tmp/bg_bench_fleet.XXXXXX)
 chmod 755 "$T"
 trap 'sh tests/fleet/pg.sh stop "$T/pg" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+# PostgreSQL as Debian's package configures it (shared_buffers 128MB; the
+# test suites start it with 32MB to stay small beside everything else)
+export BG_PG_SHARED_BUFFERS=128MB
 CI=$(sh tests/fleet/pg.sh start "$T/pg")
-echo "fleet: PostgreSQL $(sh tests/fleet/pg.sh psql "$T/pg" -c 'SHOW server_version'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "fleet: PostgreSQL $(sh tests/fleet/pg.sh psql "$T/pg" -c 'SHOW server_version'), shared_buffers $(sh tests/fleet/pg.sh psql "$T/pg" -c 'SHOW shared_buffers'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "fleet: one event in a new process (what an Exim delivery pays): the journal vs a PostgreSQL connection"
 $BIN process "$CI" "$T" 300
 echo "fleet: 2 hosts x 8 writers, through the journals and the syncs (target: >= 5000 events/s into PostgreSQL)"

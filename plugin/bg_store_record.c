@@ -136,7 +136,7 @@ static int bg_soft_count(bg_store *s, const char *domain, const char *key, int f
     bg_db_reset(qsum);
     if (rc != SQLITE_OK)
         return rc;
-    if (fresh) {
+    if (fresh && (sum > 0 || stale > 0 || first > 0)) { /* rows to drop (none: one statement less) */
         if (!(q = bg_store_stmt(s, ST_SOFT_DROP, &rc)))
             return rc;
         bg_store_bind(q, 1, domain);

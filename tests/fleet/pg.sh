@@ -51,7 +51,7 @@ start)
     chown -R "$owner" "$data"; chmod 700 "$data"
   fi
   as "$bin/pg_ctl" -D "$data" -l "$dir/log" -w -t 60 \
-    -o "-c listen_addresses= -k $dir -c max_connections=60 -c shared_buffers=32MB -c fsync=${BG_PG_FSYNC:-on}" \
+    -o "-c listen_addresses= -k $dir -c max_connections=60 -c shared_buffers=${BG_PG_SHARED_BUFFERS:-32MB} -c fsync=${BG_PG_FSYNC:-on}" \
     start >/dev/null
   echo "host=$dir dbname=bounceguide user=bounceguide"
   ;;
