@@ -2,7 +2,8 @@
 PostgreSQL (tests/fleet/fleet.py): the block learned on one host is
 enforced on the other, PostgreSQL stops and mail goes on with nothing
 lost, the same failure seen by both hosts counts once, a removal on one
-host lifts the block on both, and a host's SQLite file migrates in.
+host lifts the block on both, a host's SQLite file migrates in, and the
+report's counters and the bounce-rate guard work across hosts.
 
 Run by `make test-fleet` (tests/fleet/run.sh) through the e2e runner:
 make_sandbox() returns the fleet, each case gets it.
@@ -15,6 +16,7 @@ after the first failed round, so a minute proves no more than twenty
 seconds (BG_FLEET_OUTAGE=60 runs the issue's minute).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -33,8 +35,12 @@ OUTAGE = float(os.environ.get("BG_FLEET_OUTAGE", "20"))
 FIGURES = []
 
 
+# the bounce-rate guard for one sending domain (test_guard_...)
+GUARD = "[domain held.test]\nguard_bounce_rate = 20%\nguard_min_volume = 5\n"
+
+
 def make_sandbox():
-    return Fleet()
+    return Fleet(bgconf_extra=GUARD)
 
 
 def figure(text):
@@ -242,6 +248,44 @@ def test_migration_from_populated_sqlite(f):
     # the replicas learned them: refused at RCPT on both hosts
     for sb in (a, b):
         f.wait_rcpt(sb, "bob@local.test", "old%d@remote.test" % (n - 1), 550, timeout=STALE_MAX + 10)
+
+
+def test_guard_counts_both_hosts_and_holds_on_each(f):
+    """The report's counters and the bounce-rate guard on a fleet: A's
+    deliveries and bounces go through A's journal into the central
+    counters; B's Exim reads them at RCPT and holds held.test's mail; a
+    reset from B's command lets it through on both hosts."""
+    a, b = f.hosts
+    sender = "news@held.test"
+    ok = ["ok%d.g@remote.test" % i for i in range(4)]
+    gone = ["gone%d.g@remote.test" % i for i in range(2)]
+    for r in gone:
+        f.set_rule(r, rcpt="550 5.1.1 <%s>: User unknown" % r)
+    mark = a.log_mark()
+    a.submit(sender, ok + gone, mail.make_message(sender, ok[0], "a list mailing"))
+    for r in gone:
+        _failed_on(a, r, mark)
+    counted = ("SELECT COALESCE(SUM(n), 0) FROM bg_count WHERE sender_domain = 'held.test' "
+               "AND outcome = '%s'")
+    wait_for(lambda: f.sql(counted % "delivered") == "4" and f.sql(counted % "bounced") == "2", 20,
+             "A's counts in the central store", step=0.2)
+    for sb in (b, a):
+        code, text, _ = f.rcpt(sb, "other@held.test", "new.g@remote.test")
+        assert code == 451, (sb.fleet_name, code, text)
+        # a multi-line reply: each line starts with the enhanced code
+        joined = " ".join(l[6:] if l.startswith("4.7.1 ") else l for l in text.splitlines())
+        assert joined.startswith("Mail from held.test is held: bounce rate 33.3% (2 of 6) since "), joined
+        assert joined.endswith("reached the limit of 20.0% (bounceguide)"), joined
+        code, text, _ = f.rcpt(sb, "other@fine.test", "new.g@remote.test")
+        assert code == 250, (sb.fleet_name, code, text)
+    # the report on B reads the central counters: both hosts' view
+    r = f.cli(b, "report", "--format", "json", "--domain", "held.test")
+    g = [x for x in json.loads(r.stdout)["groups"] if x["key"] == "held.test"][0]
+    assert g["delivered"] == 4 and g["bounced"] == 2 and g["guard"]["holds"] is True, g
+    f.cli(b, "guard", "reset", "held.test", "--reason", "fleet e2e: list cleaned")
+    for sb in (a, b):
+        code, text, _ = f.rcpt(sb, "other@held.test", "new.g@remote.test")
+        assert code == 250, (sb.fleet_name, code, text)
 
 
 def test_figures(f):
