@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg_buf.h"
 #include "bg_log.h"
 #include "bg_store.h"
+#include "bg_store_fleet.h"
 
 static void bg_cli_log(bg_log_level level, const char *msg, void *ctx)
 {
@@ -118,4 +120,36 @@ int main(int argc, char **argv)
             return bg_cli_commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "bounceguide: unknown command '%s'\n", argv[1]);
     return bg_cli_usage(stderr);
+}
+
+int bg_cli_opt_value(const bg_cli_opt *table, void *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    for (int k = 0; table[k].name; k++) {
+        size_t n = strlen(table[k].name);
+        if (strncmp(a, table[k].name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+            continue;
+        const char *v = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (!v) {
+            fprintf(stderr, "bounceguide: %s needs a value\n", table[k].name);
+            return -1;
+        }
+        *(const char **)((char *)o + table[k].off) = v;
+        return 1;
+    }
+    return 0;
+}
+
+bg_store *bg_cli_store_open(const char *db, int write)
+{
+    if (!write && !bg_store_is_central(db) && access(db, F_OK) != 0) {
+        fprintf(stderr, "bounceguide: %s: no suppression database (nothing recorded yet?)\n", db);
+        return NULL;
+    }
+    char err[600];
+    bg_store_status st;
+    bg_store *s = bg_store_open(db, 5000, write ? BG_STORE_CREATE : BG_STORE_RDONLY, &st, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "bounceguide: %s\n", err);
+    return s;
 }

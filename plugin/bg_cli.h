@@ -20,6 +20,25 @@ int bg_cli_parse_when(const char *v, long long now, long long *t);
  * by each subcommand; these are the defaults. */
 #define BG_CLI_DEFAULT_CONFIG "/etc/exim4/bounceguide.conf"
 
+/* An option that takes a value ("--db FILE" or "--db=FILE"): stored as a
+ * const char * at off in the subcommand's options struct. */
+typedef struct bg_cli_opt {
+    const char *name;
+    size_t off;
+} bg_cli_opt;
+
+/* argv[*i] against table (ended by a NULL name): 1 when it is one of its
+ * options (the value stored in o, *i past it), 0 when not, -1 when its
+ * value is missing (said on stderr). */
+int bg_cli_opt_value(const bg_cli_opt *table, void *o, int argc, char **argv, int *i);
+
+/* The store a command works on: a file, or a fleet's central store
+ * (postgresql://...). Reading a file that does not exist is refused with
+ * a clear line (nothing is created); writing creates it. NULL when it
+ * cannot be opened (said on stderr). */
+struct bg_store;
+struct bg_store *bg_cli_store_open(const char *db, int write);
+
 /* Subcommands: argc/argv start at the subcommand name. Return the exit code. */
 int bg_cli_classify(int argc, char **argv);
 int bg_cli_rules(int argc, char **argv);

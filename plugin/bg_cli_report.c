@@ -30,7 +30,6 @@
 #include "bg_provider.h"
 #include "bg_store.h"
 #include "bg_store_count.h"
-#include "bg_store_fleet.h"
 
 /* The limits the two largest mailbox providers publish for bulk senders
  * (read 2026-12):
@@ -408,10 +407,7 @@ typedef struct bg_rep_opts {
 
 static int bg_rep_parse(int argc, char **argv, int first, bg_rep_opts *o)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } valued[] = {
+    static const bg_cli_opt valued[] = {
         {"--db", offsetof(bg_rep_opts, db)},          {"--config", offsetof(bg_rep_opts, config)},
         {"--since", offsetof(bg_rep_opts, since)},    {"--until", offsetof(bg_rep_opts, until)},
         {"--by", offsetof(bg_rep_opts, by)},          {"--domain", offsetof(bg_rep_opts, domain)},
@@ -421,21 +417,10 @@ static int bg_rep_parse(int argc, char **argv, int first, bg_rep_opts *o)
     };
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
-        int done = 0;
-        for (int k = 0; valued[k].name; k++) {
-            size_t n = strlen(valued[k].name);
-            if (strncmp(a, valued[k].name, n) == 0 && (a[n] == '\0' || a[n] == '=')) {
-                const char *v = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
-                if (!v) {
-                    fprintf(stderr, "bounceguide: %s needs a value\n", valued[k].name);
-                    return -1;
-                }
-                *(const char **)((char *)o + valued[k].off) = v;
-                done = 1;
-                break;
-            }
-        }
-        if (done)
+        int got = bg_cli_opt_value(valued, o, argc, argv, &i);
+        if (got < 0)
+            return -1;
+        if (got)
             continue;
         if (strcmp(a, "--json") == 0)
             o->format = "json";
@@ -456,17 +441,7 @@ static int bg_rep_parse(int argc, char **argv, int first, bg_rep_opts *o)
 
 static bg_store *bg_rep_open(const bg_rep_opts *o, const bg_policy *p, int write)
 {
-    const char *path = o->db ? o->db : bg_policy_db_path(p);
-    if (!write && !bg_store_is_central(path) && access(path, F_OK) != 0) {
-        fprintf(stderr, "bounceguide: %s: no database (nothing recorded yet?)\n", path);
-        return NULL;
-    }
-    char err[600];
-    bg_store_status st;
-    bg_store *s = bg_store_open(path, 5000, write ? BG_STORE_CREATE : BG_STORE_RDONLY, &st, err, sizeof err);
-    if (!s)
-        fprintf(stderr, "bounceguide: %s\n", err);
-    return s;
+    return bg_cli_store_open(o->db ? o->db : bg_policy_db_path(p), write);
 }
 
 /* Write the output to stdout, or to FILE through a temporary file renamed

@@ -74,10 +74,7 @@ static int bg_sup_usage(FILE *out)
 /* Parse options after the command name. -1 on a usage error. */
 static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } valued[] = {
+    static const bg_cli_opt valued[] = {
         {"--db", offsetof(bg_sup_opts, db)},
         {"--config", offsetof(bg_sup_opts, config)},
         {"--domain", offsetof(bg_sup_opts, domain)},
@@ -98,21 +95,10 @@ static int bg_sup_parse(int argc, char **argv, bg_sup_opts *o)
     };
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int done = 0;
-        for (int k = 0; valued[k].name; k++) {
-            size_t n = strlen(valued[k].name);
-            if (strncmp(a, valued[k].name, n) == 0 && (a[n] == '\0' || a[n] == '=')) {
-                const char *v = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
-                if (!v) {
-                    fprintf(stderr, "bounceguide: %s needs a value\n", valued[k].name);
-                    return -1;
-                }
-                *(const char **)((char *)o + valued[k].off) = v;
-                done = 1;
-                break;
-            }
-        }
-        if (done)
+        int got = bg_cli_opt_value(valued, o, argc, argv, &i);
+        if (got < 0)
+            return -1;
+        if (got)
             continue;
         if (strcmp(a, "--all") == 0)
             o->all = 1;
@@ -150,19 +136,7 @@ static bg_config *bg_sup_config(const bg_sup_opts *o)
 
 bg_store *bg_sup_open(const bg_sup_opts *o, const bg_policy *p, int write)
 {
-    const char *path = o->db ? o->db : bg_policy_db_path(p);
-    /* a file, or a fleet's central store (postgresql://...: the command
-     * works on it directly; bg_store_open connects) */
-    if (!write && !bg_store_is_central(path) && access(path, F_OK) != 0) {
-        fprintf(stderr, "bounceguide: %s: no suppression database (nothing recorded yet?)\n", path);
-        return NULL;
-    }
-    char err[600];
-    bg_store_status st;
-    bg_store *s = bg_store_open(path, 5000, write ? BG_STORE_CREATE : BG_STORE_RDONLY, &st, err, sizeof err);
-    if (!s)
-        fprintf(stderr, "bounceguide: %s\n", err);
-    return s;
+    return bg_cli_store_open(o->db ? o->db : bg_policy_db_path(p), write);
 }
 
 void bg_sup_actor(bg_store *s, bg_store_source source, const char *reason)
