@@ -98,13 +98,8 @@ static int bg_copy_counts(bg_store *from, bg_store *to, const char *log_id, long
     if (rc == SQLITE_OK)
         qs = bg_db_prepare(from->db, "SELECT sender_domain, bucket, provider, outcome, category, n FROM bg_count", 0,
                            &rc);
-    if (qs)
-        qi = bg_db_prepare(to->db,
-                           "INSERT INTO bg_count (sender_domain, bucket, provider, outcome, category, n) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                           "ON CONFLICT (sender_domain, bucket, provider, outcome, category) "
-                           "DO UPDATE SET n = bg_count.n + excluded.n",
-                           0, &rc);
+    if (qs) /* the event hook's own upsert, which adds to what is there */
+        qi = bg_store_stmt(to, ST_COUNT_ADD, &rc);
     while (qi && rc == SQLITE_OK) {
         int r = bg_db_step(qs);
         if (r == SQLITE_DONE)
@@ -128,7 +123,8 @@ static int bg_copy_counts(bg_store *from, bg_store *to, const char *log_id, long
     }
     bg_db_finalize(qd);
     bg_db_finalize(qs);
-    bg_db_finalize(qi);
+    if (qi)
+        bg_db_reset(qi); /* the store's statement: kept for its next use */
     return bg_store_tx_end(to, rc);
 }
 
