@@ -48,6 +48,12 @@ def figure(text):
     print("     " + text, flush=True)
 
 
+def _counted(f, domain, outcome):
+    """The central store's counter sum for a sending domain and outcome."""
+    return int(f.sql("SELECT COALESCE(SUM(n), 0) FROM bg_count WHERE sender_domain = '%s' "
+                     "AND outcome = '%s'" % (domain, outcome)))
+
+
 def _failed_on(sb, rcpt, mark, timeout=30):
     """Wait until sb's Exim logged the failure of rcpt; the moment."""
     sb.wait_log("** " + rcpt, mark, timeout=timeout)
@@ -122,8 +128,7 @@ def test_central_stopped_mail_flows_nothing_lost(f):
     marks = {sb: sb.log_mark() for sb in f.hosts}
     # the report's counters before: every journal shipped
     f.wait_drained(timeout=30)
-    counted = "SELECT COALESCE(SUM(n), 0) FROM bg_count WHERE sender_domain = 'local.test' AND outcome = '%s'"
-    base = {o: int(f.sql(counted % o)) for o in ("delivered", "bounced")}
+    base = {o: _counted(f, "local.test", o) for o in ("delivered", "bounced")}
     t_down = time.monotonic()
     f.pg_stop()
     try:
@@ -190,8 +195,9 @@ def test_central_stopped_mail_flows_nothing_lost(f):
     assert f.sql("SELECT COUNT(*) FROM bg_event WHERE recipient = '%s' AND kind = 'sent'" % ok) == "2"
     # the report's counters too went through the journals, each once: ten
     # bounces and the two deliveries of the outage
-    assert int(f.sql(counted % "bounced")) == base["bounced"] + 10, (f.sql(counted % "bounced"), base)
-    assert int(f.sql(counted % "delivered")) == base["delivered"] + 2, (f.sql(counted % "delivered"), base)
+    now = {o: _counted(f, "local.test", o) for o in ("delivered", "bounced")}
+    assert now["bounced"] == base["bounced"] + 10, (now, base)
+    assert now["delivered"] == base["delivered"] + 2, (now, base)
 
 
 def test_remove_on_one_host_lifts_on_both(f):
@@ -265,9 +271,7 @@ def test_guard_counts_both_hosts_and_holds_on_each(f):
     a.submit(sender, ok + gone, mail.make_message(sender, ok[0], "a list mailing"))
     for r in gone:
         _failed_on(a, r, mark)
-    counted = ("SELECT COALESCE(SUM(n), 0) FROM bg_count WHERE sender_domain = 'held.test' "
-               "AND outcome = '%s'")
-    wait_for(lambda: f.sql(counted % "delivered") == "4" and f.sql(counted % "bounced") == "2", 20,
+    wait_for(lambda: _counted(f, "held.test", "delivered") == 4 and _counted(f, "held.test", "bounced") == 2, 20,
              "A's counts in the central store", step=0.2)
     for sb in (b, a):
         code, text, _ = f.rcpt(sb, "other@held.test", "new.g@remote.test")
