@@ -651,9 +651,13 @@ bg_store_status bg_store_begin(bg_store *s)
 {
     if (!s || s->in_tx)
         return BG_STORE_INVALID;
-    if (s->fleet) { /* a fleet view: each journal entry is its own transaction */
-        s->in_tx = 1;
-        return BG_STORE_OK;
+    if (s->fleet) { /* a fleet view: one transaction of its journal (an event and its count) */
+        bg_store_status st;
+        bg_store *j = bg_store_fleet_journal(s, &st);
+        if (j)
+            st = bg_store_begin(j);
+        s->in_tx = st == BG_STORE_OK;
+        return st;
     }
     if (s->rdonly)
         return BG_STORE_READONLY;
@@ -675,7 +679,9 @@ bg_store_status bg_store_commit(bg_store *s)
         return BG_STORE_INVALID;
     if (s->fleet) {
         s->in_tx = 0;
-        return BG_STORE_OK;
+        bg_store_status st;
+        bg_store *j = bg_store_fleet_journal(s, &st);
+        return j ? bg_store_commit(j) : st;
     }
     bg_store_arm(s);
     int rc = bg_db_pipeline(s->db, 0); /* what was sent without waiting must have worked */
@@ -698,6 +704,10 @@ void bg_store_rollback(bg_store *s)
         return;
     if (s->fleet) {
         s->in_tx = 0;
+        bg_store_status st;
+        bg_store *j = bg_store_fleet_journal(s, &st);
+        if (j)
+            bg_store_rollback(j);
         return;
     }
     bg_db_pipeline(s->db, 0);
