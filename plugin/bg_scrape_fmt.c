@@ -12,6 +12,36 @@
 #include <stdio.h>
 #include <strings.h>
 
+/* Exim's line under an address an alias led to: "(generated from X)" or
+ * "(ultimately generated from X)". X is the address the sender's server
+ * sent to, so it is the one to record; the line is no part of the reason.
+ * 1 with X in orig when the line [p, e) is one. */
+static int bg_scrape_exim_parent(const char *p, const char *e, char orig[BG_ADDR_MAX])
+{
+    static const char *const pre[] = {"(generated from ", "(ultimately generated from ", NULL};
+    for (int i = 0; pre[i]; i++) {
+        size_t n = strlen(pre[i]);
+        if ((size_t)(e - p) <= n || strncasecmp(p, pre[i], n) != 0)
+            continue;
+        const char *q = p + n;
+        while (q < e && (*q == '<' || *q == '"'))
+            q++;
+        return bg_addr_at(q, e, orig) > 0;
+    }
+    return 0;
+}
+
+/* One Exim block done: its address, the address it came from, its reason. */
+static void bg_scrape_exim_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                               const char *orig, bg_scrape_diag *d)
+{
+    while (d->len && d->s[d->len - 1] == ' ')
+        d->s[--d->len] = '\0';
+    bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
+    if (r && orig[0] && strcasecmp(orig, addr) != 0)
+        memcpy(r->original_recipient, orig, sizeof r->original_recipient);
+}
+
 /* Exim: after "The following address(es) failed:" each block is a line
  * indented by up to two blanks (the address, or "pipe to |...", "save to
  * ...") and the more indented lines under it (the reason). A block whose
@@ -38,7 +68,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
     size_t before = b->nrcpt;
     bg_scrape_line l;
     bg_scrape_diag d = {.len = 0};
-    char addr[BG_ADDR_MAX] = "";
+    char addr[BG_ADDR_MAX] = "", orig[BG_ADDR_MAX] = "";
     int open = 0, seen = 0;
     size_t hindent = 0;
     while (bg_scrape_line_next(&pos, c->end, &l)) {
@@ -63,14 +93,15 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
             }
         }
         if (open && !blank && l.indent > hindent) {
-            bg_scrape_diag_add(&d, " ", 1);
+            if (!orig[0] && bg_scrape_exim_parent(l.p + l.indent, l.p + l.len, orig))
+                continue;
+            if (d.len)
+                bg_scrape_diag_add(&d, " ", 1);
             bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
             continue;
         }
         if (open) {
-            while (d.len && d.s[d.len - 1] == ' ')
-                d.s[--d.len] = '\0';
-            bg_scrape_add_rcpt(c, b, addr, d.s);
+            bg_scrape_exim_add(c, b, addr, orig, &d);
             open = 0;
         }
         if (blank)
@@ -94,6 +125,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
             xq = xe;
         d.len = 0;
         d.s[0] = '\0';
+        orig[0] = '\0';
         if (n) {
             q += n;
             while (q < e && (*q == '>' || *q == '"' || *q == ':' || *q == ' '))
@@ -111,11 +143,8 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
         seen = 1;
         hindent = l.indent;
     }
-    if (open) {
-        while (d.len && d.s[d.len - 1] == ' ')
-            d.s[--d.len] = '\0';
-        bg_scrape_add_rcpt(c, b, addr, d.s);
-    }
+    if (open)
+        bg_scrape_exim_add(c, b, addr, orig, &d);
     return b->nrcpt - before;
 }
 
