@@ -300,6 +300,36 @@ static void scrape_original_recipient(void **state)
     bg_bounce_free(b);
 }
 
+/* AOL's own plain notice names AOL screen names, not addresses: the
+ * screen name is the mailbox at the domain of AOL's mailer-daemon. */
+static void scrape_aol_screen_names(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "\nSorry s@example.com. Your mail to the following recipients could not be delivered "
+        "because they are not accepting mail with attachments or embedded images:\n"
+        "\tsomescreenname\n\tother.one@example.net\n\n";
+    scrape_case c = {"aol", "Mail Delivery Subsystem <MAILER-DAEMON@aol.example>",
+                     "Mail Delivery Problem", "", text,
+                     2, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bg_bounce *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    bg_scrape_input in = {text, strlen(text), case_header, &c};
+    assert_int_equal(bg_scrape(b, &in), 2);
+    assert_string_equal(b->rcpts[0].recipient, "somescreenname@aol.example");
+    assert_string_equal(b->rcpts[1].recipient, "other.one@example.net");
+    assert_non_null(strstr(b->rcpts[0].diagnostic, "not accepting mail with attachments"));
+    assert_string_equal(b->parser, "aol");
+    bg_bounce_free(b);
+    /* the same words from a sender that is no mailer-daemon name nobody */
+    c.from = "someone@aol.example";
+    b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    assert_int_equal(bg_scrape(b, &in), 1);
+    assert_string_equal(b->rcpts[0].recipient, "other.one@example.net");
+    bg_bounce_free(b);
+}
+
 /* Exim names the address it was given under the address an alias led to:
  * "(generated from X)" or "(ultimately generated from X)". X is what the
  * sender's server sent to (the address to record); the line is not part of
@@ -396,6 +426,7 @@ int main(void)
         cmocka_unit_test(scrape_table),
         cmocka_unit_test(scrape_original_recipient),
         cmocka_unit_test(scrape_exim_generated_from),
+        cmocka_unit_test(scrape_aol_screen_names),
         cmocka_unit_test(scrape_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
