@@ -570,6 +570,51 @@ static size_t bg_dsn_diag_for(const char *text, size_t len, const char *addr, ch
     return 0;
 }
 
+/* CommuniGate Pro: "Failed to deliver to '<addr>'", then "<MODULE>
+ * module(...) reports:" (and " host X says:") and the reply, up to a blank
+ * line. The framing lines (ending in "reports:" or "says:") are left out. */
+static size_t bg_dsn_cgp(const char *text, size_t len, const char *addr, char *out, size_t outlen)
+{
+    static const char head[] = "Failed to deliver to '";
+    size_t hl = sizeof head - 1, al = strlen(addr), from = 0;
+    while (from < len) {
+        const char *m = bg_memcasemem(text + from, len - from, head);
+        if (!m)
+            return 0;
+        size_t i = (size_t)(m - text) + hl, next;
+        from = i;
+        size_t ce = bg_line_end(text, i, len, '\n', &next);
+        if (i < ce && text[i] == '<')
+            i++;
+        if (ce - i < al || strncasecmp(text + i, addr, al) != 0 ||
+            (i + al < ce && text[i + al] != '\'' && text[i + al] != '>'))
+            continue;
+        bg_buf acc;
+        bg_buf_init(&acc);
+        i = next;
+        for (int lines = 0; i < len && lines < 12 && acc.len < outlen * 2; lines++) {
+            size_t le = bg_line_end(text, i, len, '\n', &next);
+            size_t a = i + bg_dsn_indent(text + i, le - i), e = le;
+            while (e > a && (text[e - 1] == ' ' || text[e - 1] == '\t'))
+                e--;
+            if (a == e)
+                break;
+            i = next;
+            if ((e - a >= 8 && !strncasecmp(text + e - 8, "reports:", 8)) ||
+                (e - a >= 5 && !strncasecmp(text + e - 5, "says:", 5)))
+                continue;
+            if (acc.len)
+                bg_buf_addc(&acc, ' ');
+            bg_buf_add(&acc, text + a, e - a);
+        }
+        size_t n = bg_text_clean(out, outlen, bg_buf_str(&acc), acc.len, 0);
+        bg_buf_free(&acc);
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
 /* Exim: "The following text was generated during the delivery attempt:"
  * then a "------ address ------" line, then the text. */
 static size_t bg_dsn_exim_generated(const char *text, size_t len, char *out, size_t outlen)
@@ -677,7 +722,8 @@ size_t bg_dsn_text_diag(bg_bounce *b, const char *text, size_t len)
         bg_rcpt *rc = &b->rcpts[r];
         if (rc->diagnostic[0] || !rc->recipient[0])
             continue;
-        if (bg_dsn_diag_for(text, len, rc->recipient, rc->diagnostic, sizeof rc->diagnostic) ||
+        if (bg_dsn_cgp(text, len, rc->recipient, rc->diagnostic, sizeof rc->diagnostic) ||
+            bg_dsn_diag_for(text, len, rc->recipient, rc->diagnostic, sizeof rc->diagnostic) ||
             (rc->original_recipient[0] &&
              bg_dsn_diag_for(text, len, rc->original_recipient, rc->diagnostic,
                              sizeof rc->diagnostic)))

@@ -12,6 +12,36 @@
 #include <stdio.h>
 #include <strings.h>
 
+/* Exim's line under an address an alias led to: "(generated from X)" or
+ * "(ultimately generated from X)". X is the address the sender's server
+ * sent to, so it is the one to record; the line is no part of the reason.
+ * 1 with X in orig when the line [p, e) is one. */
+static int bg_scrape_exim_parent(const char *p, const char *e, char orig[BG_ADDR_MAX])
+{
+    static const char *const pre[] = {"(generated from ", "(ultimately generated from ", NULL};
+    for (int i = 0; pre[i]; i++) {
+        size_t n = strlen(pre[i]);
+        if ((size_t)(e - p) <= n || strncasecmp(p, pre[i], n) != 0)
+            continue;
+        const char *q = p + n;
+        while (q < e && (*q == '<' || *q == '"'))
+            q++;
+        return bg_addr_at(q, e, orig) > 0;
+    }
+    return 0;
+}
+
+/* One Exim block done: its address, the address it came from, its reason. */
+static void bg_scrape_exim_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                               const char *orig, bg_scrape_diag *d)
+{
+    while (d->len && d->s[d->len - 1] == ' ')
+        d->s[--d->len] = '\0';
+    bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
+    if (r && orig[0] && strcasecmp(orig, addr) != 0)
+        memcpy(r->original_recipient, orig, sizeof r->original_recipient);
+}
+
 /* Exim: after "The following address(es) failed:" each block is a line
  * indented by up to two blanks (the address, or "pipe to |...", "save to
  * ...") and the more indented lines under it (the reason). A block whose
@@ -38,7 +68,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
     size_t before = b->nrcpt;
     bg_scrape_line l;
     bg_scrape_diag d = {.len = 0};
-    char addr[BG_ADDR_MAX] = "";
+    char addr[BG_ADDR_MAX] = "", orig[BG_ADDR_MAX] = "";
     int open = 0, seen = 0;
     size_t hindent = 0;
     while (bg_scrape_line_next(&pos, c->end, &l)) {
@@ -63,14 +93,15 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
             }
         }
         if (open && !blank && l.indent > hindent) {
-            bg_scrape_diag_add(&d, " ", 1);
+            if (!orig[0] && bg_scrape_exim_parent(l.p + l.indent, l.p + l.len, orig))
+                continue;
+            if (d.len)
+                bg_scrape_diag_add(&d, " ", 1);
             bg_scrape_diag_add(&d, l.p + l.indent, l.len - l.indent);
             continue;
         }
         if (open) {
-            while (d.len && d.s[d.len - 1] == ' ')
-                d.s[--d.len] = '\0';
-            bg_scrape_add_rcpt(c, b, addr, d.s);
+            bg_scrape_exim_add(c, b, addr, orig, &d);
             open = 0;
         }
         if (blank)
@@ -94,6 +125,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
             xq = xe;
         d.len = 0;
         d.s[0] = '\0';
+        orig[0] = '\0';
         if (n) {
             q += n;
             while (q < e && (*q == '>' || *q == '"' || *q == ':' || *q == ' '))
@@ -111,14 +143,58 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
         seen = 1;
         hindent = l.indent;
     }
-    if (open) {
-        while (d.len && d.s[d.len - 1] == ' ')
-            d.s[--d.len] = '\0';
+    if (open)
+        bg_scrape_exim_add(c, b, addr, orig, &d);
+    return b->nrcpt - before;
+}
+
+
+/* AOL's own notice: "Your mail to the following recipients could not be
+ * delivered because ...:" then one indented line per recipient, an address
+ * or a bare AOL screen name. A screen name is the mailbox at the domain of
+ * the mailer-daemon that wrote the notice (and is named only then). */
+static size_t bg_scrape_aol(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
+{
+    const char *s = bg_scrape_find(c->text, c->end, f->text[0]);
+    if (!s)
+        return 0;
+    const char *colon = memchr(s, ':', (size_t)(c->end - s));
+    const char *nl = memchr(s, '\n', (size_t)(c->end - s));
+    if (!colon || (nl && nl < colon))
+        return 0;
+    bg_scrape_diag d = {.len = 0};
+    bg_scrape_diag_add(&d, s, (size_t)(colon - s));
+    char dom[BG_ADDR_MAX] = "", from[BG_ADDR_MAX];
+    const char *at;
+    if (bg_addr_find(c->from, c->from + strlen(c->from), from, &at) &&
+        (!strncasecmp(from, "mailer-daemon@", 14) || !strncasecmp(from, "postmaster@", 11)))
+        snprintf(dom, sizeof dom, "%s", strchr(from, '@') + 1);
+    size_t before = b->nrcpt;
+    const char *pos = colon + 1;
+    bg_scrape_line l;
+    bg_scrape_line_next(&pos, c->end, &l); /* the rest of the colon's line */
+    while (bg_scrape_line_next(&pos, c->end, &l) && l.indent > 0 && l.indent < l.len) {
+        const char *p = l.p + l.indent, *e = l.p + l.len;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        char addr[BG_ADDR_MAX];
+        if (bg_addr_at(p, e, addr) == (size_t)(e - p)) {
+            bg_scrape_add_rcpt(c, b, addr, d.s);
+            continue;
+        }
+        size_t n = (size_t)(e - p), k = 0;
+        while (k < n && (isalnum((unsigned char)p[k]) || p[k] == '.' || p[k] == '_' || p[k] == '-'))
+            k++;
+        size_t dl = strlen(dom);
+        if (k != n || !dl || n + 1 + dl >= sizeof addr)
+            continue;
+        memcpy(addr, p, n);
+        addr[n] = '@';
+        memcpy(addr + n + 1, dom, dl + 1);
         bg_scrape_add_rcpt(c, b, addr, d.s);
     }
     return b->nrcpt - before;
 }
-
 
 /* Sendmail's "Transcript of session follows": lines "554 <user@dom>...
  * reason" name a recipient; the remote reply ("<<< 550 ...") that came
@@ -466,6 +542,7 @@ const bg_scrape_format bg_scrape_formats[] = {
     {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL},
     {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure", "** Address not found **", "** Message not delivered **"}, {0}, {0}, bg_scrape_gmail},
     {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, bg_scrape_googlegroups},
+    {"aol", {"Your mail to the following recipients could not be delivered"}, {0}, {0}, bg_scrape_aol},
     {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL},
     {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL},
     {"messagingserver", {"This report relates to a message you sent"}, {0}, {0}, NULL},

@@ -297,6 +297,29 @@ static const bounce_case cases[] = {
      "--B--\n",
      BG_MSG_FAILURE, BG_FMT_DSN, 1, "t@y.example", "failed", "5.1.1",
      "550 5.1.1 <t@y.example>... User unknown"},
+    /* CommuniGate Pro: the reply is only in the text, under "Failed to
+     * deliver to 'addr'" and its module's "reports:" line */
+    {"CommuniGate Pro: reply in the text only",
+     "From: <MAILER-DAEMON@cgp.example>\nSubject: Undeliverable mail: hello\n"
+     "Content-Type: multipart/report; report-type=\"delivery-status\"; boundary=\"C\"\n\n"
+     "--C\nContent-Type: text/plain; charset=\"utf-8\"\n\n"
+     "Failed to deliver to 'ann@y.example'\nSMTP module(domain [192.0.2.5]) reports:\n"
+     " host 192.0.2.5 says:\n 550 5.1.1 User unknown\n\n\n"
+     "--C\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; cgp.example\n\n"
+     "Original-Recipient: rfc822;<ann@y.example>\nFinal-Recipient: rfc822;<ann@y.example>\n"
+     "Action: failed\nStatus: 5.0.0\n\n--C--\n",
+     BG_MSG_FAILURE, BG_FMT_DSN, 1, "ann@y.example", "failed", "5.0.0", "550 5.1.1 User unknown"},
+    {"CommuniGate Pro: local module, LOCAL Final-Recipient",
+     "From: <MAILER-DAEMON@cgp.example>\nSubject: Undeliverable mail: hello\n"
+     "Content-Type: multipart/report; report-type=\"delivery-status\"; boundary=\"C\"\n\n"
+     "--C\nContent-Type: text/plain; charset=\"utf-8\"\n\n"
+     "Failed to deliver to '<f.b@cgp.example>'\nLOCAL module(account f.b) reports:\n"
+     " account is full (quota exceeded)\n\n\n"
+     "--C\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; cgp.example\n\n"
+     "Original-Recipient: rfc822;<f.b@cgp.example>\nFinal-Recipient: LOCAL;<f.b>\n"
+     "Action: failed\nStatus: 5.0.0\n\n--C--\n",
+     BG_MSG_FAILURE, BG_FMT_DSN, 1, "f.b@cgp.example", "failed", "5.0.0",
+     "account is full (quota exceeded)"},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 

@@ -300,6 +300,74 @@ static void scrape_original_recipient(void **state)
     bg_bounce_free(b);
 }
 
+/* AOL's own plain notice names AOL screen names, not addresses: the
+ * screen name is the mailbox at the domain of AOL's mailer-daemon. */
+static void scrape_aol_screen_names(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "\nSorry s@example.com. Your mail to the following recipients could not be delivered "
+        "because they are not accepting mail with attachments or embedded images:\n"
+        "\tsomescreenname\n\tother.one@example.net\n\n";
+    scrape_case c = {"aol", "Mail Delivery Subsystem <MAILER-DAEMON@aol.example>",
+                     "Mail Delivery Problem", "", text,
+                     2, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bg_bounce *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    bg_scrape_input in = {text, strlen(text), case_header, &c};
+    assert_int_equal(bg_scrape(b, &in), 2);
+    assert_string_equal(b->rcpts[0].recipient, "somescreenname@aol.example");
+    assert_string_equal(b->rcpts[1].recipient, "other.one@example.net");
+    assert_non_null(strstr(b->rcpts[0].diagnostic, "not accepting mail with attachments"));
+    assert_string_equal(b->parser, "aol");
+    bg_bounce_free(b);
+    /* the same words from a sender that is no mailer-daemon name nobody */
+    c.from = "someone@aol.example";
+    b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    assert_int_equal(bg_scrape(b, &in), 1);
+    assert_string_equal(b->rcpts[0].recipient, "other.one@example.net");
+    bg_bounce_free(b);
+}
+
+/* Exim names the address it was given under the address an alias led to:
+ * "(generated from X)" or "(ultimately generated from X)". X is what the
+ * sender's server sent to (the address to record); the line is not part of
+ * the reason. */
+static void scrape_exim_generated_from(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message sent by\n\n  <s@example.org>\n\n"
+        "could not be delivered to one or more of its recipients. The following\n"
+        "address(es) failed:\n\n"
+        "  alias.target@example.net\n"
+        "    (ultimately generated from sent.to@example.co.uk)\n"
+        "    all hosts have been failing for a long time and were last tried after this message arrived\n"
+        "  other@example.net\n"
+        "    (generated from list@example.co.uk)\n"
+        "    SMTP error from remote mail server after RCPT TO:<other@example.net>:\n"
+        "    host mx.example.net [192.0.2.7]: 550 5.1.1 No such user\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n";
+    scrape_case c = {"exim generated from", "Mail Delivery System <Mailer-Daemon@h.example>",
+                     "Mail delivery failed", "alias.target@example.net, other@example.net", text,
+                     2, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bg_bounce *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    bg_scrape_input in = {text, strlen(text), case_header, &c};
+    assert_int_equal(bg_scrape(b, &in), 2);
+    assert_string_equal(b->rcpts[0].recipient, "alias.target@example.net");
+    assert_string_equal(b->rcpts[0].original_recipient, "sent.to@example.co.uk");
+    assert_string_equal(b->rcpts[0].diagnostic,
+                        "all hosts have been failing for a long time and were last tried after "
+                        "this message arrived");
+    assert_string_equal(b->rcpts[1].original_recipient, "list@example.co.uk");
+    assert_null(strstr(b->rcpts[1].diagnostic, "generated from"));
+    assert_non_null(strstr(b->rcpts[1].diagnostic, "550 5.1.1 No such user"));
+    bg_bounce_free(b);
+}
+
 /* Hostile text: huge lines, '@' storms, no line ends, NUL-free junk --
  * bounded output and no crash (ASan run). */
 static void scrape_hostile(void **state)
@@ -357,6 +425,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scrape_table),
         cmocka_unit_test(scrape_original_recipient),
+        cmocka_unit_test(scrape_exim_generated_from),
+        cmocka_unit_test(scrape_aol_screen_names),
         cmocka_unit_test(scrape_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
