@@ -151,9 +151,10 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
 {
     snprintf(out->status, sizeof out->status, "%s", ev->status);
     out->reply_code = ev->reply;
+    bg_stage_ctx stg = {{ev->texts[0], ev->texts[1], ev->other_text}, 0, 0};
     bg_match_input in = {{ev->texts[0], ev->texts[1]}, ev->status, ev->reply,
                          ev->parser ? ev->parser : "", ev->remote_mta ? ev->remote_mta : "",
-                         ev->diag_type ? ev->diag_type : ""};
+                         ev->diag_type ? ev->diag_type : "", &stg};
     bg_match_result m;
     bg_rules_match_split(r, &in, &m);
     /* cause and timing are two facts: giving up after retries is reported
@@ -171,7 +172,7 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
     bg_match_result o = {NULL, NULL};
     if (ru && strcmp(bg_rule_cat(ru)->id, "unknown-user") == 0 && ev->other_text &&
         ev->other_text[0] && (!reg || reg->weight < 40)) {
-        bg_match_input oi = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        bg_match_input oi = {{ev->other_text, NULL}, "", 0, "", "", "", NULL};
         bg_rules_match_split(r, &oi, &o);
     }
     if (ru && strcmp(bg_rule_cat(ru)->id, "unknown-user") == 0 && o.cause &&
@@ -187,7 +188,7 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
          (ru->priority < 60 && strcmp(bg_rule_cat(ru)->id, "policy-rejected") == 0)) &&
         ev->other_text &&
         strcasestr(ev->other_text, "in reply to MAIL FROM command")) {
-        bg_match_input si = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        bg_match_input si = {{ev->other_text, NULL}, "", 0, "", "", "", NULL};
         const bg_rule *stage = bg_rules_match(r, &si);
         if (stage && strcmp(bg_rule_cat(stage)->id, "sender-rejected") == 0)
             ru = stage;
@@ -230,11 +231,11 @@ static void bg_decide(const bg_rules *r, const bg_evidence *ev, bg_verdict *out)
      * trouble, ...), the address is only counted. */
     if ((sup == BG_SUP_ADDRESS || sup == BG_SUP_DOMAIN) && ev->other_text &&
         ev->other_text[0]) {
-        bg_match_input oin = {{ev->other_text, NULL}, "", 0, "", "", ""};
+        bg_match_input oin = {{ev->other_text, NULL}, "", 0, "", "", "", NULL};
         const bg_rule *second = bg_rules_match(r, &oin);
         /* the words of the diagnostic alone, to tell a repetition of it
          * from a different story */
-        bg_match_input d = {{ev->texts[0], NULL}, "", 0, "", "", ""};
+        bg_match_input d = {{ev->texts[0], NULL}, "", 0, "", "", "", NULL};
         if (second && bg_rule_cat(second)->transient && second->nphrase && second->priority >= 60 &&
             bg_rules_match(r, &d) != second) {
             /* the report contradicts the reply: its cause heals, so it is

@@ -18,6 +18,7 @@
 #include "bg_classify.h"
 #include "bg_cli.h"
 #include "bg_registry.h"
+#include "bg_stage.h"
 #include "bg_rules_int.h"
 
 #define BG_CLI_RULES_MAX (1u << 20)
@@ -210,6 +211,13 @@ static void bg_cli_rules_print(const bg_rule *ru)
         printf("type");
         for (size_t i = 0; i < ru->ntype; i++)
             printf(" %s", ru->type[i]);
+        printf("\n");
+    }
+    if (ru->stage) {
+        printf("stage");
+        for (unsigned bit = 1; bit <= BG_STAGE_DATA; bit <<= 1)
+            if (ru->stage & bit)
+                printf(" %s", bg_stage_name(bit));
         printf("\n");
     }
     if (ru->suppress >= 0)

@@ -26,6 +26,7 @@
 #include "bg_embedded.h"
 #include "bg_log.h"
 #include "bg_registry.h"
+#include "bg_stage.h"
 #include "bg_status.h"
 
 #define BG_RULES_FILE_MAX (1u << 20) /* an admin rules file larger than this is refused */
@@ -452,6 +453,16 @@ static int bg_parse_type(bg_parse *ps, bg_rule *ru, const char *w)
     return 0;
 }
 
+/* One word of a "stage" line. */
+static int bg_parse_stage(bg_parse *ps, bg_rule *ru, const char *w)
+{
+    unsigned bit = bg_stage_parse(w);
+    if (!bit)
+        return bg_parse_fail(ps, "stage must be connect, helo, mail, rcpt or data, not '%s'", w);
+    ru->stage |= bit;
+    return 0;
+}
+
 /* "phrase a | b | c": each alternative is one phrase. */
 static int bg_parse_phrases(bg_parse *ps, const char *rest)
 {
@@ -593,6 +604,8 @@ static int bg_parse_line(bg_parse *ps, char *line)
         return bg_parse_words(ps, rest, bg_parse_mta);
     if (strcmp(kw, "type") == 0)
         return bg_parse_words(ps, rest, bg_parse_type);
+    if (strcmp(kw, "stage") == 0)
+        return bg_parse_words(ps, rest, bg_parse_stage);
     return bg_parse_fail(ps, "unknown keyword '%s'", kw);
 }
 

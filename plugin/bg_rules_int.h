@@ -46,6 +46,7 @@ typedef struct bg_rule {
     char mta[BG_RULE_MTA_N][BG_RULE_MTA_LEN];     /* "docomo.ne.jp": that host or under it */
     size_t ntype;
     char type[BG_RULE_TYPE_N][BG_RULE_PARSER_LEN]; /* Diagnostic-Code type: "x-unix" */
+    unsigned stage;             /* BG_STAGE_* bits the refusal must have come at, 0 = any */
     char **phrase;              /* as written, lower case, single spaces; '*' ends allowed */
     size_t nphrase, capphrase;
 } bg_rule;
@@ -98,6 +99,14 @@ const bg_rule *bg_rules_at(const bg_rules *r, size_t i);
 /* What classify hands the matcher. texts are scanned for phrases (NULL or
  * "" entries are skipped); status is the real enhanced code or ""; reply
  * 0 when none; parser "" when unknown. */
+/* The SMTP stage of a refusal, read from its texts only when a rule with a
+ * stage condition is tried (few are). */
+typedef struct bg_stage_ctx {
+    const char *texts[3];
+    int done;
+    unsigned stage;
+} bg_stage_ctx;
+
 typedef struct bg_match_input {
     const char *texts[2];
     const char *status;
@@ -105,6 +114,7 @@ typedef struct bg_match_input {
     const char *parser;
     const char *remote_mta; /* "" when unknown */
     const char *diag_type;  /* "" when unknown */
+    bg_stage_ctx *stage;    /* NULL: the stage is unknown */
 } bg_match_input;
 
 /* A compiled rule set (bg_rules.c builds it, bg_rules_match.c reads it). */

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "bg_ac.h"
+#include "bg_stage.h"
 #include "bg_status.h"
 
 
@@ -127,6 +128,19 @@ static int bg_rule_conditions(const bg_rule *ru, const bg_match_input *in)
         while (i < ru->nmta && !bg_domain_under(m, ru->mta[i]))
             i++;
         if (i == ru->nmta)
+            return 0;
+    }
+    if (ru->stage) {
+        bg_stage_ctx *sc = in->stage;
+        if (!sc)
+            return 0;
+        if (!sc->done) {
+            for (size_t i = 0; i < 3 && !sc->stage; i++)
+                if (sc->texts[i])
+                    sc->stage = bg_stage_find(sc->texts[i], (unsigned long)-1);
+            sc->done = 1;
+        }
+        if (!(ru->stage & sc->stage))
             return 0;
     }
     if (ru->ntype) {

@@ -151,6 +151,7 @@ int main(int argc, char **argv)
         gen_rows(f, "parser", &ru->parser[0][0], sizeof ru->parser[0], ru->nparser);
         gen_rows(f, "mta", &ru->mta[0][0], sizeof ru->mta[0], ru->nmta);
         gen_rows(f, "type", &ru->type[0][0], sizeof ru->type[0], ru->ntype);
+        fprintf(f, "     .stage = %uu,\n", ru->stage);
         fprintf(f, "     .phrase = NULL, .nphrase = %zu, .capphrase = 0},\n", ru->nphrase);
     }
     fputs("};\n\n", f);

@@ -197,9 +197,28 @@ static const tcase cases[] = {
      "unknown-domain", "domain", 1, "builtin:reply-521", "5.3.2"},
 
     /* ---- provider quirks ---- */
-    {"NTT docomo's filter says unknown user (rhost-nttdocomo-02)", F, "failed", "5.0.0",
-     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn", "",
+    {"NTT docomo's filter after DATA says unknown user (rhost-nttdocomo-02)", F, "failed", "5.0.0",
+     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn",
+     "<a@docomo.example.ne.jp>: host mfsmax.docomo.ne.jp[192.0.2.1] said: 550 Unknown user "
+     "a@docomo.example.ne.jp (in reply to end of DATA\n    command)",
      "sender-rejected", "none", 1, "builtin:docomo-filter", "5.0.0"},
+    {"NTT docomo's filter in a Sendmail transcript (rhost-nttdocomo-01)", F, "failed", "5.0.0",
+     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn",
+     "... while talking to mfsmax.docomo.ne.jp.:\n>>> DATA\n<<< 550 Unknown user "
+     "a@docomo.example.ne.jp\n554 5.0.0 Service unavailable",
+     "sender-rejected", "none", 1, "builtin:docomo-filter", "5.0.0"},
+    {"NTT docomo's DATA refusal as Sendmail's Status 5.2.0, no transcript", F, "failed", "5.2.0",
+     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn", "",
+     "sender-rejected", "none", 1, "builtin:docomo-filter-520", "5.2.0"},
+    {"NTT docomo at RCPT TO: an unknown address (bouncehammer 2009 sample)", F, "failed", "5.1.1",
+     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn",
+     "... while talking to mfsmax.docomo.ne.jp.:\n>>> RCPT To:<a@docomo.example.ne.jp>\n"
+     "<<< 550 Unknown user a@docomo.example.ne.jp\n550 5.1.1 <a@docomo.example.ne.jp>... User "
+     "unknown\n>>> DATA\n<<< 503 Bad sequence of commands",
+     "unknown-user", "address", 1, NULL, "5.1.1"},
+    {"NTT docomo since March 2025, no stage named: the address", F, "failed", "5.0.0",
+     "550 Unknown user a@docomo.example.ne.jp", "smtp", "mfsmax.docomo.ne.jp", "dsn", "",
+     "unknown-user", "address", 1, "builtin:unknown-user-words", "5.0.0"},
     {"the same words elsewhere are an unknown user", F, "failed", "5.0.0",
      "550 Unknown user a@example.ne.jp", "smtp", "mx.notdocomo.ne.jp", "dsn", "", "unknown-user",
      "address", 1, "builtin:unknown-user-words", "5.0.0"},

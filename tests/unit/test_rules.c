@@ -196,6 +196,8 @@ static void rules_errors(void **state)
         {"disable nothing-like-this\n", "t:1: disable: no rule named 'nothing-like-this'"},
         {"rule a\ncategory unknown-user\nphrase x | | y\n", "t:3: empty, too long or bad"},
         {"rule a\ncategory unknown-user\nsuppress often\nreply 550\n", "t:3: suppress must be"},
+        {"rule a\ncategory unknown-user\nstage rcpt quit\nreply 550\n",
+         "t:3: stage must be connect, helo, mail, rcpt or data, not 'quit'"},
         {NULL, NULL},
     };
     /* a huge admin file is refused, not compiled into a huge automaton */
@@ -323,6 +325,37 @@ static void rules_conditions(void **state)
     snprintf(rc.diagnostic, sizeof rc.diagnostic, "450 the domain may not exist");
     bg_classify_rcpt(r, &b, &rc, &v);
     assert_string_equal(bg_suppress_name(v.suppress), "count");
+    /* a stage condition holds only when the report names that stage */
+    {
+        const char *st = "rule at-data\ncategory sender-rejected\npriority 80\nstage data mail\n"
+                         "phrase unknown user\n";
+        bg_rules *s = bg_rules_parse(r, st, strlen(st), "s", err, sizeof err);
+        if (!s)
+            fail_msg("%s", err);
+        static const struct {
+            const char *diag, *human, *rule;
+        } stg[] = {
+            {"550 Unknown user x", "", "builtin:words"},
+            {"550 Unknown user x", "said: 550 Unknown user x (in reply to end of DATA command)",
+             "admin:at-data"},
+            {"550 Unknown user x", "said: 550 Unknown user x (in reply to RCPT TO command)",
+             "builtin:words"},
+            {"SMTP error from remote mail server after MAIL FROM:<s@example.org>: 550 Unknown user x",
+             "", "admin:at-data"},
+            {"550 Unknown user x", ">>> DATA\n<<< 550 Unknown user x", "admin:at-data"},
+            {NULL, NULL, NULL},
+        };
+        snprintf(rc.status, sizeof rc.status, "5.0.0");
+        for (size_t i = 0; stg[i].diag; i++) {
+            snprintf(rc.diagnostic, sizeof rc.diagnostic, "%s", stg[i].diag);
+            b.human_text = (char *)stg[i].human;
+            bg_classify_rcpt(s, &b, &rc, &v);
+            if (strcmp(v.rule, stg[i].rule) != 0)
+                fail_msg("stage case %zu: %s, want %s", i, v.rule, stg[i].rule);
+        }
+        b.human_text = NULL;
+        bg_rules_free(s);
+    }
     /* admin rule at the same priority goes first */
     const char *adm = "rule mine\ncategory mailbox-disabled\npriority 60\nphrase unknown user\n";
     bg_rules *a = bg_rules_parse(r, adm, strlen(adm), "a", err, sizeof err);
