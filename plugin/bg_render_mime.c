@@ -152,7 +152,9 @@ void bg_render_alternative(const bg_render_ctx *c, const char *boundary, bg_buf 
 /* One byte-range replacement in the body. */
 typedef struct bg_render_edit {
     size_t off, len;    /* range of the input replaced (len 0 = insertion) */
-    const char *data;
+    const char *data;   /* NULL: the text is in small (an element's own
+                         * storage: sorting the array moves it, so it is
+                         * never pointed at) */
     size_t dlen;
     char small[96];     /* storage for short replacement texts */
 } bg_render_edit;
@@ -214,7 +216,7 @@ static size_t bg_render_status_edits(const bg_render_input *in, const bg_rcpt *r
         e[n].off = vstart;
         e[n].len = vend - vstart;
         snprintf(e[n].small, sizeof e[n].small, "%s", v->status);
-        e[n].data = e[n].small;
+        e[n].data = NULL;
         e[n].dlen = strlen(e[n].small);
         n++;
     }
@@ -222,7 +224,7 @@ static size_t bg_render_status_edits(const bg_render_input *in, const bg_rcpt *r
     e[n].off = after;
     e[n].len = 0;
     snprintf(e[n].small, sizeof e[n].small, "X-Bounce-Category: %.40s%s", id, eol);
-    e[n].data = e[n].small;
+    e[n].data = NULL;
     e[n].dlen = strlen(e[n].small);
     n++;
     return n;
@@ -261,7 +263,7 @@ int bg_render_dsn_body(const bg_render_ctx *c, const bg_buf *alt, bg_buf *body)
             break;
         }
         bg_buf_add(body, in->msg + pos, e[i].off - pos);
-        bg_buf_add(body, e[i].data, e[i].dlen);
+        bg_buf_add(body, e[i].data ? e[i].data : e[i].small, e[i].dlen);
         pos = e[i].off + e[i].len;
     }
     if (rc == 0)

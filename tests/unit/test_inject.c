@@ -672,6 +672,35 @@ static void regress_cr_only(void **state)
     free(msg);
 }
 
+/* fuzz_rewrite: when the report's own text came after a delivery-status
+ * part (a forwarded report inside another), sorting the edits by offset
+ * moved them while their texts pointed into the array: the X-Bounce-Category
+ * line became NUL bytes in the delivered bounce. */
+static void regress_status_part_before_human_part(void **state)
+{
+    static const char msg[] =
+        "Return-Path: <>\nFrom: Mail Delivery System <mailer-daemon@mx.example.org>\n"
+        "To: sender@example.org\nSubject: Delivery status notification: failed\n"
+        "Date: Mon, 7 Dec 2026 10:00:00 +0000\nMessage-ID: <r1@mx.example.org>\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"AA\"\n\n"
+        "--AA\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; jo@example.net\nAction: failed\nStatus: 5.0.0\n\n"
+        "--AA\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"BB\"\n\n"
+        "--BB\nContent-Type: text/plain\n\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "  ann@example.com\n    host mx.example.com: 550 5.1.1 <ann@example.com>: User unknown\n\n"
+        "--BB\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; ann@example.com\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <ann@example.com>: User unknown\n\n--BB--\n\n--AA--\n";
+    rw r;
+    rw_run(&r, msg, sizeof msg - 1);
+    assert_int_equal(r.st, BG_RENDER_OK);
+    assert_null(memchr(r.dst.p, '\0', r.dst.len));
+    const char *st = strstr(r.dst.p, "Status: 5.0.0\nX-Bounce-Category: ");
+    assert_non_null(st);
+    rw_free(&r);
+}
+
 /* fuzz_rules: an empty rules text passed NULL to qsort (undefined
  * behaviour, caught by UBSan in make unit-asan). */
 static void regress_empty_rules(void **state)
@@ -768,6 +797,7 @@ int main(void)
         cmocka_unit_test(inject_expansion_verbatim),
         cmocka_unit_test(inject_sql_verbatim),
         cmocka_unit_test(regress_cr_only),
+        cmocka_unit_test(regress_status_part_before_human_part),
         cmocka_unit_test(regress_empty_rules),
         cmocka_unit_test(regress_quoted_addresses),
         cmocka_unit_test(regress_status_junk),
