@@ -6,10 +6,14 @@
 #                    (tools/check-doc-links.py; first it proves, on a tree
 #                    with planted faults, that it finds them); and when a
 #                    verb of the command is missing from its --help or from
-#                    bounceguide(8) (tools/check-cli-docs.py). In make check.
+#                    bounceguide(8) (tools/check-cli-docs.py); and when
+#                    docs/categories.md is not what `make docs` makes from
+#                    today's rules (tests/pkg/categories.sh, also run by the
+#                    pkg suite). In make check.
 
 .PHONY: doc-links
 doc-links: $(CLI)
 	python3 tools/check-doc-links.py --self-test
 	python3 tools/check-doc-links.py
 	python3 tools/check-cli-docs.py $(CLI) man/bounceguide.8
+	sh tests/pkg/categories.sh
