@@ -12,7 +12,11 @@
  *     <user@dom>.");
  *   - the reason is the rest of that line plus the lines that follow, up
  *     to a blank line, a rule line or the next recipient line at the same
- *     or a smaller indentation.
+ *     or a smaller indentation; framing is left out (Exchange's "on
+ *     <date>" and MTS-ID, a "because:" above the reason, Sendmail's
+ *     "(reason: X)" wrapper; its "(expanded from: X)" is the original
+ *     recipient); a list under "... did not receive this message" takes
+ *     the lines above that as its reason (docomo's mopera, KDDI).
  * Order: DSN-like fields written into the text ("Final-Recipient:",
  * "Diagnostic-Code:") win; then the format's extractor; then the generic
  * scraper -- the heuristics only when something says the message is a
@@ -346,6 +350,17 @@ static void bg_scrape_rest_of_line(bg_scrape_diag *d, const char *q, const char 
     bg_scrape_diag_add(d, q, (size_t)(e - q));
 }
 
+/* One recipient of the generic scraper done: its reason, and the address
+ * it was expanded from when the text names one. */
+static void bg_scrape_generic_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                                  const char *orig, bg_scrape_diag *d)
+{
+    bg_scrape_diag_trim(d);
+    bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
+    if (r && orig[0] && strcasecmp(orig, addr) != 0)
+        memcpy(r->original_recipient, orig, sizeof r->original_recipient);
+}
+
 size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
@@ -359,8 +374,14 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
     int need_para = 0;   /* reason still empty: take the next paragraph */
     size_t rindent = 0;
     int paras = 0;       /* blank/rule lines skipped looking for the reason */
-    int body = 0;        /* lines below the recipient line were taken */
-    char cur[BG_ADDR_MAX] = "";
+    int body = 0;        /* lines below the recipient line taken */
+    int wraps = 0;       /* dropping the unindented wraps of a framing line */
+    char cur[BG_ADDR_MAX] = "", orig[BG_ADDR_MAX] = "";
+    /* the paragraph above the recipient lines, for lists whose reason is
+     * written above them; above = its reason part once a list started */
+    bg_scrape_diag para = zero, above = zero;
+    size_t para_last = 0; /* where para's last line starts */
+    int para_gap = 0;     /* blank lines since para */
 
     while (bg_scrape_line_next(&pos, c->end, &l)) {
         if (bg_scrape_line_ends(&l))
@@ -370,29 +391,58 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
         int kind = bg_scrape_line_rcpt(&l, addr, &rest, &label_reason);
         if (kind != BG_SL_NONE && open && (l.indent > rindent || strcasecmp(addr, cur) == 0))
             kind = BG_SL_NONE; /* an address inside the reason */
+        const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
         if (kind != BG_SL_NONE) {
-            if (open) {
-                bg_scrape_diag_trim(&d);
-                bg_scrape_add_rcpt(c, b, cur, d.s);
-            }
+            if (open)
+                bg_scrape_generic_add(c, b, cur, orig, &d);
             d = zero;
             memcpy(cur, addr, sizeof cur);
-            const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
-            bg_scrape_rest_of_line(&d, rest, e);
+            orig[0] = '\0';
+            if (!bg_scrape_date_tail(rest, e))
+                bg_scrape_rest_of_line(&d, rest, e);
             need_para = d.len == 0; /* the reason is below */
             body = 0;
+            wraps = 0;
             if (label_reason || kind == BG_SL_PHRASE) {
                 d = zero; /* the line itself says what happened */
                 bg_scrape_diag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
             }
+            if (need_para && kind == BG_SL_LEAD && !above.len && para_last && para_gap <= 1 &&
+                bg_scrape_reason_above(para.s + para_last, para.s + para.len)) {
+                bg_scrape_diag_add(&above, para.s, para_last); /* without the lead-in */
+                bg_scrape_diag_trim(&above);
+            }
+            if (need_para && kind == BG_SL_LEAD && above.len) {
+                bg_scrape_diag_add(&d, above.s, above.len);
+                need_para = 0;
+            }
             open = 1;
             paras = 0;
             rindent = l.indent;
+            para = zero;
+            para_last = 0;
             continue;
         }
-        if (!open)
+        int blank = bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l);
+        if (!open) {
+            if (blank) {
+                para_gap += para.len > 0;
+            } else {
+                if (para_gap)
+                    para = zero;
+                para_gap = 0;
+                para_last = para.len + (para.len > 0);
+                if (para.len)
+                    bg_scrape_diag_add(&para, " ", 1);
+                bg_scrape_diag_add(&para, l.p + l.indent, (size_t)(e - l.p - l.indent));
+                if (para_last > para.len)
+                    para_last = para.len;
+                above = zero; /* text between lists: a new list */
+            }
             continue;
-        if (bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l)) {
+        }
+        if (blank) {
+            wraps = 0;
             if (need_para && !body && paras < 4) {
                 paras++;
                 continue; /* skip blank and rule lines up to the reason */
@@ -400,21 +450,33 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
             bg_scrape_diag_trim(&d);
             if (need_para && body && d.len && d.s[d.len - 1] == ':' && paras < 4) {
                 paras++;
-                continue; /* "because:" -- the reason is below */
+                /* "because:" alone is framing: the reason is below */
+                if (body == 1 && d.len <= 40 && !strpbrk(d.s, "@0123456789.") &&
+                    (strcasestr(d.s, "because") || strcasestr(d.s, "reason") ||
+                     strcasestr(d.s, "details")))
+                    d = zero, body = 0;
+                continue;
             }
-            bg_scrape_diag_trim(&d);
-            bg_scrape_add_rcpt(c, b, cur, d.s);
+            bg_scrape_generic_add(c, b, cur, orig, &d);
             open = 0;
             continue;
         }
-        bg_scrape_diag_add(&d, " ", 1);
-        bg_scrape_diag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
-        body = 1;
+        if (wraps && l.indent <= rindent)
+            continue; /* the rest of a dropped framing line, wrapped */
+        wraps = 0;
+        const char *vp = l.p + l.indent, *ve = e;
+        int frame = bg_scrape_frame_line(vp, ve, orig, &vp, &ve);
+        if (frame == BG_SF_DROP || frame == BG_SF_DROP_WRAPS) {
+            wraps = frame == BG_SF_DROP_WRAPS;
+            continue;
+        }
+        if (d.len)
+            bg_scrape_diag_add(&d, " ", 1);
+        bg_scrape_diag_add(&d, vp, (size_t)(ve - vp));
+        body++;
     }
-    if (open) {
-        bg_scrape_diag_trim(&d);
-        bg_scrape_add_rcpt(c, b, cur, d.s);
-    }
+    if (open)
+        bg_scrape_generic_add(c, b, cur, orig, &d);
     return b->nrcpt - before;
 }
 

@@ -31,6 +31,69 @@ static int bg_scrape_exim_parent(const char *p, const char *e, char orig[BG_ADDR
     return 0;
 }
 
+/* A reason line that is framing around the reply, not the reply:
+ *   Sendmail "(reason: X)"            -> BG_SF_UNWRAP, X in [*vp, *ve)
+ *   Sendmail "(expanded from: <X>)"   -> BG_SF_DROP, X in orig (the address sent to)
+ *   Exchange "The MTS-ID of the original message is: ..." (an X.400 id)
+ *                                     -> BG_SF_DROP_WRAPS (its wrapped rest too)
+ * [p, e) is the line without its indentation. */
+int bg_scrape_frame_line(const char *p, const char *e, char orig[BG_ADDR_MAX], const char **vp,
+                         const char **ve)
+{
+    static const char reason[] = "(reason:", expanded[] = "(expanded from:",
+                      mts[] = "The MTS-ID of the original message is:";
+    size_t n = (size_t)(e - p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n > sizeof reason && !strncasecmp(p, reason, sizeof reason - 1) && p[n - 1] == ')') {
+        const char *q = p + sizeof reason - 1;
+        while (q < p + n - 1 && *q == ' ')
+            q++;
+        *vp = q;
+        *ve = p + n - 1;
+        return *ve > *vp ? BG_SF_UNWRAP : BG_SF_NONE;
+    }
+    if (n > sizeof expanded && !strncasecmp(p, expanded, sizeof expanded - 1) && p[n - 1] == ')') {
+        const char *q = p + sizeof expanded - 1;
+        while (q < p + n && (*q == ' ' || *q == '<' || *q == '"'))
+            q++;
+        char a[BG_ADDR_MAX];
+        if (!bg_addr_at(q, p + n, a))
+            return BG_SF_NONE;
+        if (!orig[0])
+            memcpy(orig, a, sizeof a);
+        return BG_SF_DROP;
+    }
+    if (n >= sizeof mts - 1 && !strncasecmp(p, mts, sizeof mts - 1))
+        return BG_SF_DROP_WRAPS;
+    return BG_SF_NONE;
+}
+
+/* 1 when the text after an address is only when it failed (Exchange's
+ * "x@y on Thu, 29 Apr 2010 00:00:00 -0000", "x@y on 4/29/01 11:34:45 PM"):
+ * "on " and a date with a time of day in it. */
+int bg_scrape_date_tail(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    if (e - p < 10 || strncasecmp(p, "on ", 3) != 0 || e - p > 64)
+        return 0;
+    for (const char *q = p + 3; q + 3 < e; q++)
+        if (isdigit((unsigned char)q[0]) && q[1] == ':' && isdigit((unsigned char)q[2]) &&
+            isdigit((unsigned char)q[3]))
+            return 1;
+    return 0;
+}
+
+/* A lead-in line under which the failed addresses are listed while the
+ * reason is written above it (NTT docomo's mopera and KDDI's EZweb:
+ * "user unknown" / "The following recipients did not receive this
+ * message:" / <addr>). */
+int bg_scrape_reason_above(const char *p, const char *e)
+{
+    return bg_scrape_find(p, e, "did not receive this message") != NULL;
+}
+
 /* One Exim block done: its address, the address it came from, its reason. */
 static void bg_scrape_exim_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
                                const char *orig, bg_scrape_diag *d)
