@@ -23,7 +23,8 @@
  * bounce (a format marker, a mailer-daemon From, a failure Subject,
  * X-Failed-Recipients), so an auto-reply naming an address is left alone.
  * X-Failed-Recipients (Exim) adds what the text did not explain; a bounce
- * naming nobody falls back to the To of the returned message. Reasons
+ * naming nobody falls back to the To of the returned message (not one
+ * whose format lists every recipient: GroupWise's bare user ids). Reasons
  * without a reply code borrow the section's reply lines; status, action
  * and remote MTA are filled from the reasons.
  * It does not judge the reason (bg_classify does) and does not read MIME
@@ -938,7 +939,7 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
     if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
     bg_scrape_failed_header(b, before, &c);
-    if (b->nrcpt == before && bounce)
+    if (b->nrcpt == before && bounce && !(f && f->listed))
         bg_scrape_returned_to(b, &c, len);
     n = b->nrcpt - before;
     bg_scrape_explain(b, before, &c);

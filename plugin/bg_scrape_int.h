@@ -58,6 +58,7 @@ typedef struct bg_scrape_format {
     const char *from[4];    /* substrings of the From header */
     const char *subject[4]; /* substrings of the Subject header, with from[] */
     bg_scrape_extract_fn extract;
+    int listed; /* it lists every recipient: no fallback to the returned message's To */
 } bg_scrape_format;
 
 /* The format table (sentinel row: name NULL), in bg_scrape_fmt.c. */
