@@ -362,6 +362,28 @@ static void bg_scrape_generic_add(const bg_scrape_ctx *c, bg_bounce *b, const ch
         memcpy(r->original_recipient, orig, sizeof r->original_recipient);
 }
 
+/* Quote marks ("> ") before a line of a forwarded bounce: their number
+ * (depth 0 counts them), or the line without depth of them. */
+static int bg_scrape_unquote(bg_scrape_line *l, int depth)
+{
+    const char *p = l->p, *e = l->p + l->len;
+    int k = 0;
+    while (p < e && *p == '>' && (depth == 0 || k < depth) && k < 8) {
+        p++, k++;
+        if (p < e && *p == ' ')
+            p++;
+    }
+    if (depth == 0)
+        return k;
+    l->len -= (size_t)(p - l->p);
+    l->p = p;
+    size_t i = 0;
+    while (i < l->len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    l->indent = i;
+    return k;
+}
+
 size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
@@ -377,6 +399,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
     int paras = 0;       /* blank/rule lines skipped looking for the reason */
     int body = 0;        /* lines below the recipient line taken */
     int wraps = 0;       /* dropping the unindented wraps of a framing line */
+    int quote = 0;       /* the recipient line was quoted ("> "): so is its reason */
     char cur[BG_ADDR_MAX] = "", orig[BG_ADDR_MAX] = "";
     /* the paragraph above the recipient lines, for lists whose reason is
      * written above them; above = its reason part once a list started */
@@ -389,6 +412,9 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
             break;
         const char *rest = NULL;
         int label_reason = 0;
+        int unquoted = open && quote;
+        if (unquoted)
+            bg_scrape_unquote(&l, quote);
         int kind = bg_scrape_line_rcpt(&l, addr, &rest, &label_reason);
         if (kind != BG_SL_NONE && open && (l.indent > rindent || strcasecmp(addr, cur) == 0))
             kind = BG_SL_NONE; /* an address inside the reason */
@@ -396,6 +422,11 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
         if (kind != BG_SL_NONE) {
             if (open)
                 bg_scrape_generic_add(c, b, cur, orig, &d);
+            if (!unquoted) {
+                quote = l.indent == 0 ? bg_scrape_unquote(&l, 0) : 0;
+                if (quote)
+                    bg_scrape_unquote(&l, quote); /* rindent within the quote */
+            }
             d = zero;
             memcpy(cur, addr, sizeof cur);
             orig[0] = '\0';

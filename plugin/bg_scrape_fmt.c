@@ -406,7 +406,9 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_scrape_ctx *c, const bg_
         reply.len = 0;
         reply.s[0] = '\0';
         bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d.s);
-        if (r && host[0])
+        if (!r) /* listed above already: the conversation still names its host */
+            r = bg_scrape_known_rcpt(c, b, addr);
+        if (r && host[0] && !r->remote_mta[0])
             snprintf(r->remote_mta, sizeof r->remote_mta, "%s", host);
     }
     return b->nrcpt - before;

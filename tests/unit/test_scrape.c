@@ -415,6 +415,16 @@ static const cleanup_case cleanup_cases[] = {
      "... while talking to mx.example.ru:\n>>> DATA\n<<< 550 5.1.1 User unknown\n"
      "550 5.1.1 <r@example.ru>... User unknown\n",
      "r@example.ru", "550 5.1.1 User unknown", "alias@example.org"},
+    {"a forwarded (quoted) Sendmail bounce: the reason ends at the quoted blank line",
+     "\"Someone\" <s@example.jp>", "Fwd: Returned mail: see transcript for details",
+     "Begin forwarded message:\n\n"
+     ">    ----- The following addresses had permanent fatal errors -----\n"
+     "> <q@example.com>\n"
+     ">     (reason: 550 Unknown user q@example.com)\n>\n"
+     ">    ----- Transcript of session follows -----\n"
+     "> ... while talking to mx.example.com.:\n>>>> DATA\n"
+     "> <<< 550 Unknown user q@example.com\n> 554 5.0.0 Service unavailable\n",
+     "q@example.com", "550 Unknown user q@example.com", ""},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
