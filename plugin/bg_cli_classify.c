@@ -17,6 +17,7 @@
 #include "bg_classify.h"
 #include "bg_cli.h"
 #include "bg_engine.h"
+#include "bg_header.h"
 #include "bg_json.h"
 
 #define BG_CLI_MAX_MESSAGE (32u << 20)
@@ -87,19 +88,21 @@ static void bg_cli_table_line(bg_buf *o, const char *file, const bg_rcpt *rc,
 }
 
 /* The end of the message that starts at off in an mbox text: the next
- * "\nFrom " line followed by a header line, else len. A text that does not
- * start with "From " is one message. */
-static size_t bg_cli_mbox_next(const char *msg, size_t len, size_t off)
+ * "From " line followed by a header line, else len. A text that does not
+ * start with "From " is one message. eol: the text's line end ('\n' for
+ * LF and CRLF, '\r' for the CR alone of old Mac mailboxes). */
+static size_t bg_cli_mbox_next(const char *msg, size_t len, size_t off, char eol)
 {
     if (len - off < 5 || memcmp(msg + off, "From ", 5) != 0)
         return len;
+    const char sep[6] = {eol, 'F', 'r', 'o', 'm', ' '};
     const char *p = msg + off + 5, *end = msg + len;
-    while ((p = memmem(p, (size_t)(end - p), "\nFrom ", 6)) != NULL) {
-        const char *nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
+    while ((p = memmem(p, (size_t)(end - p), sep, 6)) != NULL) {
+        const char *nl = memchr(p + 1, eol, (size_t)(end - p - 1));
         /* a separator line is followed by a header field ("Name:") */
         if (nl && nl + 1 < end) {
             const char *q = nl + 1;
-            while (q < end && *q != ':' && *q != ' ' && *q != '\n')
+            while (q < end && *q != ':' && *q != ' ' && *q != eol && *q != '\r')
                 q++;
             if (q < end && *q == ':' && q > nl + 1)
                 return (size_t)(p + 1 - msg);
@@ -152,8 +155,9 @@ int bg_cli_classify(int argc, char **argv)
             rc_exit = 1;
             continue;
         }
+        char eol = bg_eol_detect(msg, len);
         for (size_t off = 0, next; off < len; off = next) {
-            next = bg_cli_mbox_next(msg, len, off);
+            next = bg_cli_mbox_next(msg, len, off, eol);
             bg_read_status st;
             bg_bounce *b = bg_bounce_read(msg + off, next - off, NULL, &st);
             if (!b) {

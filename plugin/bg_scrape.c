@@ -12,14 +12,19 @@
  *     <user@dom>.");
  *   - the reason is the rest of that line plus the lines that follow, up
  *     to a blank line, a rule line or the next recipient line at the same
- *     or a smaller indentation.
+ *     or a smaller indentation; framing is left out (Exchange's "on
+ *     <date>" and MTS-ID, a "because:" above the reason, Sendmail's
+ *     "(reason: X)" wrapper; its "(expanded from: X)" is the original
+ *     recipient); a list under "... did not receive this message" takes
+ *     the lines above that as its reason (docomo's mopera, KDDI).
  * Order: DSN-like fields written into the text ("Final-Recipient:",
  * "Diagnostic-Code:") win; then the format's extractor; then the generic
  * scraper -- the heuristics only when something says the message is a
  * bounce (a format marker, a mailer-daemon From, a failure Subject,
  * X-Failed-Recipients), so an auto-reply naming an address is left alone.
  * X-Failed-Recipients (Exim) adds what the text did not explain; a bounce
- * naming nobody falls back to the To of the returned message. Reasons
+ * naming nobody falls back to the To of the returned message (not one
+ * whose format lists every recipient: GroupWise's bare user ids). Reasons
  * without a reply code borrow the section's reply lines; status, action
  * and remote MTA are filled from the reasons.
  * It does not judge the reason (bg_classify does) and does not read MIME
@@ -346,6 +351,39 @@ static void bg_scrape_rest_of_line(bg_scrape_diag *d, const char *q, const char 
     bg_scrape_diag_add(d, q, (size_t)(e - q));
 }
 
+/* One recipient of the generic scraper done: its reason, and the address
+ * it was expanded from when the text names one. */
+static void bg_scrape_generic_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                                  const char *orig, bg_scrape_diag *d)
+{
+    bg_scrape_diag_trim(d);
+    bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
+    if (r && orig[0] && strcasecmp(orig, addr) != 0)
+        memcpy(r->original_recipient, orig, sizeof r->original_recipient);
+}
+
+/* Quote marks ("> ") before a line of a forwarded bounce: their number
+ * (depth 0 counts them), or the line without depth of them. */
+static int bg_scrape_unquote(bg_scrape_line *l, int depth)
+{
+    const char *p = l->p, *e = l->p + l->len;
+    int k = 0;
+    while (p < e && *p == '>' && (depth == 0 || k < depth) && k < 8) {
+        p++, k++;
+        if (p < e && *p == ' ')
+            p++;
+    }
+    if (depth == 0)
+        return k;
+    l->len -= (size_t)(p - l->p);
+    l->p = p;
+    size_t i = 0;
+    while (i < l->len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    l->indent = i;
+    return k;
+}
+
 size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
 {
     (void)f;
@@ -359,40 +397,84 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
     int need_para = 0;   /* reason still empty: take the next paragraph */
     size_t rindent = 0;
     int paras = 0;       /* blank/rule lines skipped looking for the reason */
-    int body = 0;        /* lines below the recipient line were taken */
-    char cur[BG_ADDR_MAX] = "";
+    int body = 0;        /* lines below the recipient line taken */
+    int wraps = 0;       /* dropping the unindented wraps of a framing line */
+    int quote = 0;       /* the recipient line was quoted ("> "): so is its reason */
+    char cur[BG_ADDR_MAX] = "", orig[BG_ADDR_MAX] = "";
+    /* the paragraph above the recipient lines, for lists whose reason is
+     * written above them; above = its reason part once a list started */
+    bg_scrape_diag para = zero, above = zero;
+    size_t para_last = 0; /* where para's last line starts */
+    int para_gap = 0;     /* blank lines since para */
 
     while (bg_scrape_line_next(&pos, c->end, &l)) {
         if (bg_scrape_line_ends(&l))
             break;
         const char *rest = NULL;
         int label_reason = 0;
+        int unquoted = open && quote;
+        if (unquoted)
+            bg_scrape_unquote(&l, quote);
         int kind = bg_scrape_line_rcpt(&l, addr, &rest, &label_reason);
         if (kind != BG_SL_NONE && open && (l.indent > rindent || strcasecmp(addr, cur) == 0))
             kind = BG_SL_NONE; /* an address inside the reason */
+        const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
         if (kind != BG_SL_NONE) {
-            if (open) {
-                bg_scrape_diag_trim(&d);
-                bg_scrape_add_rcpt(c, b, cur, d.s);
+            if (open)
+                bg_scrape_generic_add(c, b, cur, orig, &d);
+            if (!unquoted) {
+                quote = l.indent == 0 ? bg_scrape_unquote(&l, 0) : 0;
+                if (quote)
+                    bg_scrape_unquote(&l, quote); /* rindent within the quote */
             }
             d = zero;
             memcpy(cur, addr, sizeof cur);
-            const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
-            bg_scrape_rest_of_line(&d, rest, e);
+            orig[0] = '\0';
+            if (!bg_scrape_date_tail(rest, e))
+                bg_scrape_rest_of_line(&d, rest, e);
             need_para = d.len == 0; /* the reason is below */
             body = 0;
+            wraps = 0;
             if (label_reason || kind == BG_SL_PHRASE) {
                 d = zero; /* the line itself says what happened */
                 bg_scrape_diag_add(&d, l.p + l.indent, (size_t)(e - l.p - l.indent));
             }
+            if (need_para && kind == BG_SL_LEAD && !above.len && para_last && para_gap <= 1 &&
+                bg_scrape_reason_above(para.s + para_last, para.s + para.len)) {
+                bg_scrape_diag_add(&above, para.s, para_last); /* without the lead-in */
+                bg_scrape_diag_trim(&above);
+            }
+            if (need_para && kind == BG_SL_LEAD && above.len) {
+                bg_scrape_diag_add(&d, above.s, above.len);
+                need_para = 0;
+            }
             open = 1;
             paras = 0;
             rindent = l.indent;
+            para = zero;
+            para_last = 0;
             continue;
         }
-        if (!open)
+        int blank = bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l);
+        if (!open) {
+            if (blank) {
+                para_gap += para.len > 0;
+            } else {
+                if (para_gap)
+                    para = zero;
+                para_gap = 0;
+                para_last = para.len + (para.len > 0);
+                if (para.len)
+                    bg_scrape_diag_add(&para, " ", 1);
+                bg_scrape_diag_add(&para, l.p + l.indent, (size_t)(e - l.p - l.indent));
+                if (para_last > para.len)
+                    para_last = para.len;
+                above = zero; /* text between lists: a new list */
+            }
             continue;
-        if (bg_scrape_line_blank(&l) || bg_scrape_line_rule(&l)) {
+        }
+        if (blank) {
+            wraps = 0;
             if (need_para && !body && paras < 4) {
                 paras++;
                 continue; /* skip blank and rule lines up to the reason */
@@ -400,21 +482,33 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
             bg_scrape_diag_trim(&d);
             if (need_para && body && d.len && d.s[d.len - 1] == ':' && paras < 4) {
                 paras++;
-                continue; /* "because:" -- the reason is below */
+                /* "because:" alone is framing: the reason is below */
+                if (body == 1 && d.len <= 40 && !strpbrk(d.s, "@0123456789.") &&
+                    (strcasestr(d.s, "because") || strcasestr(d.s, "reason") ||
+                     strcasestr(d.s, "details")))
+                    d = zero, body = 0;
+                continue;
             }
-            bg_scrape_diag_trim(&d);
-            bg_scrape_add_rcpt(c, b, cur, d.s);
+            bg_scrape_generic_add(c, b, cur, orig, &d);
             open = 0;
             continue;
         }
-        bg_scrape_diag_add(&d, " ", 1);
-        bg_scrape_diag_add(&d, l.p + l.indent, (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX) - l.indent);
-        body = 1;
+        if (wraps && l.indent <= rindent)
+            continue; /* the rest of a dropped framing line, wrapped */
+        wraps = 0;
+        const char *vp = l.p + l.indent, *ve = e;
+        int frame = bg_scrape_frame_line(vp, ve, orig, &vp, &ve);
+        if (frame == BG_SF_DROP || frame == BG_SF_DROP_WRAPS) {
+            wraps = frame == BG_SF_DROP_WRAPS;
+            continue;
+        }
+        if (d.len)
+            bg_scrape_diag_add(&d, " ", 1);
+        bg_scrape_diag_add(&d, vp, (size_t)(ve - vp));
+        body++;
     }
-    if (open) {
-        bg_scrape_diag_trim(&d);
-        bg_scrape_add_rcpt(c, b, cur, d.s);
-    }
+    if (open)
+        bg_scrape_generic_add(c, b, cur, orig, &d);
     return b->nrcpt - before;
 }
 
@@ -876,7 +970,7 @@ size_t bg_scrape(bg_bounce *b, const bg_scrape_input *in)
     if (n == 0 && bounce)
         n = bg_scrape_generic(b, &c, f);
     bg_scrape_failed_header(b, before, &c);
-    if (b->nrcpt == before && bounce)
+    if (b->nrcpt == before && bounce && !(f && f->listed))
         bg_scrape_returned_to(b, &c, len);
     n = b->nrcpt - before;
     bg_scrape_explain(b, before, &c);

@@ -31,6 +31,69 @@ static int bg_scrape_exim_parent(const char *p, const char *e, char orig[BG_ADDR
     return 0;
 }
 
+/* A reason line that is framing around the reply, not the reply:
+ *   Sendmail "(reason: X)"            -> BG_SF_UNWRAP, X in [*vp, *ve)
+ *   Sendmail "(expanded from: <X>)"   -> BG_SF_DROP, X in orig (the address sent to)
+ *   Exchange "The MTS-ID of the original message is: ..." (an X.400 id)
+ *                                     -> BG_SF_DROP_WRAPS (its wrapped rest too)
+ * [p, e) is the line without its indentation. */
+int bg_scrape_frame_line(const char *p, const char *e, char orig[BG_ADDR_MAX], const char **vp,
+                         const char **ve)
+{
+    static const char reason[] = "(reason:", expanded[] = "(expanded from:",
+                      mts[] = "The MTS-ID of the original message is:";
+    size_t n = (size_t)(e - p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n > sizeof reason && !strncasecmp(p, reason, sizeof reason - 1) && p[n - 1] == ')') {
+        const char *q = p + sizeof reason - 1;
+        while (q < p + n - 1 && *q == ' ')
+            q++;
+        *vp = q;
+        *ve = p + n - 1;
+        return *ve > *vp ? BG_SF_UNWRAP : BG_SF_NONE;
+    }
+    if (n > sizeof expanded && !strncasecmp(p, expanded, sizeof expanded - 1) && p[n - 1] == ')') {
+        const char *q = p + sizeof expanded - 1;
+        while (q < p + n && (*q == ' ' || *q == '<' || *q == '"'))
+            q++;
+        char a[BG_ADDR_MAX];
+        if (!bg_addr_at(q, p + n, a))
+            return BG_SF_NONE;
+        if (!orig[0])
+            memcpy(orig, a, sizeof a);
+        return BG_SF_DROP;
+    }
+    if (n >= sizeof mts - 1 && !strncasecmp(p, mts, sizeof mts - 1))
+        return BG_SF_DROP_WRAPS;
+    return BG_SF_NONE;
+}
+
+/* 1 when the text after an address is only when it failed (Exchange's
+ * "x@y on Thu, 29 Apr 2010 00:00:00 -0000", "x@y on 4/29/01 11:34:45 PM"):
+ * "on " and a date with a time of day in it. */
+int bg_scrape_date_tail(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    if (e - p < 10 || strncasecmp(p, "on ", 3) != 0 || e - p > 64)
+        return 0;
+    for (const char *q = p + 3; q + 3 < e; q++)
+        if (isdigit((unsigned char)q[0]) && q[1] == ':' && isdigit((unsigned char)q[2]) &&
+            isdigit((unsigned char)q[3]))
+            return 1;
+    return 0;
+}
+
+/* A lead-in line under which the failed addresses are listed while the
+ * reason is written above it (NTT docomo's mopera and KDDI's EZweb:
+ * "user unknown" / "The following recipients did not receive this
+ * message:" / <addr>). */
+int bg_scrape_reason_above(const char *p, const char *e)
+{
+    return bg_scrape_find(p, e, "did not receive this message") != NULL;
+}
+
 /* One Exim block done: its address, the address it came from, its reason. */
 static void bg_scrape_exim_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
                                const char *orig, bg_scrape_diag *d)
@@ -196,6 +259,83 @@ static size_t bg_scrape_aol(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrap
     return b->nrcpt - before;
 }
 
+/* The one address of the returned message's To and Cc whose local part
+ * is name (case-insensitive) into out; 0 when none, or when two differ. */
+static int bg_scrape_local_to_addr(const bg_original *o, const char *name, size_t n,
+                                   char out[BG_ADDR_MAX])
+{
+    const char *const hdrs[] = {o->to, o->cc};
+    int found = 0;
+    for (int h = 0; h < 2; h++) {
+        const char *p = hdrs[h], *e = p + strnlen(p, BG_HDR_MAX), *at;
+        char a[BG_ADDR_MAX];
+        size_t an;
+        while ((an = bg_addr_find(p, e, a, &at)) != 0) {
+            p = at + an;
+            const char *sign = strrchr(a, '@');
+            if (!sign || (size_t)(sign - a) != n || strncasecmp(a, name, n) != 0)
+                continue;
+            if (found && strcasecmp(out, a) != 0)
+                return 0; /* the same mailbox name at two domains: which one? */
+            memcpy(out, a, sizeof a);
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* Novell GroupWise: "The message that you sent was undeliverable to the
+ * following:" then one indented line per recipient, "addr (reason)". For
+ * its own users GroupWise writes the bare user id with no domain, and
+ * nothing in the notice names the domain (the From is the gateway host,
+ * not the mail domain). Such a name is completed only from the returned
+ * message's To/Cc, when exactly one address there has that local part;
+ * otherwise it is left out: guessing a domain would suppress the wrong
+ * address. */
+static size_t bg_scrape_groupwise(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_format *f)
+{
+    size_t before = b->nrcpt;
+    bg_scrape_generic(b, c, f);
+    const char *s = bg_scrape_find(c->text, c->end, f->text[0]);
+    const char *pos = s ? memchr(s, '\n', (size_t)(c->end - s)) : NULL;
+    if (!pos || !b->orig.present)
+        return b->nrcpt - before;
+    pos++;
+    bg_scrape_line l;
+    int seen = 0;
+    while (bg_scrape_line_next(&pos, c->end, &l)) {
+        if (l.indent == l.len) {
+            if (seen)
+                break;
+            continue;
+        }
+        if (l.indent == 0)
+            break;
+        seen = 1;
+        const char *p = l.p + l.indent, *e = l.p + l.len;
+        size_t n = 0;
+        while (p + n < e && (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_' ||
+                             p[n] == '-' || p[n] == '+'))
+            n++;
+        /* "userid" alone or "userid (reason)" */
+        if (n == 0 || n >= 64 || (p + n < e && p[n] != ' ' && p[n] != '\t'))
+            continue;
+        char addr[BG_ADDR_MAX];
+        if (!bg_scrape_local_to_addr(&b->orig, p, n, addr))
+            continue;
+        const char *r = p + n;
+        while (r < e && (*r == ' ' || *r == '\t'))
+            r++;
+        bg_scrape_diag d = {.len = 0};
+        if (e - r >= 2 && *r == '(' && e[-1] == ')')
+            bg_scrape_diag_add(&d, r + 1, (size_t)(e - r - 2));
+        else
+            bg_scrape_diag_add(&d, r, (size_t)(e - r));
+        bg_scrape_add_rcpt(c, b, addr, d.s);
+    }
+    return b->nrcpt - before;
+}
+
 /* Sendmail's "Transcript of session follows": lines "554 <user@dom>...
  * reason" name a recipient; the remote reply ("<<< 550 ...") that came
  * just before, in the same "while talking to host" conversation, is the
@@ -266,7 +406,9 @@ static size_t bg_scrape_sendmail(bg_bounce *b, const bg_scrape_ctx *c, const bg_
         reply.len = 0;
         reply.s[0] = '\0';
         bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d.s);
-        if (r && host[0])
+        if (!r) /* listed above already: the conversation still names its host */
+            r = bg_scrape_known_rcpt(c, b, addr);
+        if (r && host[0] && !r->remote_mta[0])
             snprintf(r->remote_mta, sizeof r->remote_mta, "%s", host);
     }
     return b->nrcpt - before;
@@ -531,30 +673,31 @@ static size_t bg_scrape_gmail(bg_bounce *b, const bg_scrape_ctx *c, const bg_scr
 }
 
 const bg_scrape_format bg_scrape_formats[] = {
-    {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session},
-    {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details},
-    {"mailru", {"Mail.Ru"}, {"mail.ru"}, {0}, NULL},
-    {"exim", {"This message was created automatically by mail delivery software"}, {0}, {0}, bg_scrape_exim},
-    {"postfix", {"This is the mail system at host", "The mail system"}, {0}, {0}, NULL},
-    {"qmail", {"This is the qmail-send program", "qmail-send"}, {0}, {0}, NULL},
-    {"dragonfly", {"This is the DragonFly Mail Agent"}, {0}, {0}, NULL},
-    {"sendmail", {"----- The following addresses had", "----- Transcript of session follows"}, {0}, {0}, bg_scrape_sendmail},
-    {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL},
-    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure", "** Address not found **", "** Message not delivered **"}, {0}, {0}, bg_scrape_gmail},
-    {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, bg_scrape_googlegroups},
-    {"aol", {"Your mail to the following recipients could not be delivered"}, {0}, {0}, bg_scrape_aol},
-    {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL},
-    {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL},
-    {"messagingserver", {"This report relates to a message you sent"}, {0}, {0}, NULL},
-    {"amazonses", {"\"notificationType\"", "\\\"notificationType\\\""}, {"amazonses.com", "amazonaws.com"}, {0}, bg_scrape_amazonses},
-    {"mcafee", {"--- The following addresses had delivery problems ---"}, {0}, {0}, NULL},
-    {"mfilter", {"m-FILTER"}, {0}, {0}, NULL},
-    {"notes", {"------- Failure Reasons"}, {0}, {0}, NULL},
-    {"domino", {"was not delivered to:"}, {0}, {0}, NULL},
-    {"kddi", {"Could not be delivered to:"}, {0}, {0}, NULL},
-    {"imailserver", {"Original message follows."}, {0}, {0}, NULL},
-    {"verizon", {"Message could not be delivered to mobile"}, {0}, {0}, NULL},
-    {"fml", {"You are not a member of this mailing list", "Duplicated Message-ID"}, {0}, {0}, bg_scrape_fml},
-    {"text", {0}, {0}, {0}, NULL},
-    {NULL, {NULL}, {NULL}, {NULL}, NULL},
+    {"postfix", {"Postfix SMTP server: errors from", " In:  RCPT TO:"}, {0}, {0}, bg_scrape_postfix_session, 0},
+    {"verizon", {"Error message below:"}, {0}, {0}, bg_scrape_details, 0},
+    {"mailru", {"Mail.Ru"}, {"mail.ru"}, {0}, NULL, 0},
+    {"exim", {"This message was created automatically by mail delivery software"}, {0}, {0}, bg_scrape_exim, 0},
+    {"postfix", {"This is the mail system at host", "The mail system"}, {0}, {0}, NULL, 0},
+    {"qmail", {"This is the qmail-send program", "qmail-send"}, {0}, {0}, NULL, 0},
+    {"dragonfly", {"This is the DragonFly Mail Agent"}, {0}, {0}, NULL, 0},
+    {"sendmail", {"----- The following addresses had", "----- Transcript of session follows"}, {0}, {0}, bg_scrape_sendmail, 0},
+    {"opensmtpd", {"This is the MAILER-DAEMON, please DO NOT REPLY"}, {0}, {0}, NULL, 0},
+    {"gmail", {"Delivery to the following recipient failed", "Google tried to deliver your message", "Delivery to the following recipient has been delayed", "Technical details of temporary failure", "** Address not found **", "** Message not delivered **"}, {0}, {0}, bg_scrape_gmail, 0},
+    {"googlegroups", {"Google Groups"}, {"googlemail.com", "google.com"}, {0}, bg_scrape_googlegroups, 0},
+    {"aol", {"Your mail to the following recipients could not be delivered"}, {0}, {0}, bg_scrape_aol, 0},
+    {"groupwise", {"The message that you sent was undeliverable to the following:"}, {0}, {0}, bg_scrape_groupwise, 1},
+    {"yahoo", {"Sorry, we were unable to deliver your message to the following address"}, {0}, {0}, NULL, 0},
+    {"exchange2003", {"did not reach the following recipient(s)"}, {0}, {0}, NULL, 0},
+    {"messagingserver", {"This report relates to a message you sent"}, {0}, {0}, NULL, 0},
+    {"amazonses", {"\"notificationType\"", "\\\"notificationType\\\""}, {"amazonses.com", "amazonaws.com"}, {0}, bg_scrape_amazonses, 0},
+    {"mcafee", {"--- The following addresses had delivery problems ---"}, {0}, {0}, NULL, 0},
+    {"mfilter", {"m-FILTER"}, {0}, {0}, NULL, 0},
+    {"notes", {"------- Failure Reasons"}, {0}, {0}, NULL, 0},
+    {"domino", {"was not delivered to:"}, {0}, {0}, NULL, 0},
+    {"kddi", {"Could not be delivered to:"}, {0}, {0}, NULL, 0},
+    {"imailserver", {"Original message follows."}, {0}, {0}, NULL, 0},
+    {"verizon", {"Message could not be delivered to mobile"}, {0}, {0}, NULL, 0},
+    {"fml", {"You are not a member of this mailing list", "Duplicated Message-ID"}, {0}, {0}, bg_scrape_fml, 0},
+    {"text", {0}, {0}, {0}, NULL, 0},
+    {NULL, {NULL}, {NULL}, {NULL}, NULL, 0},
 };

@@ -58,6 +58,7 @@ typedef struct bg_scrape_format {
     const char *from[4];    /* substrings of the From header */
     const char *subject[4]; /* substrings of the Subject header, with from[] */
     bg_scrape_extract_fn extract;
+    int listed; /* it lists every recipient: no fallback to the returned message's To */
 } bg_scrape_format;
 
 /* The format table (sentinel row: name NULL), in bg_scrape_fmt.c. */
@@ -83,5 +84,16 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
 /* Fill status / remote MTA / action of recipients [from, nrcpt) from
  * their diagnostics. */
 void bg_scrape_finish(bg_bounce *b, size_t from, const bg_scrape_ctx *c);
+
+/* --- helpers in bg_scrape_fmt.c --- */
+
+/* What a reason line is (bg_scrape_frame_line). */
+enum { BG_SF_NONE, BG_SF_UNWRAP, BG_SF_DROP, BG_SF_DROP_WRAPS };
+int bg_scrape_frame_line(const char *p, const char *e, char orig[BG_ADDR_MAX], const char **vp,
+                         const char **ve);
+/* 1 when [p, e) after an address is only "on <date and time>". */
+int bg_scrape_date_tail(const char *p, const char *e);
+/* 1 when the line [p, e) introduces a list whose reason is above it. */
+int bg_scrape_reason_above(const char *p, const char *e);
 
 #endif

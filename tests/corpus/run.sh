@@ -111,6 +111,39 @@ print("corpus floors: %s" % ("ok" if not bad else "BELOW on " + ", ".join(bad)))
 sys.exit(1 if bad else 0)
 PY
 
+# line endings: every corpus file rewritten with CRLF and with CR alone
+# (old Mac mailboxes) reads exactly as with LF
+python3 - "$corpus/sisimai/eml" "$tmp" <<'PY' || fail=1
+import os, sys
+src, tmp = sys.argv[1:]
+for style, eol in (("crlf", b"\r\n"), ("cr", b"\r")):
+    os.makedirs(os.path.join(tmp, style), exist_ok=True)
+    for name in os.listdir(src):
+        data = open(os.path.join(src, name), "rb").read().replace(b"\r\n", b"\n")
+        open(os.path.join(tmp, style, name), "wb").write(data.replace(b"\n", eol))
+PY
+python3 - "$tmp/out.jsonl" > "$tmp/lf.jsonl" <<'PY'
+import json, os, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l); d["file"] = os.path.basename(d["file"]); print(json.dumps(d, sort_keys=True))
+PY
+abs_cli=$(cd "$(dirname "$cli")" && pwd)/$(basename "$cli")
+for style in crlf cr; do
+  (cd "$tmp/$style" && "$abs_cli" classify --json *.eml 2>/dev/null) > "$tmp/$style.raw"
+  python3 - "$tmp/$style.raw" > "$tmp/$style.jsonl" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    print(json.dumps(json.loads(l), sort_keys=True))
+PY
+  if cmp -s "$tmp/lf.jsonl" "$tmp/$style.jsonl"; then
+    echo "line endings: $style reads as LF"
+  else
+    echo "line endings: $style differs from LF in:"
+    diff "$tmp/lf.jsonl" "$tmp/$style.jsonl" | sed -n 's/^[<>] {"action.*"file": "\([^"]*\)".*/  \1/p' | sort -u
+    fail=1
+  fi
+done
+
 # the held-out-style check: replies in older MTAs' plain wording, wrapped in
 # their bounce formats (tests/corpus/heldout.py; Sisimai's score is printed
 # too when Debian's libsisimai-perl is installed)

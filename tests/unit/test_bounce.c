@@ -320,6 +320,36 @@ static const bounce_case cases[] = {
      "Action: failed\nStatus: 5.0.0\n\n--C--\n",
      BG_MSG_FAILURE, BG_FMT_DSN, 1, "f.b@cgp.example", "failed", "5.0.0",
      "account is full (quota exceeded)"},
+    /* Novell GroupWise names its own users by user id alone; the domain is
+     * taken only from the returned message's To/Cc, and only when exactly
+     * one address there has that local part -- never the first To (that
+     * would suppress someone else) */
+#define GW_HEAD                                                                                    \
+    "From: Mailer-Daemon@gw.example.net\nSubject: Message status - undeliverable\n"             \
+    "Content-Type: multipart/mixed; boundary=\"G\"\n\n--G\nContent-Type: text/plain\n\n"      \
+    "The message that you sent was undeliverable to the following:\n\n"
+    {"GroupWise: a bare user id completed from the returned To",
+     GW_HEAD "\tjdoe (User account is expired)\n\n\n"
+     "--G\nContent-Type: message/rfc822\n\nFrom: s@example.org\n"
+     "To: other@corp.example, Jane Doe <JDoe@corp.example>\nSubject: hi\n\nhello\n--G--\n",
+     BG_MSG_FAILURE, BG_FMT_TEXT, 1, "JDoe@corp.example", "failed", "", "User account is expired"},
+    {"GroupWise: a bare user id and no returned message names nobody",
+     GW_HEAD "\tjdoe (User account is expired)\n\n\n--G--\n",
+     BG_MSG_NOT_BOUNCE, BG_FMT_NONE, 0, NULL, NULL, NULL, NULL},
+    {"GroupWise: a user id the returned To does not hold names nobody",
+     GW_HEAD "\tjdoe (User account is expired)\n\n\n"
+     "--G\nContent-Type: message/rfc822\n\nFrom: s@example.org\n"
+     "To: someone@corp.example\n\nhello\n--G--\n",
+     BG_MSG_NOT_BOUNCE, BG_FMT_NONE, 0, NULL, NULL, NULL, NULL},
+    {"GroupWise: the same local part at two domains is not guessed",
+     GW_HEAD "\tjdoe (user not found)\n\n\n"
+     "--G\nContent-Type: message/rfc822\n\nFrom: s@example.org\n"
+     "To: jdoe@corp.example\nCc: jdoe@other.example\n\nhello\n--G--\n",
+     BG_MSG_NOT_BOUNCE, BG_FMT_NONE, 0, NULL, NULL, NULL, NULL},
+    {"GroupWise: an address is read as it stands",
+     GW_HEAD "\tkim@corp.example (user not found)\n\n\n--G--\n",
+     BG_MSG_FAILURE, BG_FMT_TEXT, 1, "kim@corp.example", "failed", "", "user not found"},
+#undef GW_HEAD
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 

@@ -103,7 +103,7 @@ static const scrape_case cases[] = {
      ">>> RCPT To:<u@example.jp>\n"
      "<<< 550 5.1.1 <u@example.jp>... User Unknown\n"
      "550 5.1.1 <u@example.jp>... User unknown\n",
-     1, "u@example.jp", NULL, "(reason: 550 5.1.1 <u@example.jp>... User Unknown)", "5.1.1",
+     1, "u@example.jp", NULL, "550 5.1.1 <u@example.jp>... User Unknown", "5.1.1",
      "failed", "sendmail", NULL},
     {"old sendmail transcript: the remote reply joins the recipient line",
      "Mail Delivery Subsystem <MAILER-DAEMON@s.example>", "Returned mail: User unknown", "",
@@ -368,6 +368,103 @@ static void scrape_exim_generated_from(void **state)
     bg_bounce_free(b);
 }
 
+/* The reply text taken for a recipient is the reply, without the framing
+ * each format writes around it (what the admin sees and the rules read). */
+typedef struct cleanup_case {
+    const char *label, *from, *subject, *text;
+    const char *rcpt, *diag, *orig; /* exact diagnostic; original recipient or "" */
+} cleanup_case;
+
+static const cleanup_case cleanup_cases[] = {
+    {"mopera: the reason is above the list, a footer below it",
+     "Mail Administrator <Postmaster@mopera.example>", "Error message",
+     "\xe3\x81\x93\xe3\x81\xae\xe3\x83\xa1\xe3\x83\xbc\xe3\x83\xab\xe3\x81\xaf\xe9\x80\x81\xe4\xbf\xa1"
+     "\xe3\x81\xa7\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93\xe3\x81\xa7\xe3\x81\x97\xe3\x81\x9f\n\n"
+     "user unknown\n"
+     "The following recipients did not receive this message\n\n"
+     "<nobody@mopera.example>\n\n"
+     "\xef\xbc\x9c\xe3\x81\x94\xe6\xb3\xa8\xe6\x84\x8f\xef\xbc\x9e\n"
+     "Do not reply to this message.\n",
+     "nobody@mopera.example", "user unknown", ""},
+    {"Exchange 5.5: no date after the address, no MTS-ID and its wrapped rest",
+     "System Administrator <postmaster@example.net>", "Undeliverable: hi",
+     "Your message\n\n  To:      r\n  Subject: hi\n\n"
+     "did not reach the following recipient(s):\n\n"
+     "R@EXAMPLE.NET on Wed, 15 Feb 2006 04:25:29 -0500\n"
+     "    The recipient name is not recognized\n"
+     "\tThe MTS-ID of the original message is: c=us;a=\n"
+     ";p=org;l=HOST0106021509251ABCDEFG\n"
+     "    MSEXCH:IMS:ORG:SITE:HOST 0 (000C05A6) Unknown\n"
+     "Recipient\n",
+     "R@example.net",
+     "The recipient name is not recognized MSEXCH:IMS:ORG:SITE:HOST 0 (000C05A6) Unknown Recipient",
+     ""},
+    {"Domino: 'because:' is framing, the reason is the paragraph below",
+     "Postmaster@example.com", "DELIVERY FAILURE: User x (r@example.net) not listed",
+     "Your message\n\n  Subject: hi\n\nwas not delivered to:\n\n  r@example.net\n\n"
+     "because:\n\n  User x (r@example.net) not listed in Domino Directory\n\n",
+     "r@example.net", "User x (r@example.net) not listed in Domino Directory", ""},
+    {"Sendmail: '(reason: X)' is X, '(expanded from: <Y>)' is the address sent to",
+     "Mail Delivery Subsystem <MAILER-DAEMON@s.example>", "Returned mail: see transcript for details",
+     "The original message was received at Sun, 4 Nov 2012 10:32:05 +0400\n\n"
+     "   ----- The following addresses had permanent fatal errors -----\n"
+     "<r@example.ru>\n"
+     "    (reason: 550 5.1.1 User unknown)\n"
+     "    (expanded from: <alias@example.org>)\n\n"
+     "   ----- Transcript of session follows -----\n"
+     "... while talking to mx.example.ru:\n>>> DATA\n<<< 550 5.1.1 User unknown\n"
+     "550 5.1.1 <r@example.ru>... User unknown\n",
+     "r@example.ru", "550 5.1.1 User unknown", "alias@example.org"},
+    {"a forwarded (quoted) Sendmail bounce: the reason ends at the quoted blank line",
+     "\"Someone\" <s@example.jp>", "Fwd: Returned mail: see transcript for details",
+     "Begin forwarded message:\n\n"
+     ">    ----- The following addresses had permanent fatal errors -----\n"
+     "> <q@example.com>\n"
+     ">     (reason: 550 Unknown user q@example.com)\n>\n"
+     ">    ----- Transcript of session follows -----\n"
+     "> ... while talking to mx.example.com.:\n>>>> DATA\n"
+     "> <<< 550 Unknown user q@example.com\n> 554 5.0.0 Service unavailable\n",
+     "q@example.com", "550 Unknown user q@example.com", ""},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static void scrape_reply_cleanup(void **state)
+{
+    (void)state;
+    int bad = 0;
+    for (const cleanup_case *k = cleanup_cases; k->label; k++) {
+        scrape_case c = {k->label, k->from, k->subject, "", k->text,
+                         0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        bg_bounce *b = calloc(1, sizeof *b);
+        assert_non_null(b);
+        bg_scrape_input in = {k->text, strlen(k->text), case_header, &c};
+        if (bg_scrape(b, &in) < 1 || strcmp(b->rcpts[0].recipient, k->rcpt) ||
+            strcmp(b->rcpts[0].diagnostic, k->diag) ||
+            strcmp(b->rcpts[0].original_recipient, k->orig)) {
+            print_message("%s:\n  got  [%s] \"%s\" from [%s]\n  want [%s] \"%s\" from [%s]\n",
+                          k->label, b->rcpts[0].recipient, b->rcpts[0].diagnostic,
+                          b->rcpts[0].original_recipient, k->rcpt, k->diag, k->orig);
+            bad++;
+        }
+        bg_bounce_free(b);
+    }
+    assert_int_equal(bad, 0);
+    /* every address of a list under the reason gets it */
+    static const char *const list =
+        "mailbox full\nThe following recipients did not receive this message:\n\n"
+        "<nobody@mopera.example>\n<other@mopera.example>\n\nDo not reply to this message.\n";
+    bg_bounce *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    scrape_case c = {"", cleanup_cases[0].from, cleanup_cases[0].subject, "", list,
+                     0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bg_scrape_input in = {c.text, strlen(c.text), case_header, &c};
+    assert_int_equal(bg_scrape(b, &in), 2);
+    assert_string_equal(b->rcpts[1].recipient, "other@mopera.example");
+    assert_string_equal(b->rcpts[0].diagnostic, "mailbox full");
+    assert_string_equal(b->rcpts[1].diagnostic, "mailbox full");
+    bg_bounce_free(b);
+}
+
 /* Hostile text: huge lines, '@' storms, no line ends, NUL-free junk --
  * bounded output and no crash (ASan run). */
 static void scrape_hostile(void **state)
@@ -427,6 +524,7 @@ int main(void)
         cmocka_unit_test(scrape_original_recipient),
         cmocka_unit_test(scrape_exim_generated_from),
         cmocka_unit_test(scrape_aol_screen_names),
+        cmocka_unit_test(scrape_reply_cleanup),
         cmocka_unit_test(scrape_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
