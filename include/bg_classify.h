@@ -60,4 +60,10 @@ int bg_classify_take_cause(bg_verdict *v, const char *cause, const char *origin)
 void bg_classify_text(const bg_rules *r, const char *text, int deferred,
                       bg_verdict *out);
 
+/* The same, knowing the remote host that answered (Exim's $host: the MX
+ * name), so that a provider's rule (`mta DOMAIN`) holds on the delivery
+ * path as it does in a report's Remote-MTA. remote_mta "" when unknown. */
+void bg_classify_reply(const bg_rules *r, const char *text, int deferred,
+                       const char *remote_mta, bg_verdict *out);
+
 #endif

@@ -142,9 +142,11 @@ size_t bg_engine_classify(bg_engine *e, const bg_bounce *b, bg_verdict *v,
                           const bg_engine_hooks *hooks);
 
 /* Classify a bare reply as Exim's transport event gives it
- * (bg_classify_text with the engine's rules). 0, or -1 when the config is
- * broken (v untouched). */
-int bg_engine_classify_text(bg_engine *e, const char *text, int deferred, bg_verdict *v);
+ * (bg_classify_reply with the engine's rules; remote_mta is the host that
+ * answered, "" when unknown). 0, or -1 when the config is broken (v
+ * untouched). */
+int bg_engine_classify_text(bg_engine *e, const char *text, int deferred, const char *remote_mta,
+                            bg_verdict *v);
 
 /* ---- one message --------------------------------------------------------- */
 

@@ -452,9 +452,16 @@ int bg_classify_take_cause(bg_verdict *v, const char *cause, const char *origin)
 /* A bare reply text: its own status and reply code, no kind, no parser. */
 void bg_classify_text(const bg_rules *r, const char *text, int deferred, bg_verdict *out)
 {
+    bg_classify_reply(r, text, deferred, "", out);
+}
+
+void bg_classify_reply(const bg_rules *r, const char *text, int deferred, const char *remote_mta,
+                       bg_verdict *out)
+{
     bg_verdict_init(out);
     bg_evidence ev;
     memset(&ev, 0, sizeof ev);
+    ev.remote_mta = remote_mta ? remote_mta : "";
     ev.texts[0] = text ? text : "";
     bg_status_find(ev.texts[0], ev.status);
     ev.reply = bg_reply_of(ev.texts[0]);

@@ -458,7 +458,7 @@ static int bg_import_record(bg_import *im, int line, char **f, bg_store_row *r)
         bg_verdict vd;
         memset(&vd, 0, sizeof vd);
         cat = "unknown";
-        if (*text && bg_engine_classify_text(im->engine, text, code / 100 == 4, &vd) == 0 && vd.category)
+        if (*text && bg_engine_classify_text(im->engine, text, code / 100 == 4, "", &vd) == 0 && vd.category)
             cat = vd.category->id;
         if (strcmp(cat, "unknown") == 0)
             cat = o->category ? o->category : "recipient-suppressed"; /* an ESP's list without a reason */

@@ -290,11 +290,12 @@ size_t bg_engine_classify(bg_engine *e, const bg_bounce *b, bg_verdict *v,
     return b->nrcpt;
 }
 
-int bg_engine_classify_text(bg_engine *e, const char *text, int deferred, bg_verdict *v)
+int bg_engine_classify_text(bg_engine *e, const char *text, int deferred, const char *remote_mta,
+                            bg_verdict *v)
 {
     const bg_rules *r = bg_engine_rules(e);
     if (!r || !v)
         return -1;
-    bg_classify_text(r, text, deferred, v);
+    bg_classify_reply(r, text, deferred, remote_mta, v);
     return 0;
 }

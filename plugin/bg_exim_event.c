@@ -164,7 +164,8 @@ int bg_dlfunc_event(uschar **yield, int argc, uschar *argv[])
     bg_verdict v;
     memset(&v, 0, sizeof v);
     if (!delivered && (enabled || count) &&
-        (bg_engine_classify_text(bg_exim_conf_current(), data, deferred, &v) != 0 || !v.category))
+        (bg_engine_classify_text(bg_exim_conf_current(), data, deferred, host, &v) != 0 ||
+         !v.category))
         goto out;
     int record = enabled && (delivered || !bg_policy_exempt(p, sdom, rcpt));
     if (!record && !count)

@@ -284,9 +284,21 @@ static void config_reload_and_warn(void **state)
     bg_engine_warn(e);
     assert_int_equal(log_n, 0); /* the new file has no unknown key */
     bg_verdict v;
-    assert_int_equal(bg_engine_classify_text(e, "550 your box is frobnicated", 0, &v), 0);
+    assert_int_equal(bg_engine_classify_text(e, "550 your box is frobnicated", 0, "", &v), 0);
     assert_string_equal(v.category->id, "mailbox-full");
     assert_non_null(strstr(v.rule, "frobnicated"));
+    /* the delivery path knows the MX that answered: a provider's rule
+     * (mta docomo.ne.jp) holds there as in a report's Remote-MTA */
+    static const char *data_stage =
+        "SMTP error from remote mail server after end of data: 550 Unknown user a@docomo.ne.jp";
+    assert_int_equal(bg_engine_classify_text(e, data_stage, 0, "mfsmax.docomo.ne.jp", &v), 0);
+    assert_string_equal(v.category->id, "sender-rejected");
+    assert_int_equal(bg_engine_classify_text(e, data_stage, 0, "mx.example.net", &v), 0);
+    assert_string_equal(v.category->id, "unknown-user");
+    static const char *rcpt_stage = "SMTP error from remote mail server after RCPT "
+                                    "TO:<a@docomo.ne.jp>: 550 Unknown user a@docomo.ne.jp";
+    assert_int_equal(bg_engine_classify_text(e, rcpt_stage, 0, "mfsmax.docomo.ne.jp", &v), 0);
+    assert_string_equal(v.category->id, "unknown-user");
     bg_engine_free(e);
     bg_log_set(NULL, NULL);
 }
