@@ -21,7 +21,7 @@
 
 #include "bg_classify.h"
 
-#define MIN_VERIFIED 300
+#define MIN_VERIFIED 400
 
 /* Classify every line of one file; return the number of lines, count the
  * disagreements into *bad. want_verified: the verified column must name a
