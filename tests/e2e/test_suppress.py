@@ -82,6 +82,38 @@ def test_hard_failure_refused_for_that_sending_domain_only(sb):
     checks.panic_clean(sb)
 
 
+def test_sender_side_refusal_suppresses_nobody(sb):
+    """Issue 16's worst error: a refusal about our own sender ("The sender's
+    domain does not exist", "Your domain does not exist") in words a
+    recipient failure also uses was read as an unknown user or domain and
+    suppressed the recipient -- the whole recipient domain for the second.
+    Through the real Exim: the failure is recorded as the sender's, nobody
+    is suppressed, and the next message to both recipients is accepted."""
+    user = sb.add_user("sside1")
+    r1, r2 = "fine1@remote.test", "fine2@remote.test"
+    sb.peer.set_rule(r1, rcpt="550 The sender's domain does not exist")
+    sb.peer.set_rule(r2, rcpt="550 5.7.1 Your domain does not exist")
+    sb.submit(user, [r1, r2], mail.make_message(user, r1, "sender side"))
+    sb.wait_mail("sside1", 1)                     # Exim's bounce: delivery was tried
+
+    def events():
+        c = sqlite3.connect("file:%s?mode=ro" % sh.db_path(sb), uri=True, timeout=5)
+        try:
+            return dict(c.execute("SELECT recipient, category FROM bg_event WHERE kind LIKE 'fail%' "
+                                  "AND recipient IN (?, ?)", (r1, r2)).fetchall())
+        finally:
+            c.close()
+    got = wait_for(lambda: events() if len(events()) == 2 else None, 20, "both failures recorded")
+    assert got == {r1: "sender-rejected", r2: "sender-rejected"}, got
+    assert not any(sh.active(r) for r in sh.rows(sb)
+                   if r["recipient"] in (r1, r2, "remote.test", "@remote.test")), sh.rows(sb)
+    for rcpt in (r1, r2):
+        sb.peer.set_rule(rcpt, rcpt="250 2.1.5 OK")
+        code, text = sh.rcpt_reply(sb, user, rcpt)
+        assert code == 250, (rcpt, code, text)
+    checks.panic_clean(sb)
+
+
 def _defer_once(sb, user, rcpt, subject):
     mark = sb.log_mark()
     sb.submit(user, [rcpt], mail.make_message(user, rcpt, subject))
