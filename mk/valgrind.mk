@@ -22,7 +22,7 @@
 # (-Wl,--wrap): the adapter's calls go through them. Never installed.
 
 VG_PLANT_SO   = $(O)/vgplant/bounceguide.so
-VG_PLANT_WRAP = -Wl,--wrap=bg_bounce_read,--wrap=bg_classify_text,--wrap=bg_store_fmt_date
+VG_PLANT_WRAP = -Wl,--wrap=bg_bounce_read,--wrap=bg_classify_reply,--wrap=bg_store_fmt_date
 
 .PHONY: valgrind valgrind-exim
 

@@ -8,7 +8,7 @@
  * error as the plugin's: if the judging ever goes blind, the suite goes red.
  *
  *   bg_bounce_read     (local_scan's path)       one-byte heap overread
- *   bg_classify_text   (bg_dlfunc_event's path)  one-byte heap overread
+ *   bg_classify_reply  (bg_dlfunc_event's path)  one-byte heap overread
  *   bg_store_fmt_date  (bg_dlfunc_check's result) the first byte of the
  *                      date in the 550 text is never initialised: Exim's
  *                      string_sprintf trips on it, the origin is ours */
@@ -24,10 +24,10 @@ bg_bounce *__real_bg_bounce_read(const char *msg, size_t len, const bg_limits *l
                                  bg_read_status *status);
 bg_bounce *__wrap_bg_bounce_read(const char *msg, size_t len, const bg_limits *limits,
                                  bg_read_status *status);
-void __real_bg_classify_text(const bg_rules *r, const char *text, int deferred,
-                             bg_verdict *out);
-void __wrap_bg_classify_text(const bg_rules *r, const char *text, int deferred,
-                             bg_verdict *out);
+void __real_bg_classify_reply(const bg_rules *r, const char *text, int deferred,
+                              const char *remote_mta, bg_verdict *out);
+void __wrap_bg_classify_reply(const bg_rules *r, const char *text, int deferred,
+                              const char *remote_mta, bg_verdict *out);
 void __real_bg_store_fmt_date(long long t, char out[32]);
 void __wrap_bg_store_fmt_date(long long t, char out[32]);
 
@@ -50,11 +50,11 @@ bg_bounce *__wrap_bg_bounce_read(const char *msg, size_t len, const bg_limits *l
     return __real_bg_bounce_read(msg, len, limits, status);
 }
 
-void __wrap_bg_classify_text(const bg_rules *r, const char *text, int deferred,
-                             bg_verdict *out)
+void __wrap_bg_classify_reply(const bg_rules *r, const char *text, int deferred,
+                              const char *remote_mta, bg_verdict *out)
 {
     bg_plant_overread(text, strlen(text));
-    __real_bg_classify_text(r, text, deferred, out);
+    __real_bg_classify_reply(r, text, deferred, remote_mta, out);
 }
 
 void __wrap_bg_store_fmt_date(long long t, char out[32])
