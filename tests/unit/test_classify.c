@@ -185,6 +185,9 @@ static const tcase cases[] = {
     {"x-unix quota: mailbox full (lhost-postfix-45)", F, "failed", "4.3.0",
      "/var/email/kijitora/Maildir/tmp/x: Disk quota exceeded", "x-unix", "", "dsn", "",
      "mailbox-full", "count", 0, "builtin:local-delivery-quota", "4.3.0"},
+    {"x-unix: a delivery program's own words for a full mailbox (BounceParser quota-7)", F,
+     "failed", "5.7.0", "The recipient mailbox has exceeded its disk space limit.", "x-unix", "",
+     "dsn", "", "mailbox-full", "count", 0, "builtin:local-delivery-quota", "5.7.0"},
     {"rfc3464-01: the DSN says user unknown, the report's text says disk full -- conflicting "
      "evidence: the cause that heals is reported and the address only counted",
      F, "failed", "5.1.1", "550 5.1.1 <a@example.jp>... User Unknown", "smtp", "", "dsn",
