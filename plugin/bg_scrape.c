@@ -351,10 +351,8 @@ static void bg_scrape_rest_of_line(bg_scrape_diag *d, const char *q, const char 
     bg_scrape_diag_add(d, q, (size_t)(e - q));
 }
 
-/* One recipient of the generic scraper done: its reason, and the address
- * it was expanded from when the text names one. */
-static void bg_scrape_generic_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
-                                  const char *orig, bg_scrape_diag *d)
+void bg_scrape_add_reason(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                          const char *orig, bg_scrape_diag *d)
 {
     bg_scrape_diag_trim(d);
     bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
@@ -421,7 +419,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
         const char *e = l.p + (l.len < BG_SLINE_MAX ? l.len : BG_SLINE_MAX);
         if (kind != BG_SL_NONE) {
             if (open)
-                bg_scrape_generic_add(c, b, cur, orig, &d);
+                bg_scrape_add_reason(c, b, cur, orig, &d);
             if (!unquoted) {
                 quote = l.indent == 0 ? bg_scrape_unquote(&l, 0) : 0;
                 if (quote)
@@ -489,7 +487,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
                     d = zero, body = 0;
                 continue;
             }
-            bg_scrape_generic_add(c, b, cur, orig, &d);
+            bg_scrape_add_reason(c, b, cur, orig, &d);
             open = 0;
             continue;
         }
@@ -508,7 +506,7 @@ size_t bg_scrape_generic(bg_bounce *b, const bg_scrape_ctx *c, const bg_scrape_f
         body++;
     }
     if (open)
-        bg_scrape_generic_add(c, b, cur, orig, &d);
+        bg_scrape_add_reason(c, b, cur, orig, &d);
     return b->nrcpt - before;
 }
 

@@ -94,17 +94,6 @@ int bg_scrape_reason_above(const char *p, const char *e)
     return bg_scrape_find(p, e, "did not receive this message") != NULL;
 }
 
-/* One Exim block done: its address, the address it came from, its reason. */
-static void bg_scrape_exim_add(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
-                               const char *orig, bg_scrape_diag *d)
-{
-    while (d->len && d->s[d->len - 1] == ' ')
-        d->s[--d->len] = '\0';
-    bg_rcpt *r = bg_scrape_add_rcpt(c, b, addr, d->s);
-    if (r && orig[0] && strcasecmp(orig, addr) != 0)
-        memcpy(r->original_recipient, orig, sizeof r->original_recipient);
-}
-
 /* Exim: after "The following address(es) failed:" each block is a line
  * indented by up to two blanks (the address, or "pipe to |...", "save to
  * ...") and the more indented lines under it (the reason). A block whose
@@ -164,7 +153,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
             continue;
         }
         if (open) {
-            bg_scrape_exim_add(c, b, addr, orig, &d);
+            bg_scrape_add_reason(c, b, addr, orig, &d);
             open = 0;
         }
         if (blank)
@@ -207,7 +196,7 @@ static size_t bg_scrape_exim(bg_bounce *b, const bg_scrape_ctx *c, const bg_scra
         hindent = l.indent;
     }
     if (open)
-        bg_scrape_exim_add(c, b, addr, orig, &d);
+        bg_scrape_add_reason(c, b, addr, orig, &d);
     return b->nrcpt - before;
 }
 

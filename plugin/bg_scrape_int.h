@@ -75,6 +75,11 @@ void bg_scrape_diag_add(bg_scrape_diag *d, const char *p, size_t len);
 /* Add a recipient (deduplicated; merges a longer diagnostic into an
  * existing one). Returns it or NULL. */
 bg_rcpt *bg_scrape_add_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr, const char *diag);
+/* A recipient whose reason d is complete: d trimmed, the recipient added,
+ * and orig ("" when none) kept as its original recipient when the text
+ * named the address it was expanded or generated from. */
+void bg_scrape_add_reason(const bg_scrape_ctx *c, bg_bounce *b, const char *addr,
+                          const char *orig, bg_scrape_diag *d);
 /* The recipient already added for addr, or NULL. */
 bg_rcpt *bg_scrape_known_rcpt(const bg_scrape_ctx *c, bg_bounce *b, const char *addr);
 /* The failure section's reply lines, else its whole text (bounded). */
